@@ -1,0 +1,28 @@
+# NetStudio: set-up, run, test, benchmarks and screenshots.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+EXAMPLE ?= resources/examples/mlp.netstudio
+
+.PHONY: setup run summary test test-engine bench screenshots clean
+
+setup:
+	@bash scripts/qt-deps.sh
+	@bash scripts/setup.sh
+
+run: setup
+	$(VENV)/bin/netstudio summary $(EXAMPLE)
+
+summary: setup
+	$(VENV)/bin/netstudio summary $(EXAMPLE)
+
+test: setup
+	@bash scripts/run-tests.sh
+
+test-engine: setup
+	$(PY) -m pytest -q tests/engine
+
+bench: setup
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis
