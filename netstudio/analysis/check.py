@@ -1,0 +1,90 @@
+"""``check``: every diagnostic of a project plus the shapes on every edge, in one pass."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from ..catalog import TensorSpec
+from ..catalog.containers import KIND_OF_CONTAINER
+from ..graph.project import Project
+from .diagnostics import ERROR, WARNING, Diagnostic
+from .shapes import NodeInfo, ShapeInference
+from .structure import DefinitionChecker
+from .topology import topology
+
+
+@dataclass
+class CheckResult:
+    """Diagnostics, and what shape inference learned, keyed by (instance path, node id).
+
+    The instance path is the tuple of container node ids from the root down to
+    the instance of a definition (empty for the root).
+    """
+
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    infos: dict[tuple[tuple[str, ...], str], NodeInfo] = field(default_factory=dict)
+
+    @property
+    def errors(self) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.is_error]
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def info(self, node_id: str, path: tuple[str, ...] = ()) -> NodeInfo | None:
+        return self.infos.get((path, node_id))
+
+    def output(self, node_id: str, port: str = "out", path: tuple[str, ...] = ()) -> TensorSpec | None:
+        info = self.infos.get((path, node_id))
+        return info.outputs.get(port) if info else None
+
+    def for_node(self, node_id: str) -> list[Diagnostic]:
+        return [d for d in self.diagnostics if d.node_id == node_id]
+
+
+def reachable_definitions(project: Project) -> set[str]:
+    """Definitions used, directly or through containers, by the root."""
+    seen: set[str] = set()
+    stack = [project.root]
+    while stack:
+        name = stack.pop()
+        if name in seen or name not in project.definitions:
+            continue
+        seen.add(name)
+        for n in project.definitions[name].nodes.values():
+            if n.type in KIND_OF_CONTAINER and isinstance(n.params.get("definition"), str):
+                stack.append(n.params["definition"])
+    return seen
+
+
+def check(project: Project) -> CheckResult:
+    """Check structure, then infer shapes; never raises for a bad graph."""
+    result = CheckResult()
+    if project.root not in project.definitions:
+        result.diagnostics.append(Diagnostic(ERROR, f"the top-level definition {project.root!r} does not exist",
+                                             project.root))
+        return result
+    used = reachable_definitions(project)
+    topologies, bad = {}, {}
+    for d in project.definitions.values():
+        topologies[d.name] = topo = topology(d)
+        checker = DefinitionChecker(project, d, topo)
+        chain = {n.id: i for i, n in enumerate(d.chain() or ())} if d.kind == "sequential" else None
+        for diag in checker.run():
+            node = d.nodes.get(diag.node_id) if diag.node_id else None
+            name = (d.effective_name(node, chain) or node.type) if node else ""
+            where = name if d.name == project.root else (f"{d.name}/{name}" if name else d.name)
+            severity = diag.severity if d.name in used else WARNING
+            result.diagnostics.append(replace(diag, where=where or d.name, severity=severity))
+        bad[d.name] = checker.bad_nodes
+    inference = ShapeInference(project, topologies, bad)
+    inference.run()
+    seen = {(d.definition, d.node_id, d.message) for d in result.diagnostics}
+    for diag in inference.diagnostics:
+        key = (diag.definition, diag.node_id, diag.message)
+        if key not in seen:
+            seen.add(key)
+            result.diagnostics.append(diag)
+    result.infos = inference.infos
+    return result

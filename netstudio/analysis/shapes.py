@@ -1,0 +1,190 @@
+"""Shape inference that allocates nothing.
+
+Every block of the catalog has a fast shape rule in plain Python (checked
+against torch's meta kernels by the tests).  Code blocks, whose shapes only
+their own forward knows, run on the meta device; if their forward needs real
+values (``while X.abs().sum() > 1``) and the input is small, they run once on
+zeros on the CPU instead.  Results for code blocks are cached, so re-checking
+after each edit stays cheap.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+import torch
+
+from ..catalog import DTYPES, TensorSpec, format_shape, get_block
+from ..catalog.block_spec import ShapeError
+from ..catalog.code_loader import CodeError, describe_exception, instantiate, load_code_class
+from ..graph.definition import Definition
+from ..graph.node import Node
+from ..graph.ports import input_ports
+from ..graph.project import Project
+from .diagnostics import ERROR, Diagnostic
+from .topology import Topology
+
+# Inputs up to this many elements may be run for real when meta execution cannot decide.
+SMALL_INPUT = 1 << 22
+_CODE_CACHE: dict[tuple, "NodeInfo"] = {}
+
+
+@dataclass
+class NodeInfo:
+    """What inference learned about one node in one instance of its definition."""
+
+    outputs: dict[str, TensorSpec] = field(default_factory=dict)
+    inputs: tuple[TensorSpec, ...] = ()
+    params: dict[str, tuple[int, ...]] = field(default_factory=dict)  # of the module this node uses
+    param_dtype: torch.dtype = torch.float32
+    deferred: bool = False   # parameters sized by the first input (a lazy module)
+
+    @property
+    def param_count(self) -> int:
+        total = 0
+        for shape in self.params.values():
+            n = 1
+            for s in shape:
+                n *= s
+            total += n
+        return total
+
+
+class ShapeInference:
+    def __init__(self, project: Project, topologies: dict[str, Topology], bad_nodes: dict[str, set[str]]):
+        self.project = project
+        self.topologies = topologies
+        self.bad_nodes = bad_nodes
+        self.infos: dict[tuple[tuple[str, ...], str], NodeInfo] = {}
+        self.diagnostics: list[Diagnostic] = []
+        self._chain_index: dict[str, dict[str, int]] = {}
+
+    def run(self) -> None:
+        root = self.project.definitions.get(self.project.root)
+        if root is None or root.name not in self.topologies:
+            return
+        specs = {}
+        for node in root.inputs:
+            shape, dtype = node.params.get("shape"), node.params.get("dtype", "float32")
+            if isinstance(shape, list) and dtype in DTYPES and node.id not in self.bad_nodes.get(root.name, ()):
+                specs[node.id] = TensorSpec(tuple(shape), DTYPES[dtype])
+        self.infer(root, specs, (), ())
+
+    # -- one instance of a definition -------------------------------------------------
+    def infer(self, d: Definition, input_specs: dict[str, TensorSpec], path: tuple[str, ...],
+              names: tuple[str, ...]) -> dict[str, TensorSpec]:
+        topo = self.topologies[d.name]
+        bad = self.bad_nodes.get(d.name, set())
+        known: dict[tuple[str, str], TensorSpec] = {}
+        results: dict[str, TensorSpec] = {}
+        for node_id in topo.order:
+            node = d.nodes[node_id]
+            spec = get_block(node.type)
+            if spec is None or node_id in bad:
+                continue
+            ins = []
+            for port in input_ports(self.project, node):
+                edge = next((e for e in topo.incoming[node_id] if e.dst_port == port), None)
+                ins.append(known.get((edge.src, edge.src_port)) if edge else None)
+            if any(i is None for i in ins):
+                continue  # upstream problem, already reported
+            where = names + (self._name(d, node),)
+            try:
+                info = self._infer_node(d, node, spec, ins, input_specs, path, where)
+            except ShapeError as err:
+                self._report(d, node, str(err), path, where)
+                continue
+            except CodeError as err:
+                self._report(d, node, str(err), path, where)
+                continue
+            except Exception as err:  # a rule's bug must not take the app down
+                self._report(d, node, f"shape inference failed: {describe_exception(err)}", path, where)
+                continue
+            if info is None:
+                continue
+            if not info.inputs and ins:
+                info.inputs = tuple(ins)
+            self.infos[(path, node_id)] = info
+            if spec.role == "output":
+                results[node_id] = ins[0]
+            for port, out in info.outputs.items():
+                known[(node_id, port)] = out
+        self._check_ties(d, path, names)
+        return results
+
+    def _infer_node(self, d: Definition, node: Node, spec, ins: list[TensorSpec],
+                    input_specs: dict[str, TensorSpec], path, where) -> NodeInfo | None:
+        role = spec.role
+        if role == "input":
+            given = input_specs.get(node.id)
+            return NodeInfo({"out": given}) if given is not None else None
+        if role == "output":
+            return NodeInfo({})
+        if role == "container":
+            child = self.project.definitions[node.params["definition"]]
+            child_inputs = {inp.id: ins[i] for i, inp in enumerate(child.inputs)}
+            outs = self.infer(child, child_inputs, path + (node.id,), where)
+            return NodeInfo({o.name: outs[o.id] for o in child.outputs if o.id in outs})
+        owner = d.nodes.get(node.tied_to, node) if node.tied_to else node
+        params = spec.resolve(owner.params)
+        if role == "code":
+            return self._infer_code(params, ins)
+        out = spec.infer(params, ins)
+        shapes = spec.param_shapes(params, ins) if spec.param_shapes else {}
+        return NodeInfo({"out": out}, params=shapes, deferred=spec.deferred(params))
+
+    def _infer_code(self, params: dict, ins: list[TensorSpec]) -> NodeInfo:
+        class_name = params["class_name"]
+        source = self.project.code[class_name]
+        key = (class_name, source, json.dumps(params["args"], sort_keys=True, default=str), tuple(ins))
+        if key in _CODE_CACHE:
+            return _CODE_CACHE[key]
+        cls = load_code_class(source, class_name)
+        try:
+            with torch.device("meta"):
+                module = instantiate(cls, params["args"])
+                out = module(*[i.meta() for i in ins])
+        except CodeError:
+            raise
+        except Exception as meta_err:
+            if sum(i.numel for i in ins) > SMALL_INPUT:
+                raise CodeError(f"{class_name}.forward raised {describe_exception(meta_err, f'<code {class_name}>')}") from None
+            module = instantiate(cls, params["args"])
+            try:
+                with torch.no_grad():
+                    out = module(*[torch.zeros(i.shape, dtype=i.dtype) for i in ins])
+            except Exception as err:
+                raise CodeError(f"{class_name}.forward raised {describe_exception(err, f'<code {class_name}>')}") from None
+        if not isinstance(out, torch.Tensor):
+            raise CodeError(f"{class_name}.forward must return one tensor, not {type(out).__name__}")
+        shapes = {name: tuple(p.shape) for name, p in module.named_parameters()}
+        info = NodeInfo({"out": TensorSpec.of(out)}, params=shapes)
+        _CODE_CACHE[key] = info
+        return info
+
+    # -- helpers ---------------------------------------------------------------------
+    def _check_ties(self, d: Definition, path: tuple[str, ...], names: tuple[str, ...]) -> None:
+        for node in d.nodes.values():
+            if node.tied_to is None:
+                continue
+            mine, theirs = self.infos.get((path, node.id)), self.infos.get((path, node.tied_to))
+            if mine is None or theirs is None or mine.params == theirs.params:
+                continue
+            target = d.nodes[node.tied_to]
+            diff = next(k for k in sorted(set(mine.params) | set(theirs.params))
+                        if mine.params.get(k) != theirs.params.get(k))
+            self._report(d, node, f"shares parameters with {target.name!r}, whose {diff} is "
+                                  f"{format_shape(theirs.params.get(diff, ()))}, but its input needs "
+                                  f"{format_shape(mine.params.get(diff, ()))}: tied nodes must have the same shape",
+                         path, names + (self._name(d, node),))
+
+    def _name(self, d: Definition, node: Node) -> str:
+        if d.kind != "sequential" or node.name:
+            return node.name
+        if d.name not in self._chain_index:
+            self._chain_index[d.name] = {n.id: i for i, n in enumerate(d.chain() or ())}
+        return d.effective_name(node, self._chain_index[d.name])
+
+    def _report(self, d: Definition, node: Node, message: str, path, where) -> None:
+        self.diagnostics.append(Diagnostic(ERROR, message, d.name, node.id, path, ".".join(w for w in where if w)))

@@ -1,0 +1,203 @@
+"""Structural checks of each definition: types, values, names, edges, ties, containers, code.
+
+These need no tensors at all; shape problems are found later by shape inference.
+"""
+
+from __future__ import annotations
+
+from torch import nn
+from torch.fx import GraphModule
+
+from ..catalog import get_block
+from ..catalog.code_block import CodeSyntaxError, find_class
+from ..catalog.containers import KIND_OF_CONTAINER
+from ..graph.definition import Definition
+from ..graph.node import Node
+from ..graph.ports import input_ports, output_ports
+from ..graph.project import Project
+from .diagnostics import ERROR, WARNING, Diagnostic
+from .topology import Topology
+
+_RESERVED = {"sequential": set(dir(nn.Sequential)), "graph": set(dir(GraphModule))}
+
+
+class DefinitionChecker:
+    """Collects the structural diagnostics of one definition."""
+
+    def __init__(self, project: Project, d: Definition, topo: Topology):
+        self.project, self.d, self.topo = project, d, topo
+        self.found: list[Diagnostic] = []
+        self.bad_nodes: set[str] = set()   # nodes that cannot be shape-inferred or compiled
+
+    def error(self, node: Node | None, message: str, severity: str = ERROR) -> None:
+        self.found.append(Diagnostic(severity, message, self.d.name, node.id if node else None))
+        if node is not None and severity == ERROR:
+            self.bad_nodes.add(node.id)
+
+    def run(self) -> list[Diagnostic]:
+        d = self.d
+        if not d.inputs:
+            self.error(None, f"{d.name} has no Input node")
+        if not d.outputs:
+            self.error(None, f"{d.name} has no Output node")
+        chain_index = self._check_sequential()
+        for node in d.nodes.values():
+            self._check_node(node)
+        self._check_names(chain_index)
+        self._check_edges()
+        for node_id in self.topo.cyclic:
+            self.error(d.nodes[node_id], "is part of a cycle (or fed by one); a network must flow one way")
+        return self.found
+
+    # -- per node ---------------------------------------------------------------
+    def _check_node(self, node: Node) -> None:
+        spec = get_block(node.type)
+        if spec is None:
+            self.error(node, f"has unknown block type {node.type!r}")
+            return
+        for key in node.params:
+            if spec.param(key) is None:
+                self.error(node, f"{node.type} has no hyperparameter {key!r}")
+        for p in spec.params:
+            problem = p.validate(node.params.get(p.name, p.default))
+            if problem:
+                self.error(node, f"invalid hyperparameter: {problem}")
+        if spec.role == "container":
+            self._check_container(node)
+        elif spec.role == "code":
+            self._check_code(node)
+        elif spec.role == "input" and self.d.name == self.project.root and node.params.get("shape") is None:
+            self.error(node, "the top-level Input needs an example shape, such as [2, 20]")
+        if node.tied_to is not None:
+            self._check_tie(node)
+
+    def _check_container(self, node: Node) -> None:
+        name = node.params.get("definition")
+        target = self.project.definitions.get(name) if isinstance(name, str) else None
+        if target is None:
+            self.error(node, f"uses the block definition {name!r}, which does not exist")
+        elif target.kind != KIND_OF_CONTAINER[node.type]:
+            wanted = "Sequential" if target.kind == "sequential" else "Block"
+            self.error(node, f"{name!r} is a {target.kind} definition; use a {wanted} node for it")
+        elif _reaches(self.project, name, self.d.name):
+            self.error(node, f"uses {name!r}, which contains {self.d.name!r} itself: blocks cannot nest recursively")
+
+    def _check_code(self, node: Node) -> None:
+        class_name = node.params.get("class_name")
+        source = self.project.code.get(class_name) if isinstance(class_name, str) else None
+        if source is None:
+            self.error(node, f"the project has no code for class {class_name!r}")
+            return
+        try:
+            find_class(source, class_name)
+        except CodeSyntaxError as err:
+            self.error(node, f"code error in {class_name}: {err}")
+            return
+        if not self.project.trusted:
+            self.error(node, f"code block {class_name} is disabled because the project is not trusted")
+
+    def _check_tie(self, node: Node) -> None:
+        target = self.d.nodes.get(node.tied_to)
+        if target is None:
+            where = self.project.find_node(node.tied_to)[0]
+            if where is not None:
+                self.error(node, f"shares parameters with a node of {where.name!r}; ties must stay in one block")
+            else:
+                self.error(node, f"shares parameters with node {node.tied_to!r}, which does not exist")
+            return
+        if target.tied_to is not None:
+            self.error(node, f"shares parameters with {target.name!r}, which itself shares another node's")
+        elif target.type != node.type:
+            self.error(node, f"is a {node.type} but shares parameters with {target.name!r}, a {target.type}")
+        else:
+            spec = get_block(node.type)
+            mine, theirs = spec.resolve(node.params), spec.resolve(target.params)
+            differ = [k for k in mine if k not in ("in_features", "in_channels", "num_features") and mine[k] != theirs[k]]
+            if differ:
+                k = differ[0]
+                self.error(node, f"shares parameters with {target.name!r} but has {k} {mine[k]!r} "
+                                 f"instead of {theirs[k]!r}: tied nodes must have the same shape")
+            elif spec.role in ("input", "output", "constant"):
+                self.error(node, f"a {node.type} has no module to share")
+
+    # -- names ------------------------------------------------------------------
+    def _check_names(self, chain_index: dict[str, int] | None) -> None:
+        by_name: dict[str, list[Node]] = {}
+        reserved = _RESERVED[self.d.kind]
+        for node in self.d.nodes.values():
+            name = self.d.effective_name(node, chain_index) if self.d.kind == "sequential" else node.name
+            if not name:
+                if self.d.kind != "sequential" or node.type in ("Input", "Output"):
+                    self.error(node, "has no name")
+                continue
+            if "." in name:
+                self.error(node, f"name {name!r} contains '.', which PyTorch forbids in module names")
+            elif name in reserved and node.type not in ("Input", "Output"):
+                self.error(node, f"name {name!r} is reserved by torch.nn.Module")
+            by_name.setdefault(name, []).append(node)
+        for name, nodes in by_name.items():
+            if len(nodes) > 1:
+                for node in nodes:
+                    self.error(node, f"name {name!r} is used by {len(nodes)} nodes; names must be unique in a block")
+
+    # -- edges ------------------------------------------------------------------
+    def _check_edges(self) -> None:
+        d = self.d
+        for e in d.edges.values():
+            src, dst = d.nodes.get(e.src), d.nodes.get(e.dst)
+            if src is None or dst is None:
+                self.error(dst or src, f"has a connection to node {(e.src if src is None else e.dst)!r}, which does not exist")
+                continue
+            if e.src_port not in output_ports(self.project, src):
+                self.error(src, f"has no output named {e.src_port!r}")
+            if e.dst_port not in input_ports(self.project, dst):
+                self.error(dst, f"has no input named {e.dst_port!r}")
+        for node in d.nodes.values():
+            if get_block(node.type) is None:
+                continue
+            incoming = self.topo.incoming.get(node.id, [])
+            for port in input_ports(self.project, node):
+                count = sum(1 for e in incoming if e.dst_port == port)
+                label = "its input" if port == "in" else f"input {port!r}"
+                if count == 0:
+                    self.error(node, f"{label} is not connected")
+                elif count > 1:
+                    self.error(node, f"{label} has {count} incoming connections; an input takes exactly one")
+            if output_ports(self.project, node) and not self.topo.outgoing.get(node.id) and node.type != "Output":
+                self.error(node, "its output is not used", WARNING)
+
+    # -- sequential -------------------------------------------------------------
+    def _check_sequential(self) -> dict[str, int] | None:
+        if self.d.kind != "sequential":
+            return None
+        chain = self.d.chain()
+        if chain is None:
+            self.error(None, f"{self.d.name} is a Sequential, so its blocks must form one chain from the Input "
+                             "to the Output")
+            return None
+        for node in chain:
+            spec = get_block(node.type)
+            if spec is None:
+                continue
+            if spec.role == "constant" or (spec.role == "layer" and spec.make_module is None):
+                self.error(node, f"a {node.type} cannot sit in a Sequential (it needs "
+                                 f"{len(spec.input_ports(node.params))} inputs); use a Block instead")
+            elif len(input_ports(self.project, node)) != 1 or len(output_ports(self.project, node)) != 1:
+                self.error(node, "a Sequential's children must take one input and give one output")
+        return {n.id: i for i, n in enumerate(chain)}
+
+
+def _reaches(project: Project, start: str, goal: str) -> bool:
+    """Whether definition ``start`` contains ``goal``, directly or through nested containers."""
+    stack, seen = [start], set()
+    while stack:
+        name = stack.pop()
+        if name == goal:
+            return True
+        if name in seen or name not in project.definitions:
+            continue
+        seen.add(name)
+        for n in project.definitions[name].nodes.values():
+            if n.type in KIND_OF_CONTAINER and isinstance(n.params.get("definition"), str):
+                stack.append(n.params["definition"])
+    return False

@@ -1,0 +1,60 @@
+"""The Python code block: a user-written ``nn.Module`` subclass stored in the project.
+
+Its source lives in the project's ``code`` table under the class name, so two
+nodes can use one class with different constructor arguments (the seed's
+``MyLinear(64, 8)`` and ``MyLinear(8, 1)``).  The ports come from the class's
+``forward`` signature, read from the syntax tree without running anything.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from .block_spec import BlockSpec
+from .params import ParamSpec
+
+CODE = BlockSpec(
+    "Code", "Custom code", "Your own nn.Module subclass, written in Python (runs only in trusted projects).",
+    params=(ParamSpec("class_name", "str", "CustomLayer", "the class in the project's code", key=True),
+            ParamSpec("args", "json", {}, "keyword arguments for the constructor")),
+    role="code", icon="mdi6.language-python")
+
+BLOCKS = (CODE,)
+
+TEMPLATE = '''class {name}(nn.Module):
+    """A custom layer without parameters: subtracts the mean."""
+
+    def __init__(self):
+        super().__init__()
+
+    def forward(self, X):
+        return X - X.mean()
+'''
+
+
+class CodeSyntaxError(Exception):
+    """The source does not parse, or does not define the class; message is one sentence."""
+
+
+def find_class(source: str, class_name: str) -> ast.ClassDef:
+    """The class definition named ``class_name`` in ``source``, by parsing only."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as err:
+        raise CodeSyntaxError(f"line {err.lineno}: {err.msg}") from None
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and node.name == class_name:
+            return node
+    raise CodeSyntaxError(f"the code defines no class named {class_name!r}")
+
+
+def forward_ports(source: str, class_name: str) -> tuple[str, ...]:
+    """Input port names: the positional arguments of ``forward`` after ``self``."""
+    cls = find_class(source, class_name)
+    for item in cls.body:
+        if isinstance(item, ast.FunctionDef) and item.name == "forward":
+            args = [a.arg for a in item.args.posonlyargs + item.args.args][1:]
+            if not args:
+                raise CodeSyntaxError(f"{class_name}.forward takes no input")
+            return tuple(args)
+    raise CodeSyntaxError(f"{class_name} has no forward method")

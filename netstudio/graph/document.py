@@ -1,0 +1,397 @@
+"""The document: the one API through which every edit of a project goes.
+
+Each method changes the project, then emits the matching events.  Undo in the
+app is built from these same calls (and ``snapshot``/``restore`` for composite
+edits), so loading, scripting, undo and redo all draw through one path.  The
+document checks structure (nodes and ports exist); everything else, such as a
+shape mismatch or a bad value, is allowed and reported as a diagnostic.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Iterator
+
+from ..catalog import get_block
+from ..errors import NetStudioError
+from .definition import KINDS, Definition
+from .edge import Edge
+from .events import DocumentEvents
+from .node import Node
+from .ports import input_ports, output_ports
+from .project import Project, next_id
+
+
+class EditError(NetStudioError):
+    """An edit that would break the project's structure; nothing was changed."""
+
+
+@dataclass(frozen=True)
+class RemovedNode:
+    """What ``remove_node`` took away, so ``restore_node`` can put it back."""
+
+    definition: str
+    node: Node
+    edges: tuple[Edge, ...]
+    tied_from: tuple[str, ...]  # nodes that were tied to it
+
+
+class Document:
+    def __init__(self, project: Project | None = None):
+        self.events = DocumentEvents()
+        self._project = project if project is not None else new_project()
+        self._depth = 0
+        self._dirty = False
+        self._reindex()
+
+    # -- access ------------------------------------------------------------------
+    @property
+    def project(self) -> Project:
+        return self._project
+
+    def definition(self, name: str) -> Definition:
+        try:
+            return self._project.definitions[name]
+        except KeyError:
+            raise EditError(f"There is no block definition named {name!r}.") from None
+
+    def node(self, definition: str, node_id: str) -> Node:
+        d = self.definition(definition)
+        try:
+            return d.nodes[node_id]
+        except KeyError:
+            raise EditError(f"There is no node {node_id!r} in {definition!r}.") from None
+
+    # -- batching ------------------------------------------------------------------
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group several calls into one edit: ``changed`` fires once at the end."""
+        self._depth += 1
+        try:
+            yield
+        finally:
+            self._depth -= 1
+            if self._depth == 0 and self._dirty:
+                self._dirty = False
+                self.events.changed.emit()
+
+    def _touched(self) -> None:
+        if self._depth == 0:
+            self.events.changed.emit()
+        else:
+            self._dirty = True
+
+    # -- ids and names ---------------------------------------------------------------
+    def _reindex(self) -> None:
+        ids = self._project.all_ids()
+        self._counters = {p: int(next_id(ids, p)[len(p):]) for p in ("n", "e")}
+
+    def _fresh(self, prefix: str) -> str:
+        n = self._counters[prefix]
+        self._counters[prefix] = n + 1
+        return f"{prefix}{n}"
+
+    def unique_name(self, definition: str, base: str) -> str:
+        taken = {n.name for n in self.definition(definition).nodes.values()}
+        base = sanitize_name(base) or "node"
+        if base not in taken:
+            return base
+        i = 2
+        while f"{base}_{i}" in taken:
+            i += 1
+        return f"{base}_{i}"
+
+    def unique_definition_name(self, base: str) -> str:
+        base = sanitize_name(base).replace(" ", "") or "Block"
+        if base not in self._project.definitions:
+            return base
+        i = 2
+        while f"{base}{i}" in self._project.definitions:
+            i += 1
+        return f"{base}{i}"
+
+    # -- nodes ----------------------------------------------------------------------
+    def add_node(self, definition: str, type: str, name: str | None = None,
+                 params: dict[str, Any] | None = None, position: tuple[float, float] = (0.0, 0.0),
+                 node_id: str | None = None) -> Node:
+        """Add a block; a missing name is made unique from the type (unnamed in a Sequential)."""
+        d = self.definition(definition)
+        if name is None:
+            spec = get_block(type)
+            auto_index = d.kind == "sequential" and spec is not None and spec.role not in ("input", "output")
+            name = "" if auto_index else self.unique_name(definition, _default_name(type))
+        node = Node(id=node_id or self._fresh("n"), type=type, name=name,
+                    params=copy.deepcopy(params or {}), position=(float(position[0]), float(position[1])))
+        return self.insert_node(definition, node)
+
+    def insert_node(self, definition: str, node: Node) -> Node:
+        d = self.definition(definition)
+        if node.id in self._project.all_ids():
+            raise EditError(f"A node with id {node.id!r} already exists.")
+        d.nodes[node.id] = node
+        self._bump_counter(node.id)
+        self.events.node_added.emit(definition, node.id)
+        self._touched()
+        return node
+
+    def remove_node(self, definition: str, node_id: str) -> RemovedNode:
+        """Remove a node with its edges; ties pointing at it are undone."""
+        d = self.definition(definition)
+        node = self.node(definition, node_id)
+        with self.batch():
+            edges = tuple(e for e in d.edges.values() if node_id in (e.src, e.dst))
+            for e in edges:
+                self.disconnect(definition, e.id)
+            tied_from = tuple(n.id for n in d.nodes.values() if n.tied_to == node_id)
+            for other in tied_from:
+                self.untie(definition, other)
+            del d.nodes[node_id]
+            self.events.node_removed.emit(definition, node_id)
+            self._touched()
+        return RemovedNode(definition, node, edges, tied_from)
+
+    def restore_node(self, removed: RemovedNode) -> None:
+        with self.batch():
+            self.insert_node(removed.definition, removed.node)
+            for e in removed.edges:
+                self.connect(removed.definition, e.src, e.src_port, e.dst, e.dst_port, edge_id=e.id)
+            for other in removed.tied_from:
+                self.tie(removed.definition, other, removed.node.id)
+
+    def rename(self, definition: str, node_id: str, name: str) -> None:
+        node = self.node(definition, node_id)
+        if node.name == name:
+            return
+        old = node.name
+        node.name = name
+        d = self.definition(definition)
+        with self.batch():
+            self.events.node_changed.emit(definition, node_id, "name")
+            self._touched()
+            # Renaming an Input/Output renames a port of every container that uses this definition.
+            if node.type in ("Input", "Output") and old:
+                self._rename_container_port(d.name, node.type, old, name)
+
+    def _rename_container_port(self, definition: str, role: str, old: str, new: str) -> None:
+        for parent_name, container_id in self._project.uses_of(definition):
+            parent = self._project.definitions[parent_name]
+            for e in list(parent.edges.values()):
+                if role == "Input" and e.dst == container_id and e.dst_port == old:
+                    self.disconnect(parent_name, e.id)
+                    self.connect(parent_name, e.src, e.src_port, e.dst, new, edge_id=e.id)
+                elif role == "Output" and e.src == container_id and e.src_port == old:
+                    self.disconnect(parent_name, e.id)
+                    self.connect(parent_name, e.src, new, e.dst, e.dst_port, edge_id=e.id)
+
+    def set_param(self, definition: str, node_id: str, key: str, value: Any) -> None:
+        """Set one hyperparameter (validity is a diagnostic, not an error here)."""
+        node = self.node(definition, node_id)
+        if key in node.params and node.params[key] == value and type(node.params[key]) is type(value):
+            return
+        node.params[key] = copy.deepcopy(value)
+        self.events.node_changed.emit(definition, node_id, "params")
+        self._touched()
+
+    def reset_param(self, definition: str, node_id: str, key: str) -> None:
+        """Forget a hyperparameter's value, so its default applies."""
+        node = self.node(definition, node_id)
+        if key in node.params:
+            del node.params[key]
+            self.events.node_changed.emit(definition, node_id, "params")
+            self._touched()
+
+    def move(self, definition: str, node_id: str, position: tuple[float, float]) -> None:
+        node = self.node(definition, node_id)
+        pos = (float(position[0]), float(position[1]))
+        if node.position != pos:
+            node.position = pos
+            self.events.node_changed.emit(definition, node_id, "position")
+            self._touched()
+
+    def set_init(self, definition: str, node_id: str, leaf: str, setting: dict[str, Any] | None) -> None:
+        """Set (or clear, with None) the initializer of one of a node's parameters."""
+        node = self.node(definition, node_id)
+        if node.init.get(leaf) == setting:
+            return
+        if setting is None:
+            node.init.pop(leaf, None)
+        else:
+            node.init[leaf] = copy.deepcopy(setting)
+        self.events.node_changed.emit(definition, node_id, "init")
+        self._touched()
+
+    # -- edges ----------------------------------------------------------------------
+    def connect(self, definition: str, src: str, src_port: str, dst: str, dst_port: str,
+                edge_id: str | None = None) -> Edge:
+        d = self.definition(definition)
+        s, t = self.node(definition, src), self.node(definition, dst)
+        if src_port not in output_ports(self._project, s):
+            raise EditError(f"{s.name or s.type} has no output named {src_port!r}.")
+        if dst_port not in input_ports(self._project, t):
+            raise EditError(f"{t.name or t.type} has no input named {dst_port!r}.")
+        for e in d.edges.values():
+            if (e.src, e.src_port, e.dst, e.dst_port) == (src, src_port, dst, dst_port):
+                raise EditError("These two ports are already connected.")
+        edge = Edge(edge_id or self._fresh("e"), src, src_port, dst, dst_port)
+        if edge.id in d.edges:
+            raise EditError(f"An edge with id {edge.id!r} already exists.")
+        d.edges[edge.id] = edge
+        self._bump_counter(edge.id)
+        self.events.edge_added.emit(definition, edge.id)
+        self._touched()
+        return edge
+
+    def disconnect(self, definition: str, edge_id: str) -> Edge:
+        d = self.definition(definition)
+        try:
+            edge = d.edges.pop(edge_id)
+        except KeyError:
+            raise EditError(f"There is no edge {edge_id!r} in {definition!r}.") from None
+        self.events.edge_removed.emit(definition, edge_id)
+        self._touched()
+        return edge
+
+    # -- ties -----------------------------------------------------------------------
+    def tie(self, definition: str, node_id: str, target_id: str) -> None:
+        """Make ``node_id`` use ``target_id``'s module: one set of parameters, two uses."""
+        node, target = self.node(definition, node_id), self.node(definition, target_id)
+        root = target
+        seen = {node_id}
+        while root.tied_to is not None:
+            if root.id in seen:
+                break
+            seen.add(root.id)
+            root = self.node(definition, root.tied_to)
+        if root.id == node_id:
+            raise EditError("A node cannot share parameters with itself.")
+        if node.tied_to == root.id:
+            return
+        node.tied_to = root.id
+        self.events.node_changed.emit(definition, node_id, "tie")
+        self._touched()
+
+    def untie(self, definition: str, node_id: str) -> None:
+        node = self.node(definition, node_id)
+        if node.tied_to is None:
+            return
+        node.tied_to = None
+        self.events.node_changed.emit(definition, node_id, "tie")
+        self._touched()
+
+    def ties(self) -> list[tuple[str, str, str]]:
+        """Every tie as (definition, node id, the node id whose module it uses)."""
+        return [(d.name, n.id, n.tied_to) for d in self._project.definitions.values()
+                for n in d.nodes.values() if n.tied_to is not None]
+
+    # -- definitions ------------------------------------------------------------------
+    def add_definition(self, name: str, kind: str = "graph", class_name: str = "",
+                       with_io: bool = True) -> Definition:
+        if kind not in KINDS:
+            raise EditError(f"A definition's kind must be 'sequential' or 'graph', not {kind!r}.")
+        if name in self._project.definitions:
+            raise EditError(f"A block definition named {name!r} already exists.")
+        d = Definition(name=name, kind=kind, class_name=class_name)
+        self._project.definitions[name] = d
+        self.events.definition_added.emit(name)
+        if with_io:
+            self.add_node(name, "Input", "X", params={"shape": None}, position=(0.0, 0.0))
+            out = self.add_node(name, "Output", "output", position=(400.0, 0.0))
+            if kind == "sequential":
+                self.connect(name, d.inputs[0].id, "out", out.id, "in")
+        self._touched()
+        return d
+
+    def remove_definition(self, name: str) -> Definition:
+        if name == self._project.root:
+            raise EditError("The top-level definition cannot be removed.")
+        if self._project.uses_of(name):
+            raise EditError(f"{name!r} is still used by {len(self._project.uses_of(name))} node(s).")
+        d = self._project.definitions.pop(name, None)
+        if d is None:
+            raise EditError(f"There is no block definition named {name!r}.")
+        self.events.definition_removed.emit(name)
+        self._touched()
+        return d
+
+    def set_class_name(self, definition: str, class_name: str) -> None:
+        d = self.definition(definition)
+        if d.class_name != class_name:
+            d.class_name = class_name
+            self.events.definition_changed.emit(definition)
+            self._touched()
+
+    # -- code blocks -------------------------------------------------------------------
+    def set_code(self, class_name: str, source: str) -> None:
+        if self._project.code.get(class_name) == source:
+            return
+        self._project.code[class_name] = source
+        self.events.code_changed.emit(class_name)
+        self._touched()
+
+    # -- settings ---------------------------------------------------------------------
+    def set_setting(self, key: str, value: Any) -> None:
+        """Project-level settings: ``seed``, ``name``, ``description``, ``trusted``, ``initializers``."""
+        if key not in ("seed", "name", "description", "trusted", "initializers", "edits"):
+            raise EditError(f"{key!r} is not a project setting.")
+        if getattr(self._project, key) == value:
+            return
+        setattr(self._project, key, copy.deepcopy(value))
+        self.events.settings_changed.emit(key)
+        self._touched()
+
+    # -- grouping ---------------------------------------------------------------------
+    def group(self, definition: str, node_ids: Iterable[str], name: str | None = None) -> Node:
+        """Move ``node_ids`` into a new Block definition and put one node using it in their place."""
+        from .grouping import group_nodes
+        with self.batch():
+            return group_nodes(self, definition, list(node_ids), name)
+
+    def ungroup(self, definition: str, node_id: str) -> list[str]:
+        """Replace a container node by a copy of its definition's nodes; returns the new ids."""
+        from .grouping import ungroup_node
+        with self.batch():
+            return ungroup_node(self, definition, node_id)
+
+    # -- whole-project state --------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """The project as a dict, for undoing composite edits with ``restore``."""
+        return {"project": self._project.to_dict(), "trusted": self._project.trusted}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.replace(Project.from_dict(state["project"], trusted=state["trusted"]))
+
+    def replace(self, project: Project) -> None:
+        """Swap in another project (open, revert, restore): views rebuild on ``reset``."""
+        self._project = project
+        self._reindex()
+        self.events.reset.emit()
+        self._touched()
+
+    def _bump_counter(self, ident: str) -> None:
+        m = re.match(r"^([a-z]+)(\d+)$", ident)
+        if m and m.group(1) in self._counters:
+            self._counters[m.group(1)] = max(self._counters[m.group(1)], int(m.group(2)) + 1)
+
+
+_NAME_BAD = re.compile(r"\.+")
+
+
+def sanitize_name(name: str) -> str:
+    """A usable module name: no dots (PyTorch forbids them), no leading/trailing space."""
+    return _NAME_BAD.sub("_", name.strip()).strip("_")
+
+
+def _default_name(type_name: str) -> str:
+    return {"Input": "X", "Output": "output"}.get(type_name, type_name.lower())
+
+
+def new_project(name: str = "untitled", kind: str = "sequential") -> Project:
+    """An empty project whose root definition holds an Input and an Output."""
+    doc = Document(Project(name=name, definitions={}))
+    doc.add_definition("main", kind=kind, class_name="Sequential" if kind == "sequential" else "Net")
+    root = doc.project.root_definition
+    doc.set_param("main", root.inputs[0].id, "shape", [2, 20])
+    return doc.project

@@ -1,0 +1,94 @@
+"""A project: the root definition, the reusable definitions, code blocks and settings."""
+
+from __future__ import annotations
+
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from .definition import Definition
+
+FORMAT = "netstudio-project"
+VERSION = 1
+
+
+@dataclass
+class Project:
+    """Everything a ``.netstudio`` file holds besides weights.
+
+    ``trusted`` is not saved: a project read from a file starts untrusted, and
+    its code blocks do not run until the user says so.
+    """
+
+    name: str = "untitled"
+    description: str = ""
+    seed: int | None = 0
+    root: str = "main"
+    definitions: dict[str, Definition] = field(default_factory=dict)
+    code: dict[str, str] = field(default_factory=dict)
+    initializers: list[dict[str, Any]] = field(default_factory=list)
+    edits: list[dict[str, Any]] = field(default_factory=list)
+    trusted: bool = True
+
+    @property
+    def root_definition(self) -> Definition:
+        return self.definitions[self.root]
+
+    def all_ids(self) -> set[str]:
+        ids: set[str] = set()
+        for d in self.definitions.values():
+            ids.update(d.nodes)
+            ids.update(d.edges)
+        return ids
+
+    def find_node(self, node_id: str):
+        """(definition, node) holding ``node_id``, or (None, None)."""
+        for d in self.definitions.values():
+            if node_id in d.nodes:
+                return d, d.nodes[node_id]
+        return None, None
+
+    def uses_of(self, definition: str) -> list[tuple[str, str]]:
+        """(definition name, node id) of every container node that uses ``definition``."""
+        return [(d.name, n.id) for d in self.definitions.values() for n in d.nodes.values()
+                if n.type in ("Block", "Sequential") and n.params.get("definition") == definition]
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "format": FORMAT, "version": VERSION, "name": self.name, "description": self.description,
+            "seed": self.seed, "root": self.root,
+            "definitions": {k: d.to_dict() for k, d in self.definitions.items()},
+        }
+        if self.code:
+            out["code"] = dict(self.code)
+        if self.initializers:
+            out["initializers"] = copy.deepcopy(self.initializers)
+        if self.edits:
+            out["edits"] = copy.deepcopy(self.edits)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any], trusted: bool = False) -> "Project":
+        """Build from an already validated dict (see ``netstudio.serialization``)."""
+        return cls(name=data.get("name", "untitled"), description=data.get("description", ""),
+                   seed=data.get("seed", 0), root=data["root"],
+                   definitions={k: Definition.from_dict(k, v) for k, v in data["definitions"].items()},
+                   code=dict(data.get("code", {})), initializers=copy.deepcopy(data.get("initializers", [])),
+                   edits=copy.deepcopy(data.get("edits", [])), trusted=trusted)
+
+    def copy(self) -> "Project":
+        return Project.from_dict(self.to_dict(), trusted=self.trusted)
+
+
+_ID = re.compile(r"^([a-z]+)(\d+)$")
+
+
+def next_id(existing: set[str], prefix: str) -> str:
+    """A fresh id like ``n12``: one more than the largest with that prefix."""
+    top = 0
+    for ident in existing:
+        m = _ID.match(ident)
+        if m and m.group(1) == prefix:
+            top = max(top, int(m.group(2)))
+    return f"{prefix}{top + 1}"
