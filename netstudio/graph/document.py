@@ -331,6 +331,11 @@ class Document:
         self.events.code_changed.emit(class_name)
         self._touched()
 
+    def remove_code(self, class_name: str) -> None:
+        if self._project.code.pop(class_name, None) is not None:
+            self.events.code_changed.emit(class_name)
+            self._touched()
+
     # -- settings ---------------------------------------------------------------------
     def set_setting(self, key: str, value: Any) -> None:
         """Project-level settings: ``seed``, ``name``, ``description``, ``trusted``, ``initializers``."""

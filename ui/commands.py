@@ -1,0 +1,211 @@
+"""Undo commands: every edit the app makes is one of these, and each calls the
+document API only.  Views never change the model directly; they follow its events.
+
+Composite edits (delete a selection, paste, group, ungroup) are one undo step:
+either a macro of smaller commands, or a snapshot/restore of the project.
+Continuous drags merge into one step (``MoveNodes.mergeWith``).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any, Callable
+
+from PySide6.QtGui import QUndoCommand
+
+from netstudio.graph import Document, Node
+from netstudio.graph.document import RemovedNode
+
+MOVE_ID = 1001
+
+
+class DocCommand(QUndoCommand):
+    """Base: holds the document; subclasses implement redo/undo with document calls."""
+
+    def __init__(self, doc: Document, text: str):
+        super().__init__(text)
+        self.doc = doc
+
+
+class AddNode(DocCommand):
+    def __init__(self, doc: Document, definition: str, type_name: str, position: tuple[float, float],
+                 params: dict[str, Any] | None = None, name: str | None = None):
+        super().__init__(doc, f"Add {type_name}")
+        self.definition, self.type_name, self.position = definition, type_name, position
+        self.params, self.name = params, name
+        self.node: Node | None = None
+
+    def redo(self) -> None:
+        if self.node is None:
+            self.node = self.doc.add_node(self.definition, self.type_name, self.name, self.params, self.position)
+        else:
+            self.doc.insert_node(self.definition, self.node.copy())
+
+    def undo(self) -> None:
+        self.doc.remove_node(self.definition, self.node.id)
+
+
+class RemoveNode(DocCommand):
+    def __init__(self, doc: Document, definition: str, node_id: str):
+        super().__init__(doc, f"Delete {doc.node(definition, node_id).name or doc.node(definition, node_id).type}")
+        self.definition, self.node_id = definition, node_id
+        self.removed: RemovedNode | None = None
+
+    def redo(self) -> None:
+        self.removed = self.doc.remove_node(self.definition, self.node_id)
+
+    def undo(self) -> None:
+        self.doc.restore_node(self.removed)
+
+
+class Connect(DocCommand):
+    def __init__(self, doc: Document, definition: str, src: str, src_port: str, dst: str, dst_port: str):
+        super().__init__(doc, "Connect")
+        self.args = (definition, src, src_port, dst, dst_port)
+        self.edge_id: str | None = None
+
+    def redo(self) -> None:
+        edge = self.doc.connect(*self.args, edge_id=self.edge_id)
+        self.edge_id = edge.id
+
+    def undo(self) -> None:
+        self.doc.disconnect(self.args[0], self.edge_id)
+
+
+class Disconnect(DocCommand):
+    def __init__(self, doc: Document, definition: str, edge_id: str):
+        super().__init__(doc, "Disconnect")
+        self.definition, self.edge_id = definition, edge_id
+        self.edge = None
+
+    def redo(self) -> None:
+        self.edge = self.doc.disconnect(self.definition, self.edge_id)
+
+    def undo(self) -> None:
+        e = self.edge
+        self.doc.connect(self.definition, e.src, e.src_port, e.dst, e.dst_port, edge_id=e.id)
+
+
+class MoveNodes(DocCommand):
+    """Move nodes; consecutive moves of the same nodes merge into one undo step."""
+
+    def __init__(self, doc: Document, definition: str, moves: dict[str, tuple[tuple[float, float], tuple[float, float]]],
+                 finished: bool = False):
+        super().__init__(doc, "Move" if len(moves) > 1 else f"Move {doc.node(definition, next(iter(moves))).name}")
+        self.definition = definition
+        self.moves = dict(moves)  # node id -> (old, new)
+        self.finished = finished
+
+    def id(self) -> int:
+        return MOVE_ID
+
+    def mergeWith(self, other: QUndoCommand) -> bool:
+        if not isinstance(other, MoveNodes) or self.finished or other.definition != self.definition \
+                or set(other.moves) != set(self.moves):
+            return False
+        for node_id, (_, new) in other.moves.items():
+            self.moves[node_id] = (self.moves[node_id][0], new)
+        self.finished = other.finished
+        return True
+
+    def redo(self) -> None:
+        with self.doc.batch():
+            for node_id, (_, new) in self.moves.items():
+                self.doc.move(self.definition, node_id, new)
+
+    def undo(self) -> None:
+        with self.doc.batch():
+            for node_id, (old, _) in self.moves.items():
+                self.doc.move(self.definition, node_id, old)
+
+
+class Rename(DocCommand):
+    def __init__(self, doc: Document, definition: str, node_id: str, name: str):
+        super().__init__(doc, f"Rename to {name!r}")
+        self.definition, self.node_id, self.name = definition, node_id, name
+        self.old = doc.node(definition, node_id).name
+
+    def redo(self) -> None:
+        self.doc.rename(self.definition, self.node_id, self.name)
+
+    def undo(self) -> None:
+        self.doc.rename(self.definition, self.node_id, self.old)
+
+
+_MISSING = object()
+
+
+class SetParam(DocCommand):
+    def __init__(self, doc: Document, definition: str, node_id: str, key: str, value: Any):
+        super().__init__(doc, f"Set {key}")
+        self.definition, self.node_id, self.key, self.value = definition, node_id, key, copy.deepcopy(value)
+        self.old = copy.deepcopy(doc.node(definition, node_id).params.get(key, _MISSING))
+
+    def redo(self) -> None:
+        self.doc.set_param(self.definition, self.node_id, self.key, self.value)
+
+    def undo(self) -> None:
+        if self.old is _MISSING:
+            self.doc.reset_param(self.definition, self.node_id, self.key)
+        else:
+            self.doc.set_param(self.definition, self.node_id, self.key, self.old)
+
+
+class Tie(DocCommand):
+    def __init__(self, doc: Document, definition: str, node_id: str, target_id: str | None):
+        node = doc.node(definition, node_id)
+        super().__init__(doc, "Share parameters" if target_id else "Stop sharing parameters")
+        self.definition, self.node_id, self.target, self.old = definition, node_id, target_id, node.tied_to
+
+    def _set(self, target: str | None) -> None:
+        if target is None:
+            self.doc.untie(self.definition, self.node_id)
+        else:
+            self.doc.tie(self.definition, self.node_id, target)
+
+    def redo(self) -> None:
+        self._set(self.target)
+
+    def undo(self) -> None:
+        self._set(self.old)
+
+
+class SetCode(DocCommand):
+    def __init__(self, doc: Document, class_name: str, source: str):
+        super().__init__(doc, f"Edit code of {class_name}")
+        self.class_name, self.source = class_name, source
+        self.old = doc.project.code.get(class_name)
+
+    def redo(self) -> None:
+        self.doc.set_code(self.class_name, self.source)
+
+    def undo(self) -> None:
+        if self.old is None:
+            self.doc.remove_code(self.class_name)
+        else:
+            self.doc.set_code(self.class_name, self.old)
+
+
+class SnapshotCommand(DocCommand):
+    """A composite edit undone by restoring the project as it was (group, ungroup, paste, layout).
+
+    ``action`` runs once on the first redo; later redos restore the state it produced,
+    so ids stay stable across undo/redo.
+    """
+
+    def __init__(self, doc: Document, text: str, action: Callable[[Document], Any]):
+        super().__init__(doc, text)
+        self.action = action
+        self.before = doc.snapshot()
+        self.after: dict | None = None
+        self.result: Any = None
+
+    def redo(self) -> None:
+        if self.after is None:
+            self.result = self.action(self.doc)
+            self.after = self.doc.snapshot()
+        else:
+            self.doc.restore(self.after)
+
+    def undo(self) -> None:
+        self.doc.restore(self.before)

@@ -1,0 +1,119 @@
+"""The document controller: one open project with its undo stack, file state,
+selection, and the latest check result computed off the UI thread.
+
+Views take the controller in their constructor and connect to its signals and
+to ``controller.document.events``; none of them edits the project except by
+``controller.push(command)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QUndoCommand, QUndoStack
+
+from netstudio.analysis import CheckResult, check
+from netstudio.graph import Document, Project
+
+
+class _CheckJob(QRunnable):
+    """Checks a copy of the project in a worker thread, so editing never waits for it."""
+
+    def __init__(self, project: Project, generation: int, done):
+        super().__init__()
+        self.project, self.generation, self.done = project, generation, done
+
+    def run(self) -> None:
+        try:
+            result = check(self.project)
+        except Exception as err:  # check never raises by contract; be safe anyway
+            from netstudio.analysis import Diagnostic
+            result = CheckResult([Diagnostic("error", f"checking failed: {err}", self.project.root)])
+        self.done(self.generation, result)
+
+
+class _Relay(QObject):
+    finished = Signal(int, object)
+
+
+class DocumentController(QObject):
+    """Owns a ``Document``; emits ``checked`` with each new ``CheckResult``."""
+
+    checked = Signal(object)                 # CheckResult
+    selection_changed = Signal(str, list)    # definition, node ids
+    path_changed = Signal(object)            # Path | None
+    modified_changed = Signal(bool)
+
+    def __init__(self, document: Document | None = None, path: str | Path | None = None, parent=None):
+        super().__init__(parent)
+        self.document = document or Document()
+        self.undo_stack = QUndoStack(self)
+        self.path: Path | None = Path(path) if path else None
+        self.result: CheckResult | None = None
+        self.selection: tuple[str, list[str]] = (self.document.project.root, [])
+        self._generation = 0
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._relay = _Relay(self)
+        self._relay.finished.connect(self._on_checked)
+        self._timer = QTimer(self, singleShot=True, interval=0)
+        self._timer.timeout.connect(self._start_check)
+        self.undo_stack.cleanChanged.connect(lambda clean: self.modified_changed.emit(not clean))
+        self.document.events.changed.connect(self.schedule_check)
+        self.document.events.reset.connect(self._on_reset)
+        self.schedule_check()
+
+    # -- editing ---------------------------------------------------------------------
+    def push(self, command: QUndoCommand) -> None:
+        self.undo_stack.push(command)
+
+    @property
+    def modified(self) -> bool:
+        return not self.undo_stack.isClean()
+
+    def set_path(self, path: str | Path | None) -> None:
+        self.path = Path(path) if path else None
+        self.path_changed.emit(self.path)
+
+    def select(self, definition: str, node_ids: list[str]) -> None:
+        if self.selection != (definition, list(node_ids)):
+            self.selection = (definition, list(node_ids))
+            self.selection_changed.emit(definition, list(node_ids))
+
+    # -- checking ---------------------------------------------------------------------
+    def schedule_check(self) -> None:
+        self._timer.start()
+
+    def check_now(self) -> CheckResult:
+        """Check synchronously (for tests and for commands that need the answer at once)."""
+        self._generation += 1
+        self._on_checked(self._generation, check(self.document.project))
+        return self.result
+
+    def wait_for_check(self, timeout_ms: int = 5000) -> CheckResult | None:
+        """Block until pending checks finish (tests)."""
+        if self._timer.isActive():
+            self._timer.stop()
+            self._start_check()
+        self._pool.waitForDone(timeout_ms)
+        from PySide6.QtCore import QCoreApplication
+        QCoreApplication.processEvents()
+        return self.result
+
+    def _start_check(self) -> None:
+        self._generation += 1
+        job = _CheckJob(self.document.project.copy(), self._generation, self._relay.finished.emit)
+        self._pool.start(job)
+
+    def _on_checked(self, generation: int, result: CheckResult) -> None:
+        if generation != self._generation:
+            return  # a newer edit is being checked already
+        self.result = result
+        self.checked.emit(result)
+
+    def _on_reset(self) -> None:
+        root = self.document.project.root
+        if self.selection[0] not in self.document.project.definitions:
+            self.selection = (root, [])
+        self.schedule_check()
