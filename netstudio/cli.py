@@ -1,8 +1,10 @@
-"""``netstudio``: the app without arguments or with a project; engine subcommands otherwise.
+"""The engine's subcommands: ``netstudio check``, ``summary``, ``export``, ``inspect``.
 
-The subcommands run without a display and never print a traceback: a problem
-is one line on stderr and a documented exit status (0 fine, 1 invalid graph,
-2 unreadable file or bad arguments).
+The ``netstudio`` console command starts in ``ui.launch``, which hands these
+subcommands to ``main`` here and starts the app otherwise; this module imports
+no Qt, so the subcommands run without a display.  They never print a
+traceback: a problem is one line on stderr and a documented exit status
+(0 fine, 1 invalid graph, 2 unreadable file or bad arguments).
 """
 
 from __future__ import annotations
@@ -41,8 +43,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in SUBCOMMANDS + ("-h", "--help"):
-        return _launch_app(argv)
     try:
         args = build_parser().parse_args(argv)
     except SystemExit as exc:
@@ -57,16 +57,6 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as err:  # never a traceback for the user
         print(f"netstudio: unexpected error: {type(err).__name__}: {err}", file=sys.stderr)
         return 2
-
-
-def _launch_app(argv: list[str]) -> int:
-    try:
-        from ui.app import run_app
-    except ImportError as err:
-        print(f"netstudio: the desktop app is not available here ({err}); "
-              f"try 'netstudio summary PROJECT'.", file=sys.stderr)
-        return 2
-    return run_app(argv)
 
 
 def cmd_check(args) -> int:
@@ -96,3 +86,7 @@ def cmd_summary(args) -> int:
 
 
 COMMANDS = {"check": cmd_check, "summary": cmd_summary}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -174,7 +174,7 @@ class ShapeInference:
             target = d.nodes[node.tied_to]
             diff = next(k for k in sorted(set(mine.params) | set(theirs.params))
                         if mine.params.get(k) != theirs.params.get(k))
-            self._report(d, node, f"shares parameters with {target.name!r}, whose {diff} is "
+            self._report(d, node, f"shares parameters with {self._name(d, target)!r}, whose {diff} is "
                                   f"{format_shape(theirs.params.get(diff, ()))}, but its input needs "
                                   f"{format_shape(mine.params.get(diff, ()))}: tied nodes must have the same shape",
                          path, names + (self._name(d, node),))

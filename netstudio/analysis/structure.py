@@ -27,6 +27,7 @@ class DefinitionChecker:
     def __init__(self, project: Project, d: Definition, topo: Topology):
         self.project, self.d, self.topo = project, d, topo
         self.found: list[Diagnostic] = []
+        self.chain_index: dict[str, int] | None = None
         self.bad_nodes: set[str] = set()   # nodes that cannot be shape-inferred or compiled
 
     def error(self, node: Node | None, message: str, severity: str = ERROR) -> None:
@@ -41,6 +42,7 @@ class DefinitionChecker:
         if not d.outputs:
             self.error(None, f"{d.name} has no Output node")
         chain_index = self._check_sequential()
+        self.chain_index = chain_index
         for node in d.nodes.values():
             self._check_node(node)
         self._check_names(chain_index)
@@ -96,6 +98,9 @@ class DefinitionChecker:
         if not self.project.trusted:
             self.error(node, f"code block {class_name} is disabled because the project is not trusted")
 
+    def _label(self, node: Node) -> str:
+        return self.d.effective_name(node, self.chain_index) or node.type
+
     def _check_tie(self, node: Node) -> None:
         target = self.d.nodes.get(node.tied_to)
         if target is None:
@@ -106,16 +111,16 @@ class DefinitionChecker:
                 self.error(node, f"shares parameters with node {node.tied_to!r}, which does not exist")
             return
         if target.tied_to is not None:
-            self.error(node, f"shares parameters with {target.name!r}, which itself shares another node's")
+            self.error(node, f"shares parameters with {self._label(target)!r}, which itself shares another node's")
         elif target.type != node.type:
-            self.error(node, f"is a {node.type} but shares parameters with {target.name!r}, a {target.type}")
+            self.error(node, f"is a {node.type} but shares parameters with {self._label(target)!r}, a {target.type}")
         else:
             spec = get_block(node.type)
             mine, theirs = spec.resolve(node.params), spec.resolve(target.params)
             differ = [k for k in mine if k not in ("in_features", "in_channels", "num_features") and mine[k] != theirs[k]]
             if differ:
                 k = differ[0]
-                self.error(node, f"shares parameters with {target.name!r} but has {k} {mine[k]!r} "
+                self.error(node, f"shares parameters with {self._label(target)!r} but has {k} {mine[k]!r} "
                                  f"instead of {theirs[k]!r}: tied nodes must have the same shape")
             elif spec.role in ("input", "output", "constant"):
                 self.error(node, f"a {node.type} has no module to share")

@@ -108,7 +108,6 @@ def _pool_infer(name: str):
     def infer(p: dict, ins: list[TensorSpec]) -> TensorSpec:
         (x,) = ins
         need_rank(name, x, (3, 4), "(C, H, W) or (N, C, H, W)")
-        need_float(name, x)
         (kh, kw) = pair(p["kernel_size"])
         (sh, sw) = pair(p["stride"] if p["stride"] is not None else p["kernel_size"])
         (ph, pw) = pair(p["padding"])
@@ -165,15 +164,10 @@ ADAPTIVE_AVGPOOL2D = BlockSpec(
 )
 
 
-def _dropout_infer(p: dict, ins: list[TensorSpec]) -> TensorSpec:
-    need_float("Dropout", ins[0])
-    return ins[0]
-
-
 DROPOUT = BlockSpec(
     "Dropout", LAYERS, "Zeroes random elements with probability p while training.",
     params=(ParamSpec("p", "float", 0.5, "probability of an element being zeroed", minimum=0.0, maximum=1.0, key=True),),
-    make_module=lambda p: nn.Dropout(p["p"]), infer=_dropout_infer, icon="mdi6.dots-grid",
+    make_module=lambda p: nn.Dropout(p["p"]), infer=lambda p, ins: ins[0], icon="mdi6.dots-grid",
 )
 
 
@@ -182,14 +176,17 @@ def _batchnorm(name: str, ranks: tuple[int, ...], layout: str, eager, lazy):
         (x,) = ins
         need_rank(name, x, ranks, layout)
         need_float(name, x)
-        c = x.shape[1] if len(x.shape) == max(ranks) else x.shape[0]
+        c = x.shape[1]
         if p["num_features"] is not None and c != p["num_features"]:
             raise ShapeError(f"{name} expects {p['num_features']} features, receives {c}")
+        if x.numel // max(c, 1) == 1:
+            raise ShapeError(f"{name} needs more than one value per channel when training, "
+                             f"receives shape {format_shape(x.shape)}")
         return x
 
     def params(p: dict, ins: list[TensorSpec]) -> dict:
         x = ins[0].shape
-        c = p["num_features"] if p["num_features"] is not None else (x[1] if len(x) == max(ranks) else x[0])
+        c = p["num_features"] if p["num_features"] is not None else x[1]
         return {"weight": (c,), "bias": (c,)} if p["affine"] else {}
 
     def module(p: dict) -> nn.Module:
@@ -201,7 +198,7 @@ def _batchnorm(name: str, ranks: tuple[int, ...], layout: str, eager, lazy):
         params=(
             ParamSpec("num_features", "int", None, "features (channels); empty means deferred", minimum=1,
                       optional=True, key=True),
-            ParamSpec("eps", "float", 1e-5, "added to the variance for stability", minimum=0.0),
+            ParamSpec("eps", "float", 1e-5, "added to the variance for stability (positive)", minimum=1e-12),
             ParamSpec("momentum", "float", 0.1, "running statistics update rate", minimum=0.0, maximum=1.0),
             ParamSpec("affine", "bool", True, "learn a scale and shift"),
         ),

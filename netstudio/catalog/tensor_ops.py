@@ -90,9 +90,8 @@ CONCAT = BlockSpec(
 def _scalar(name: str, fn, module, doc: str, icon: str) -> BlockSpec:
     def infer(p: dict, ins: list[TensorSpec]) -> TensorSpec:
         x = ins[0]
-        value = p["value"]
-        dtype = x.dtype if x.dtype.is_floating_point or float(value).is_integer() else torch.get_default_dtype()
-        return TensorSpec(x.shape, dtype if x.dtype != torch.bool else torch.int64)
+        dtype = torch.result_type(torch.empty((), dtype=x.dtype, device="meta"), p["value"])
+        return TensorSpec(x.shape, dtype)
     return BlockSpec(
         name, OPS, doc, params=(ParamSpec("value", "float", 1.0, "the scalar", key=True),),
         make_module=lambda p: module(p["value"]), function=lambda p: (fn, (p["value"],), {}, False),

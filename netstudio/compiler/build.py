@@ -10,7 +10,6 @@ graph.  Module and parameter names are exactly PyTorch's: ``0.weight``,
 from __future__ import annotations
 
 import operator
-import zlib
 from collections import OrderedDict
 
 import torch
@@ -27,6 +26,7 @@ from ..graph.ports import input_ports, output_ports
 from ..graph.project import Project
 from ..catalog.code_loader import CodeError, instantiate, load_code_class
 from .graph_module import BlockModule
+from .seeding import derived_seed, seed_on_materialize
 
 
 def compile_project(project: Project, device: str | torch.device | None = None,
@@ -69,12 +69,14 @@ class _Builder:
         if spec.role == "code":
             cls = load_code_class(self.project.code[params["class_name"]], params["class_name"])
             return instantiate(cls, params["args"])
-        return spec.make_module(params)
+        module = spec.make_module(params)
+        if self.project.seed is not None:
+            seed_on_materialize(module, derived_seed(self.project.seed, *path, node.id))
+        return module
 
     def _constant(self, node: Node, path: tuple[str, ...]) -> torch.Tensor:
         params = get_block(node.type).resolve(node.params)
-        seed = zlib.crc32(f"{self.project.seed}/{'/'.join(path)}/{node.id}".encode())
-        generator = torch.Generator().manual_seed(seed)
+        generator = torch.Generator().manual_seed(derived_seed(self.project.seed, *path, node.id))
         with torch.device("cpu"):
             value = constant_value(params, generator, meta=self.device.type == "meta")
         return value.to(self.device)

@@ -37,6 +37,7 @@ class RemovedNode:
     node: Node
     edges: tuple[Edge, ...]
     tied_from: tuple[str, ...]  # nodes that were tied to it
+    index: int                  # its place in the definition's node order (= state_dict order)
 
 
 class Document:
@@ -116,7 +117,7 @@ class Document:
     # -- nodes ----------------------------------------------------------------------
     def add_node(self, definition: str, type: str, name: str | None = None,
                  params: dict[str, Any] | None = None, position: tuple[float, float] = (0.0, 0.0),
-                 node_id: str | None = None) -> Node:
+                 node_id: str | None = None, index: int | None = None) -> Node:
         """Add a block; a missing name is made unique from the type (unnamed in a Sequential)."""
         d = self.definition(definition)
         if name is None:
@@ -125,13 +126,19 @@ class Document:
             name = "" if auto_index else self.unique_name(definition, _default_name(type))
         node = Node(id=node_id or self._fresh("n"), type=type, name=name,
                     params=copy.deepcopy(params or {}), position=(float(position[0]), float(position[1])))
-        return self.insert_node(definition, node)
+        return self.insert_node(definition, node, index)
 
-    def insert_node(self, definition: str, node: Node) -> Node:
+    def insert_node(self, definition: str, node: Node, index: int | None = None) -> Node:
+        """Insert a complete node; ``index`` places it in the node order, which is the state_dict order."""
         d = self.definition(definition)
         if node.id in self._project.all_ids():
             raise EditError(f"A node with id {node.id!r} already exists.")
-        d.nodes[node.id] = node
+        if index is None or index >= len(d.nodes):
+            d.nodes[node.id] = node
+        else:
+            items = list(d.nodes.items())
+            items.insert(max(index, 0), (node.id, node))
+            d.nodes = dict(items)
         self._bump_counter(node.id)
         self.events.node_added.emit(definition, node.id)
         self._touched()
@@ -148,14 +155,15 @@ class Document:
             tied_from = tuple(n.id for n in d.nodes.values() if n.tied_to == node_id)
             for other in tied_from:
                 self.untie(definition, other)
+            index = list(d.nodes).index(node_id)
             del d.nodes[node_id]
             self.events.node_removed.emit(definition, node_id)
             self._touched()
-        return RemovedNode(definition, node, edges, tied_from)
+        return RemovedNode(definition, node, edges, tied_from, index)
 
     def restore_node(self, removed: RemovedNode) -> None:
         with self.batch():
-            self.insert_node(removed.definition, removed.node)
+            self.insert_node(removed.definition, removed.node, removed.index)
             for e in removed.edges:
                 self.connect(removed.definition, e.src, e.src_port, e.dst, e.dst_port, edge_id=e.id)
             for other in removed.tied_from:

@@ -36,6 +36,7 @@ def group_nodes(doc: "Document", definition: str, node_ids: list[str], name: str
             raise EditError("Group both nodes of a tie, or neither; untie them first otherwise.")
 
     def_name = doc.unique_definition_name(name or "Block")
+    first_index = min(list(parent.nodes).index(i) for i in chosen)
     crossing_in = [e for e in parent.edges.values() if e.dst in chosen and e.src not in chosen]
     crossing_out = [e for e in parent.edges.values() if e.src in chosen and e.dst not in chosen]
     internal = [e for e in parent.edges.values() if e.src in chosen and e.dst in chosen]
@@ -74,7 +75,7 @@ def group_nodes(doc: "Document", definition: str, node_ids: list[str], name: str
         doc.add_node(def_name, "Input", "X", params={"shape": None}, position=(left, cy))
 
     container = doc.add_node(definition, "Block", doc.unique_name(definition, def_name.lower()),
-                             params={"definition": def_name}, position=(cx, cy))
+                             params={"definition": def_name}, position=(cx, cy), index=first_index)
     for (src, port), inp in in_nodes.items():
         doc.connect(definition, src, port, container.id, inp.name)
     for e in crossing_out:
@@ -96,25 +97,27 @@ def ungroup_node(doc: "Document", definition: str, node_id: str) -> list[str]:
     ox, oy = container.position
     ix, iy = _centroid(body) if body else (0.0, 0.0)
 
-    new_ids: dict[str, str] = {}
-    for n in body:
-        copy = n.copy()
-        copy.id = doc._fresh("n")
-        copy.name = doc.unique_name(definition, inner.effective_name(n, chain) or n.type.lower())
-        copy.position = (ox + n.position[0] - ix, oy + n.position[1] - iy)
-        copy.tied_to = None
-        doc.insert_node(definition, copy)
-        new_ids[n.id] = copy.id
-    for n in body:
-        if n.tied_to in new_ids:
-            doc.tie(definition, new_ids[n.id], new_ids[n.tied_to])
-
     port_of_input = {n.id: n.name for n in inner.inputs}
     port_of_output = {n.id: n.name for n in inner.outputs}
     feeders = [e for e in parent.edges.values() if e.dst == node_id]
     consumers = [e for e in parent.edges.values() if e.src == node_id]
-    for e in feeders + consumers:
-        doc.disconnect(definition, e.id)
+    at = list(parent.nodes).index(node_id)
+    doc.remove_node(definition, node_id)
+
+    new_ids: dict[str, str] = {}
+    for n in body:
+        copy = n.copy()
+        copy.id = doc._fresh("n")
+        keep_auto_index = parent.kind == "sequential" and not n.name
+        copy.name = "" if keep_auto_index else doc.unique_name(definition, inner.effective_name(n, chain)
+                                                                  or n.type.lower())
+        copy.position = (ox + n.position[0] - ix, oy + n.position[1] - iy)
+        copy.tied_to = None
+        doc.insert_node(definition, copy, at + len(new_ids))
+        new_ids[n.id] = copy.id
+    for n in body:
+        if n.tied_to in new_ids:
+            doc.tie(definition, new_ids[n.id], new_ids[n.tied_to])
 
     def sources(src: str, port: str) -> list[tuple[str, str]]:
         if src in port_of_input:
@@ -129,7 +132,6 @@ def ungroup_node(doc: "Document", definition: str, node_id: str) -> list[str]:
         for s, sp in sources(e.src, e.src_port):
             for t, tp in targets:
                 doc.connect(definition, s, sp, t, tp)
-    doc.remove_node(definition, node_id)
     if not doc.project.uses_of(inner.name) and inner.name != doc.project.root:
         doc.remove_definition(inner.name)
     return list(new_ids.values())

@@ -1,0 +1,1 @@
+"""Reading and writing files: crash-safe writes, tensor files, checkpoints, weight import."""

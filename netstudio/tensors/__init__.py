@@ -1,0 +1,1 @@
+"""Looking at tensors: heatmap views and summary statistics for parameter inspection."""
