@@ -26,6 +26,7 @@ from ..graph.ports import input_ports, output_ports
 from ..graph.project import Project
 from ..catalog.code_loader import CodeError, instantiate, load_code_class
 from .graph_module import BlockModule
+from .initialize import replay_initialization
 from .seeding import derived_seed, seed_on_materialize
 
 
@@ -47,7 +48,10 @@ def compile_project(project: Project, device: str | torch.device | None = None,
         with torch.random.fork_rng(devices=[]), torch.device(device):
             if project.seed is not None:
                 torch.manual_seed(project.seed)
-            return _Builder(project, device).build(project.root_definition, ())
+            module = _Builder(project, device).build(project.root_definition, ())
+            if device.type != "meta":
+                replay_initialization(project, module)
+            return module
     except CodeError as err:
         raise GraphError(f"The network cannot be compiled: {err}.") from None
 

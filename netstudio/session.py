@@ -1,0 +1,278 @@
+"""The live network of a document: the compiled module and its weights, the
+device, the sample input, the last output, gradients and loss history.
+
+The document is the graph; the session is what it compiles to, kept in step:
+when the graph changes (not mere moves), the network is rebuilt and every
+tensor whose name and shape survive keeps its value, so trained weights are not
+lost to an unrelated edit.  Panels read the session and follow its events.
+Runs may happen on a worker thread: ``lock`` guards the module.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any, Callable
+
+import torch
+from psygnal import Signal, SignalGroup
+from torch import nn
+from torch.nn.parameter import is_lazy
+
+from .analysis import check
+from .catalog import DTYPES
+from .compiler import compile_project
+from .devices import move_to, resolve_device
+from .errors import GraphError, NetStudioError
+from .files.weights_import import ImportReport, import_weights
+from .graph import Document
+from .init.assignments import InitAssignment, apply_assignments
+from .params.direct_edits import DirectEdit
+from .params.tree import ParamTree, build_param_tree
+from .run import CancelToken, Objective, TrainResult, backward, forward, make_input, train
+from .run.synthetic import SyntheticTask
+
+
+class SessionEvents(SignalGroup):
+    rebuilt = Signal()                  # a new module replaced the old one (or none could be built)
+    weights_changed = Signal(object)    # names of changed tensors, or None for "any"
+    device_changed = Signal(str)
+    ran = Signal(str)                   # "forward", "backward" or "train"
+
+
+def tensors_of(module: nn.Module) -> dict[str, torch.Tensor]:
+    """Parameters and buffers by state_dict name (non-persistent buffers included)."""
+    out = dict(module.named_parameters(remove_duplicate=False))
+    out.update(module.named_buffers(remove_duplicate=False))
+    return out
+
+
+class NetworkSession:
+    def __init__(self, document: Document, weights: dict[str, torch.Tensor] | None = None):
+        self.document = document
+        self.events = SessionEvents()
+        self.lock = threading.RLock()
+        self.device = torch.device("cpu")
+        self.error: str | None = None
+        self.input: torch.Tensor | None = None
+        self.output: torch.Tensor | None = None
+        self.gradients: dict[str, torch.Tensor] = {}
+        self.losses: list[float] = []
+        self.weights_modified = weights is not None
+        self._module: nn.Module | None = None
+        self._fingerprint: str | None = None
+        self._pending_weights = weights
+        document.events.changed.connect(self._on_document_changed)
+        document.events.reset.connect(self._on_document_changed)
+
+    def close(self) -> None:
+        """Stop following the document (the app calls this when a window closes)."""
+        self.document.events.changed.disconnect(self._on_document_changed)
+        self.document.events.reset.disconnect(self._on_document_changed)
+
+    # -- the module --------------------------------------------------------------------
+    @property
+    def module(self) -> nn.Module | None:
+        """The compiled network, rebuilt if the graph changed; None (see ``error``) when invalid."""
+        if self._fingerprint != self._graph_fingerprint():
+            self.rebuild()
+        return self._module
+
+    def rebuild(self) -> None:
+        with self.lock:
+            old = self._module
+            self._fingerprint = self._graph_fingerprint()
+            try:
+                module = compile_project(self.document.project, device=self.device)
+            except (GraphError, NetStudioError) as err:
+                self._module, self.error = None, str(err)
+                self.events.rebuilt.emit()
+                return
+            self.error = None
+            if old is not None and not all(is_lazy(t) for t in tensors_of(old).values()):
+                self._materialize(module)
+                _carry_over(old, module)
+            if self._pending_weights is not None:
+                self._materialize(module)
+                import_weights(module, self._pending_weights, strict=False)
+                self._pending_weights = None
+            self._module = module
+            self.output, self.gradients = None, {}
+        self.events.rebuilt.emit()
+
+    def _graph_fingerprint(self) -> str:
+        """What affects the module: everything but positions, initializer lists and edits."""
+        p = self.document.project
+        defs = {name: {**d.to_dict(), "nodes": [{k: v for k, v in n.to_dict().items() if k != "position"}
+                                                 for n in d.nodes.values()]}
+                for name, d in p.definitions.items()}
+        return json.dumps([p.root, p.seed, p.trusted, p.code, defs], sort_keys=True, default=str)
+
+    def _on_document_changed(self) -> None:
+        if self._fingerprint is not None and self._fingerprint != self._graph_fingerprint():
+            self.rebuild()
+
+    def tree(self) -> ParamTree | None:
+        module = self.module
+        return build_param_tree(module) if module is not None else None
+
+    @property
+    def materialized(self) -> bool:
+        module = self.module
+        return module is not None and not any(is_lazy(t) for t in tensors_of(module).values())
+
+    # -- inputs and runs --------------------------------------------------------------
+    def example_shape(self) -> tuple[list[int], torch.dtype] | None:
+        inputs = self.document.project.root_definition.inputs
+        if not inputs or not isinstance(inputs[0].params.get("shape"), list):
+            return None
+        return inputs[0].params["shape"], DTYPES.get(inputs[0].params.get("dtype", "float32"), torch.float32)
+
+    def set_input(self, kind: str = "uniform", shape: list[int] | None = None, path: str | None = None,
+                  seed: int | None = None) -> torch.Tensor:
+        example = self.example_shape()
+        dtype = example[1] if example else torch.float32
+        shape = shape if shape is not None else (example[0] if example else None)
+        generator = torch.Generator().manual_seed(seed if seed is not None else (self.document.project.seed or 0))
+        self.input = make_input(shape if kind != "file" else None, kind, dtype, self.device, generator, path)
+        return self.input
+
+    def _need(self) -> nn.Module:
+        module = self.module
+        if module is None:
+            raise NetStudioError(self.error or "The network cannot be built.")
+        if self.input is None:
+            self.set_input()
+        return module
+
+    def run_forward(self) -> torch.Tensor:
+        with self.lock:
+            module = self._need()
+            was_lazy = not self.materialized
+            with torch.no_grad():
+                self.output = forward(module, self.input)
+        if was_lazy:
+            self.events.weights_changed.emit(None)
+        self.events.ran.emit("forward")
+        return self.output
+
+    def run_backward(self, objective: Objective) -> dict[str, torch.Tensor]:
+        with self.lock:
+            module = self._need()
+            module.zero_grad(set_to_none=True)
+            out = forward(module, self.input)
+            self.output = out.detach()
+            self.gradients = backward(module, objective(out))
+        self.events.ran.emit("backward")
+        return self.gradients
+
+    def run_training(self, task: SyntheticTask, optimizer: str = "sgd", lr: float = 0.01, steps: int = 20,
+                     batch_size: int = 32, progress: Callable[[int, float], None] | None = None,
+                     cancel: CancelToken | None = None) -> TrainResult:
+        with self.lock:
+            module = self._need()
+            if not self.materialized:
+                with torch.no_grad():
+                    forward(module, self.input)
+            result = train(module, task, optimizer, lr, steps, batch_size, seed=self.document.project.seed or 0,
+                           progress=progress, cancel=cancel)
+            self.losses.extend(result.losses)
+            self.weights_modified = True
+        self.events.weights_changed.emit(None)
+        self.events.ran.emit("train")
+        return result
+
+    # -- weights ------------------------------------------------------------------------
+    def apply_initializer(self, assignment: InitAssignment) -> dict[str, torch.Tensor]:
+        """Record the assignment in the project and apply it now; returns the previous values."""
+        with self.lock:
+            module = self._need_module()
+            before = self.snapshot_tensors()
+            apply_assignments(module, [assignment], self.document.project.seed or 0)
+            self.document.set_setting("initializers",
+                                      self.document.project.initializers + [assignment.to_dict()])
+        self.events.weights_changed.emit(None)
+        return before
+
+    def apply_edit(self, edit: DirectEdit) -> dict[str, torch.Tensor]:
+        with self.lock:
+            module = self._need_module()
+            before = self.snapshot_tensors([edit.name])
+            edit.apply(module)
+            self.document.set_setting("edits", self.document.project.edits + [edit.to_dict()])
+            self.weights_modified = True
+        self.events.weights_changed.emit((edit.name,))
+        return before
+
+    def snapshot_tensors(self, names: list[str] | None = None) -> dict[str, torch.Tensor]:
+        module = self._need_module()
+        tensors = tensors_of(module)
+        return {k: v.detach().clone() for k, v in tensors.items()
+                if (names is None or k in names) and not is_lazy(v)}
+
+    def restore_tensors(self, values: dict[str, torch.Tensor]) -> None:
+        """Put back values from ``snapshot_tensors`` (undo of an initializer or edit)."""
+        with self.lock:
+            module = self._need_module()
+            tensors = tensors_of(module)
+            with torch.no_grad():
+                for name, value in values.items():
+                    if name in tensors and not is_lazy(tensors[name]) and tensors[name].shape == value.shape:
+                        tensors[name].copy_(value)
+        self.events.weights_changed.emit(tuple(values))
+
+    def import_weights(self, source: Any, strict: bool = False) -> ImportReport:
+        with self.lock:
+            module = self._need_module()
+            self._materialize(module)
+            report = import_weights(module, source, strict=strict)
+            self.weights_modified = True
+        self.events.weights_changed.emit(None)
+        return report
+
+    def weights_for_saving(self) -> dict[str, torch.Tensor] | None:
+        """The state_dict to store in the project file, or None when the seed reproduces it."""
+        module = self.module if self.weights_modified else None
+        if module is None or not self.materialized:
+            return None
+        return {k: v.detach() for k, v in module.state_dict().items()}
+
+    def _materialize(self, module: nn.Module) -> None:
+        """Give lazy modules their shapes (and their recorded initialization) with one forward on zeros,
+        so that weights loaded afterwards are not overwritten by first-forward initialization."""
+        if not any(is_lazy(t) for t in tensors_of(module).values()):
+            return
+        example = self.example_shape()
+        if example is None:
+            return
+        with torch.no_grad():
+            forward(module, torch.zeros(example[0], dtype=example[1], device=self.device))
+
+    def _need_module(self) -> nn.Module:
+        module = self.module
+        if module is None:
+            raise NetStudioError(self.error or "The network cannot be built.")
+        return module
+
+    # -- devices ------------------------------------------------------------------------
+    def move_to(self, device: str | torch.device) -> None:
+        target = resolve_device(device)
+        with self.lock:
+            if self._module is not None:
+                self._module, self.input = move_to(self._module, target, self.input)
+            elif self.input is not None:
+                self.input = self.input.to(target)
+            self.device = target
+            self.output, self.gradients = None, {}
+        self.events.device_changed.emit(str(target))
+
+
+def _carry_over(old: nn.Module, new: nn.Module) -> None:
+    """Copy every materialized tensor whose name and shape survive a rebuild."""
+    old_tensors, new_tensors = tensors_of(old), tensors_of(new)
+    with torch.no_grad():
+        for name, value in old_tensors.items():
+            target = new_tensors.get(name)
+            if target is None or is_lazy(value) or is_lazy(target) or target.shape != value.shape:
+                continue
+            target.copy_(value)

