@@ -15,6 +15,7 @@ from PySide6.QtGui import QUndoCommand, QUndoStack
 
 from netstudio.analysis import CheckResult, check
 from netstudio.graph import Document, Project
+from netstudio.session import NetworkSession
 
 
 class _CheckJob(QRunnable):
@@ -42,12 +43,14 @@ class DocumentController(QObject):
 
     checked = Signal(object)                 # CheckResult
     selection_changed = Signal(str, list)    # definition, node ids
+    tensor_selected = Signal(object)         # ui.panels.tensor_ref.TensorRef, or None
     path_changed = Signal(object)            # Path | None
     modified_changed = Signal(bool)
 
     def __init__(self, document: Document | None = None, path: str | Path | None = None, parent=None):
         super().__init__(parent)
         self.document = document or Document()
+        self.session = NetworkSession(self.document)
         self.undo_stack = QUndoStack(self)
         self.path: Path | None = Path(path) if path else None
         self.result: CheckResult | None = None
@@ -63,6 +66,14 @@ class DocumentController(QObject):
         self.document.events.changed.connect(self.schedule_check)
         self.document.events.reset.connect(self._on_reset)
         self.schedule_check()
+
+    def close(self) -> None:
+        """Stop following the document; the window calls this when it closes."""
+        self.session.close()
+        self.document.events.changed.disconnect(self.schedule_check)
+        self.document.events.reset.disconnect(self._on_reset)
+        self._timer.stop()
+        self._pool.waitForDone(5000)
 
     # -- editing ---------------------------------------------------------------------
     def push(self, command: QUndoCommand) -> None:

@@ -1,0 +1,2 @@
+"""The parameter panels docked in the main window: parameter tree, heatmap,
+initializer picker, shared-parameter links, device selector and run panel."""
