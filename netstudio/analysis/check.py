@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ..catalog import TensorSpec
-from ..catalog.containers import KIND_OF_CONTAINER
 from ..graph.project import Project
 from .diagnostics import ERROR, WARNING, Diagnostic
 from .shapes import NodeInfo, ShapeInference
@@ -45,17 +44,7 @@ class CheckResult:
 
 def reachable_definitions(project: Project) -> set[str]:
     """Definitions used, directly or through containers, by the root."""
-    seen: set[str] = set()
-    stack = [project.root]
-    while stack:
-        name = stack.pop()
-        if name in seen or name not in project.definitions:
-            continue
-        seen.add(name)
-        for n in project.definitions[name].nodes.values():
-            if n.type in KIND_OF_CONTAINER and isinstance(n.params.get("definition"), str):
-                stack.append(n.params["definition"])
-    return seen
+    return project.reachable_from(project.root)
 
 
 def check(project: Project) -> CheckResult:

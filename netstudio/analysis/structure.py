@@ -194,15 +194,4 @@ class DefinitionChecker:
 
 def _reaches(project: Project, start: str, goal: str) -> bool:
     """Whether definition ``start`` contains ``goal``, directly or through nested containers."""
-    stack, seen = [start], set()
-    while stack:
-        name = stack.pop()
-        if name == goal:
-            return True
-        if name in seen or name not in project.definitions:
-            continue
-        seen.add(name)
-        for n in project.definitions[name].nodes.values():
-            if n.type in KIND_OF_CONTAINER and isinstance(n.params.get("definition"), str):
-                stack.append(n.params["definition"])
-    return False
+    return goal in project.reachable_from(start)

@@ -49,6 +49,20 @@ class Project:
                 return d, d.nodes[node_id]
         return None, None
 
+    def reachable_from(self, start: str) -> set[str]:
+        """Definitions that ``start`` contains, directly or through nested containers (itself included)."""
+        seen: set[str] = set()
+        stack = [start]
+        while stack:
+            name = stack.pop()
+            if name in seen or name not in self.definitions:
+                continue
+            seen.add(name)
+            for n in self.definitions[name].nodes.values():
+                if n.type in ("Block", "Sequential") and isinstance(n.params.get("definition"), str):
+                    stack.append(n.params["definition"])
+        return seen
+
     def uses_of(self, definition: str) -> list[tuple[str, str]]:
         """(definition name, node id) of every container node that uses ``definition``."""
         return [(d.name, n.id) for d in self.definitions.values() for n in d.nodes.values()
