@@ -77,7 +77,8 @@ def summarize(project: Project, result: CheckResult) -> Summary:
 
 
 def _walk(project: Project, result: CheckResult, d: Definition, path: tuple[str, ...], prefix: str,
-          depth: int, rows: list[SummaryRow]) -> int:
+          depth: int, rows: list[SummaryRow], active: frozenset[str] = frozenset()) -> int:
+    active = active | {d.name}
     chain = d.chain() if d.kind == "sequential" else None
     nodes = chain if chain is not None else list(d.nodes.values())
     index = {n.id: i for i, n in enumerate(chain or ())}
@@ -98,8 +99,10 @@ def _walk(project: Project, result: CheckResult, d: Definition, path: tuple[str,
         if d.kind == "graph" and node.tied_to:
             continue  # calls the owner's module again; no attribute of its own
         type_name = node.type
-        if spec.role == "container":
-            child = project.definitions[node.params["definition"]]
+        child = project.definitions.get(node.params.get("definition")) if spec.role == "container" else None
+        if child is not None and child.name in active:
+            child = None  # a recursive block: reported by check, not walked
+        if child is not None:
             type_name = child.class_name
         elif spec.role == "code":
             type_name = node.params.get("class_name", "Code")
@@ -108,9 +111,8 @@ def _walk(project: Project, result: CheckResult, d: Definition, path: tuple[str,
         rows.append(row)
         if node.tied_to:
             continue
-        if spec.role == "container":
-            count = _walk(project, result, project.definitions[node.params["definition"]], path + (node.id,),
-                          name + ".", depth + 1, rows)
+        if child is not None:
+            count = _walk(project, result, child, path + (node.id,), name + ".", depth + 1, rows, active)
         else:
             count = info.param_count if info else 0
         row.params = count

@@ -201,3 +201,12 @@ def test_diagnostics_inside_nested_blocks_carry_their_instance_path():
     (diag,) = check(doc.project).errors
     assert diag.path == (blk.id,) and diag.where == "blk.lin" and diag.node_id == lin.id
     assert diag.line() == "blk.lin: Linear expects 7 input features, receives 5"
+
+
+def test_summary_survives_missing_and_recursive_definitions():
+    from netstudio.summary import summarize
+    doc, _ = chain_project([], kind="graph")
+    blk = doc.add_node("main", "Block", "blk", {"definition": "Nope"})
+    assert summarize(doc.project, check(doc.project)).total_params == 0
+    doc.set_param("main", blk.id, "definition", "main")
+    assert summarize(doc.project, check(doc.project)).total_params == 0
