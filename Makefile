@@ -10,7 +10,7 @@ setup:
 	@bash scripts/setup.sh
 
 run: setup
-	$(VENV)/bin/netstudio summary $(EXAMPLE)
+	$(VENV)/bin/netstudio resources/examples/mlp.netstudio
 
 summary: setup
 	$(VENV)/bin/netstudio summary $(EXAMPLE)
@@ -23,6 +23,9 @@ test-engine: setup
 
 bench: setup
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+screenshots: setup
+	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m ui.screenshots docs/screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

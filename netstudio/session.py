@@ -26,7 +26,8 @@ from .devices import move_to, resolve_device
 from .errors import GraphError, NetStudioError
 from .files.weights_import import ImportReport, import_weights
 from .graph import Document
-from .init.assignments import InitAssignment, apply_assignments
+from .compiler.initialize import recorded_assignments
+from .init.assignments import InitAssignment, apply_assignments, defer_until_materialized
 from .params.direct_edits import DirectEdit
 from .params.tree import ParamTree, build_param_tree
 from .run import CancelToken, Objective, TrainResult, backward, forward, make_input, train
@@ -187,10 +188,15 @@ class NetworkSession:
         """Record the assignment in the project and apply it now; returns the previous values."""
         with self.lock:
             module = self._need_module()
+            project = self.document.project
             before = self.snapshot_tensors()
-            apply_assignments(module, [assignment], self.document.project.seed or 0)
-            self.document.set_setting("initializers",
-                                      self.document.project.initializers + [assignment.to_dict()])
+            index = len(recorded_assignments(project))   # its place in the replayed list seeds its draws
+            seed = project.seed or 0
+            apply_assignments(module, [assignment], seed, first_index=index)
+            defer_until_materialized(module, [assignment], seed, first_index=index)
+            if project.edits:
+                self.weights_modified = True   # replay puts edits after every initializer: save the values
+            self.document.set_setting("initializers", project.initializers + [assignment.to_dict()])
         self.events.weights_changed.emit(None)
         return before
 

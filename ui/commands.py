@@ -82,8 +82,7 @@ class Disconnect(DocCommand):
         self.edge = self.doc.disconnect(self.definition, self.edge_id)
 
     def undo(self) -> None:
-        e = self.edge
-        self.doc.connect(self.definition, e.src, e.src_port, e.dst, e.dst_port, edge_id=e.id)
+        self.doc.restore_edge(self.definition, self.edge)
 
 
 class MoveNodes(DocCommand):

@@ -62,10 +62,13 @@ class DocumentController(QObject):
         self._relay.finished.connect(self._on_checked)
         self._timer = QTimer(self, singleShot=True, interval=0)
         self._timer.timeout.connect(self._start_check)
-        self.undo_stack.cleanChanged.connect(lambda clean: self.modified_changed.emit(not clean))
+        self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         self.document.events.changed.connect(self.schedule_check)
         self.document.events.reset.connect(self._on_reset)
         self.schedule_check()
+
+    def _on_clean_changed(self, clean: bool) -> None:
+        self.modified_changed.emit(not clean)
 
     def close(self) -> None:
         """Stop following the document; the window calls this when it closes."""

@@ -165,7 +165,7 @@ class Document:
         with self.batch():
             self.insert_node(removed.definition, removed.node, removed.index)
             for e in removed.edges:
-                self.connect(removed.definition, e.src, e.src_port, e.dst, e.dst_port, edge_id=e.id)
+                self.restore_edge(removed.definition, e)
             for other in removed.tied_from:
                 self.tie(removed.definition, other, removed.node.id)
 
@@ -180,7 +180,7 @@ class Document:
             self.events.node_changed.emit(definition, node_id, "name")
             self._touched()
             # Renaming an Input/Output renames a port of every container that uses this definition.
-            if node.type in ("Input", "Output") and old:
+            if node.type in ("Input", "Output"):
                 self._rename_container_port(d.name, node.type, old, name)
 
     def _rename_container_port(self, definition: str, role: str, old: str, new: str) -> None:
@@ -189,10 +189,10 @@ class Document:
             for e in list(parent.edges.values()):
                 if role == "Input" and e.dst == container_id and e.dst_port == old:
                     self.disconnect(parent_name, e.id)
-                    self.connect(parent_name, e.src, e.src_port, e.dst, new, edge_id=e.id)
+                    self.restore_edge(parent_name, Edge(e.id, e.src, e.src_port, e.dst, new))
                 elif role == "Output" and e.src == container_id and e.src_port == old:
                     self.disconnect(parent_name, e.id)
-                    self.connect(parent_name, e.src, new, e.dst, e.dst_port, edge_id=e.id)
+                    self.restore_edge(parent_name, Edge(e.id, e.src, new, e.dst, e.dst_port))
 
     def set_param(self, definition: str, node_id: str, key: str, value: Any) -> None:
         """Set one hyperparameter (validity is a diagnostic, not an error here)."""
@@ -244,6 +244,19 @@ class Document:
             if (e.src, e.src_port, e.dst, e.dst_port) == (src, src_port, dst, dst_port):
                 raise EditError("These two ports are already connected.")
         edge = Edge(edge_id or self._fresh("e"), src, src_port, dst, dst_port)
+        if edge.id in d.edges:
+            raise EditError(f"An edge with id {edge.id!r} already exists.")
+        d.edges[edge.id] = edge
+        self._bump_counter(edge.id)
+        self.events.edge_added.emit(definition, edge.id)
+        self._touched()
+        return edge
+
+    def restore_edge(self, definition: str, edge: Edge) -> Edge:
+        """Put back an edge exactly as it was (undo), even if one of its ports no longer exists:
+        that is then a diagnostic on the node, as it would be in a file."""
+        d = self.definition(definition)
+        self.node(definition, edge.src), self.node(definition, edge.dst)
         if edge.id in d.edges:
             raise EditError(f"An edge with id {edge.id!r} already exists.")
         d.edges[edge.id] = edge

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ..analysis.topology import topology
 from .definition import Definition
 
-LAYER_GAP = 230.0
+LAYER_GAP = 270.0
 ROW_GAP = 120.0
 
 

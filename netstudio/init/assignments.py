@@ -79,11 +79,12 @@ def _run(
     seed: int,
     registry: Mapping[str, InitScheme],
     only: set[int] | None = None,
+    first_index: int = 0,
 ) -> InitReport:
     """Check every target first, then fill them, so a shape problem changes no weight."""
     planned = []
     deferred: dict[str, None] = {}
-    for index, assignment in enumerate(assignments):
+    for index, assignment in enumerate(assignments, start=first_index):
         scheme = get_scheme(assignment.scheme, registry)
         for name, owner, _, tensor in resolve(module, assignment.scope):
             if only is not None and id(tensor) not in only:
@@ -110,10 +111,15 @@ def apply_assignments(
     assignments: Sequence[InitAssignment],
     seed: int,
     registry: Mapping[str, InitScheme] = SCHEMES,
+    first_index: int = 0,
 ) -> InitReport:
-    """Apply the assignments in order; all are validated and checked before any weight changes."""
+    """Apply the assignments in order; all are validated and checked before any weight changes.
+
+    ``first_index`` is the position of the first one in the project's full list, which
+    seeds its draws: applying one assignment live gives what replaying the list gives.
+    """
     _check_seed(seed)
-    return _run(module, _checked(assignments, registry), seed, registry)
+    return _run(module, _checked(assignments, registry), seed, registry, first_index=first_index)
 
 
 class DeferredInit:
@@ -125,9 +131,11 @@ class DeferredInit:
     """
 
     def __init__(
-        self, module: nn.Module, assignments: list[InitAssignment], seed: int, registry: Mapping[str, InitScheme]
+        self, module: nn.Module, assignments: list[InitAssignment], seed: int, registry: Mapping[str, InitScheme],
+        first_index: int = 0,
     ) -> None:
         self._apply = (module, assignments, seed, registry)
+        self._first_index = first_index
         self._pending: dict[int, str] = {}
         self._handles: dict[int, RemovableHandle] = {}
         for assignment in assignments:
@@ -157,7 +165,7 @@ class DeferredInit:
         ready = {key for key, p in own.items() if not isinstance(p, UninitializedParameter)}
         if not ready:
             return
-        _run(*self._apply, only=ready)
+        _run(*self._apply, only=ready, first_index=self._first_index)
         for key in ready:
             del self._pending[key]
         if not any(key in self._pending for key in own):
@@ -169,7 +177,8 @@ def defer_until_materialized(
     assignments: Sequence[InitAssignment],
     seed: int,
     registry: Mapping[str, InitScheme] = SCHEMES,
+    first_index: int = 0,
 ) -> DeferredInit:
     """Initialize each lazy parameter in scope as soon as its first forward pass gives it a shape."""
     _check_seed(seed)
-    return DeferredInit(module, _checked(assignments, registry), seed, registry)
+    return DeferredInit(module, _checked(assignments, registry), seed, registry, first_index)

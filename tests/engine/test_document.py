@@ -210,3 +210,26 @@ def test_link_helper_and_sequential_auto_names():
     link(doc, "main", last.id, extra.id)
     link(doc, "main", extra.id, d.outputs[0].id)
     assert [d.effective_name(n) for n in d.chain()] == ["0", "1", "2"]
+
+
+def test_undo_paths_restore_edges_whose_port_disappeared(examples_dir):
+    doc = Document(load_project(examples_dir / "nest_mlp.netstudio"))
+    inner = doc.definition("NestMLP_net")
+    removed = doc.remove_node("NestMLP_net", inner.inputs[0].id)   # the container loses its port 'X'
+    main = doc.definition("main")
+    net = next(n for n in main.nodes.values() if n.name == "net")
+    feeding = next(e for e in main.edges.values() if e.dst == net.id)
+    gone = doc.disconnect("main", feeding.id)
+    doc.restore_edge("main", gone)                                   # undo of that disconnect still works
+    assert any("has no input named 'X'" in d.message for d in check(doc.project).errors)
+    doc.restore_node(removed)
+    assert check(doc.project).ok
+
+
+def test_renaming_an_unnamed_input_renames_the_port_too(examples_dir):
+    doc = Document(load_project(examples_dir / "nest_mlp.netstudio"))
+    inner = doc.definition("NestMLP_net")
+    doc.rename("NestMLP_net", inner.inputs[0].id, "")
+    doc.rename("NestMLP_net", inner.inputs[0].id, "features")
+    net = next(n for n in doc.definition("main").nodes.values() if n.name == "net")
+    assert any(e.dst == net.id and e.dst_port == "features" for e in doc.definition("main").edges.values())

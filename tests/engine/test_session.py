@@ -130,3 +130,25 @@ def test_trained_lazy_weights_survive_an_unrelated_edit(examples_dir):
     assert s.module[2].bias is None
     assert torch.equal(s.module[0].weight, trained)
     s.close()
+
+
+def test_live_initializers_equal_their_replay(examples_dir, tmp_path):
+    s = NetworkSession(Document(load_project(examples_dir / "param_access.netstudio")))
+    s.run_forward()
+    s.apply_initializer(InitAssignment(Scope(module_type="Linear", leaf="weight"), "normal", {"mean": 0.0, "std": 1.0}))
+    s.apply_initializer(InitAssignment(Scope.parameter("2.weight"), "uniform", {"a": -1.0, "b": 1.0}))
+    path = tmp_path / "p.netstudio"
+    save_project(s.document.project, path, weights=s.weights_for_saving())
+    again = NetworkSession(Document(load_project(path)))
+    again.run_forward()
+    for name, value in s.module.state_dict().items():
+        assert torch.equal(again.module.state_dict()[name], value), name
+    s.close(), again.close()
+
+
+def test_live_initializer_on_a_lazy_network_waits_for_materialization(examples_dir):
+    s = NetworkSession(Document(load_project(examples_dir / "lazy_mlp.netstudio")))
+    s.apply_initializer(InitAssignment(Scope(module_type="Linear", leaf="bias"), "constant", {"value": 3.0}))
+    s.run_forward()
+    assert torch.all(s.module[0].bias == 3) and torch.all(s.module[2].bias == 3)
+    s.close()

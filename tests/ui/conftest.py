@@ -1,0 +1,88 @@
+"""UI test fixtures: isolated settings and app data, no stray prompts, no leaked windows.
+
+Every UI test gets its own QSettings folder and app-data folder (recovery
+files, the log), so tests never see each other's (or the user's) state.
+Blocking prompts fail the test unless the test replaces them, so no test
+ever hangs on a modal dialog.  ``make_window`` creates windows like napari's
+``make_napari_viewer`` and closes them at teardown.
+"""
+
+from __future__ import annotations
+
+import pytest
+import shiboken6
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
+
+from ui import create_window, prompts
+from ui.settings import DATA_DIR_ENV
+
+PROMPTS = ("ask_save_changes", "confirm_revert", "ask_trust", "ask_recover", "choose_open_path",
+           "choose_save_path")
+
+
+@pytest.fixture(autouse=True)
+def isolated_state(tmp_path, monkeypatch):
+    """A fresh settings folder and app-data folder for each test."""
+    monkeypatch.setenv(DATA_DIR_ENV, str(tmp_path / "appdata"))
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(tmp_path / "settings"))
+    return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def no_unexpected_prompts(monkeypatch):
+    """A prompt a test did not expect fails it instead of waiting for a click."""
+    def unexpected(name):
+        def prompt(*args, **kwargs):
+            raise AssertionError(f"unexpected prompt {name}{args[1:]}")
+        return prompt
+    for name in PROMPTS:
+        monkeypatch.setattr(prompts, name, unexpected(name))
+
+
+def visible_top_levels() -> set:
+    return {w for w in QApplication.topLevelWidgets() if w.isVisible()}
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_widgets(qapp):
+    """Fail a test that leaves a visible top-level widget behind (then close it)."""
+    before = visible_top_levels()
+    yield
+    QApplication.processEvents()
+    leaked = visible_top_levels() - before
+    for widget in leaked:
+        widget.close()
+    assert not leaked, f"visible top-level widgets left open: {[type(w).__name__ for w in leaked]}"
+
+
+@pytest.fixture
+def make_window(qtbot):
+    """``make_window(project_path=None, show=True, panels=True)`` -> a ready main window, closed at teardown."""
+    windows = []
+
+    def make(project_path=None, show: bool = True, panels: bool = True):
+        window = create_window(project_path, panels=panels)
+        windows.append(window)
+        if show:
+            window.show()
+            qtbot.waitExposed(window)
+        window.controller.wait_for_check()
+        return window
+
+    yield make
+    for window in windows:
+        if shiboken6.isValid(window):
+            window.controller.wait_for_check()
+            window.controller.undo_stack.setClean()
+            window.close()
+            window.deleteLater()
+    QApplication.processEvents()
+
+
+@pytest.fixture
+def open_dialogs():
+    """``open_dialogs(name)``: the visible dialogs with that objectName (read them, then close them)."""
+    def find(name: str) -> list:
+        return [w for w in QApplication.topLevelWidgets() if w.objectName() == name and w.isVisible()]
+    return find

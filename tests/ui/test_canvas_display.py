@@ -1,0 +1,288 @@
+"""What the canvas shows: nodes, edges with inferred shapes, badges, ties, and
+that it follows the document (and lets go of it when closed)."""
+
+from __future__ import annotations
+
+import gc
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QImage, QPainter
+from PySide6.QtWidgets import QApplication
+
+from netstudio.graph import Document
+from netstudio.serialization import load_project
+from ui.canvas import CanvasWidget
+from ui.canvas import theme
+from ui.canvas.edge_item import TieLinkItem
+from ui.commands import AddNode, Connect, Rename, SetParam, Tie
+from ui.controller import DocumentController
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
+
+
+@pytest.fixture
+def open_canvas(qtbot):
+    """Factory: a shown CanvasWidget on a bundled example, checked once."""
+    controllers = []
+
+    def make(example: str = "mlp", size=(1300, 700), trusted: bool = True) -> CanvasWidget:
+        doc = Document(load_project(EXAMPLES / f"{example}.netstudio", trusted=trusted))
+        controller = DocumentController(doc)
+        controllers.append(controller)
+        canvas = CanvasWidget(controller)
+        qtbot.addWidget(canvas)
+        canvas.resize(*size)
+        canvas.show()
+        qtbot.waitExposed(canvas)
+        controller.wait_for_check()
+        canvas.fit()
+        return canvas
+
+    yield make
+    for controller in controllers:
+        controller.wait_for_check()
+        controller.undo_stack.clear()
+
+
+def by_title(canvas) -> dict[str, str]:
+    return {item.look.title: node_id for node_id, item in canvas.scene.nodes.items()}
+
+
+def test_mlp_shows_its_nodes_edges_and_shapes(open_canvas):
+    canvas = open_canvas("mlp")
+    d = canvas.controller.document.project.root_definition
+    assert set(canvas.scene.nodes) == set(d.nodes)
+    assert set(canvas.scene.edges) == set(d.edges)
+    assert canvas.view.objectName() == "canvas"
+    # Unnamed children of a Sequential show their index, with their type.
+    titles = {item.look.title: item.look.subtitle for item in canvas.scene.nodes.values()}
+    assert titles == {"X": "Input", "0": "Linear", "1": "ReLU", "2": "Linear", "output": "Output"}
+    labels = {(e.src_item.look.title, e.dst_item.look.title): e.label_text for e in canvas.scene.edges.values()}
+    assert labels == {("X", "0"): "(2, 20)", ("0", "1"): "(2, 256)", ("1", "2"): "(2, 256)",
+                      ("2", "output"): "(2, 10)"}
+    ids = by_title(canvas)
+    first = canvas.node_item(ids["0"])
+    assert ("out_features", "256") in first.look.params
+    assert first.status.stats == "5,376 params"
+    assert canvas.node_item(ids["2"]).status.stats == "2,570 params"
+    # Items sit at the model positions; edges run from output port to input port.
+    for node_id, item in canvas.scene.nodes.items():
+        assert item.pos() == QPointF(*d.nodes[node_id].position)
+    edge = next(e for e in canvas.scene.edges.values() if e.dst_item is first)
+    path = edge.path()
+    start, end = path.elementAt(0), path.elementAt(path.elementCount() - 1)
+    assert QPointF(start.x, start.y) == canvas.node_item(ids["X"]).output_pos("out")
+    assert QPointF(end.x, end.y) == first.input_pos("in")
+
+
+def test_lazy_and_nested_counts(open_canvas):
+    canvas = open_canvas("chimera")
+    ids = by_title(canvas)
+    assert canvas.node_item(ids["1"]).status.stats == "deferred · 340 params"
+    assert canvas.node_item(ids["0"]).status.stats == "3,952 params"          # all of NestMLP
+    assert canvas.node_item(ids["0"]).look.subtitle == "Block · NestMLP"
+    # Container ports come from the definition's Input/Output names.
+    assert canvas.node_item(ids["0"]).look.inputs == ("X",)
+    labels = sorted(e.label_text for e in canvas.scene.edges.values())
+    assert labels == ["()", "(2, 16)", "(2, 20)", "(2, 20)"]
+
+
+def test_multi_port_nodes_label_their_ports(open_canvas):
+    canvas = open_canvas("fixed_hidden_mlp")
+    ids = by_title(canvas)
+    matmul = canvas.node_item(ids["matmul"])
+    assert matmul.look.inputs == ("a", "b")
+    assert matmul.in_label_w > 0                              # names drawn when there are several
+    assert matmul.input_pos("b").y() - matmul.input_pos("a").y() == theme.PORT_SPACING
+    edge = next(e for e in canvas.scene.edges.values() if e.dst_item is matmul and e.dst_port == "b")
+    assert edge.label_text == "(20, 20)"
+
+
+def test_shape_mismatch_shows_a_red_badge_with_the_message(open_canvas):
+    canvas = open_canvas("mlp")
+    controller, doc = canvas.controller, canvas.controller.document
+    ids = by_title(canvas)
+    item = canvas.node_item(ids["2"])
+    assert item.badge is None
+    applied = []
+    canvas.scene.check_applied.connect(lambda: applied.append(1))
+    controller.push(SetParam(doc, "main", ids["2"], "in_features", 128))
+    controller.wait_for_check()
+    assert applied
+    assert item.badge is not None and item.badge.isVisible()
+    assert item.badge.severity == "error"
+    assert "Linear expects 128 input features, receives 256" in item.badge.toolTip()
+    assert "Linear expects 128" in item.toolTip()
+    assert item.badge.color == QColor(theme.ERROR)
+    # The output edge has no shape any more.
+    out_edge = next(e for e in canvas.scene.edges.values() if e.src_item is item)
+    assert out_edge.label_text == "?"
+    # Pixels: the badge is drawn in red on the node's top-right corner.
+    image = canvas.view.grab().toImage()
+    corner = canvas.view.mapFromScene(item.mapToScene(item.badge.pos()))
+    assert _near(image, corner.x(), corner.y(), QColor(theme.ERROR))
+    controller.undo_stack.undo()
+    controller.wait_for_check()
+    assert item.badge is None
+    assert out_edge.label_text == "(2, 10)"
+
+
+def test_a_warning_gets_an_amber_badge(open_canvas):
+    canvas = open_canvas("mlp")
+    controller, doc = canvas.controller, canvas.controller.document
+    controller.push(AddNode(doc, "main", "ReLU", (400, 300)))
+    controller.push(AddNode(doc, "main", "ReLU", (700, 300)))
+    d = doc.project.root_definition
+    new = list(d.nodes)[-2:]
+    controller.push(Connect(doc, "main", new[0], "out", new[1], "in"))
+    controller.wait_for_check()
+    badge = canvas.node_item(new[1]).badge
+    assert badge is not None
+    assert "its output is not used" in badge.toolTip()
+    assert canvas.node_item(new[0]).badge.severity == "error"  # input not connected
+
+
+def test_untrusted_code_blocks_look_disabled(open_canvas):
+    canvas = open_canvas("fixed_hidden_mlp", trusted=False)
+    item = canvas.node_item(by_title(canvas)["halve"])
+    assert item.look.disabled and item.opacity() < 1
+    assert item.badge is not None and "not trusted" in item.badge.toolTip()
+    canvas.controller.document.set_setting("trusted", True)
+    canvas.controller.wait_for_check()
+    assert not item.look.disabled and item.opacity() == 1
+    assert item.badge is None
+
+
+def test_tied_nodes_are_joined_by_a_dashed_link_with_badges(open_canvas):
+    canvas = open_canvas("tied")
+    ids = by_title(canvas)
+    links = [i for i in canvas.scene.items() if isinstance(i, TieLinkItem)]
+    assert len(links) == 1
+    link = links[0]
+    assert {link.node_item.node_id, link.target_item.node_id} == {ids["2"], ids["4"]}
+    a, b = canvas.node_item(ids["2"]), canvas.node_item(ids["4"])
+    assert a.tie_badge is not None and b.tie_badge is not None
+    assert a.tie_badge.color == b.tie_badge.color == link.color
+    assert "Shares the parameters of '2'" == b.tie_badge.toolTip()
+    assert b.status.stats == "72 params · shared"
+    # The link follows a moved node.
+    before = link.path().elementAt(0)
+    canvas.controller.push(Tie(canvas.controller.document, "main", ids["4"], None))
+    assert not [i for i in canvas.scene.items() if isinstance(i, TieLinkItem)]
+    assert a.tie_badge is None and b.tie_badge is None
+    canvas.controller.undo_stack.undo()
+    link = next(i for i in canvas.scene.items() if isinstance(i, TieLinkItem))
+    assert link.path().elementAt(0).x == before.x
+
+
+def test_scene_follows_document_edits_made_elsewhere(open_canvas):
+    canvas = open_canvas("mlp")
+    controller, doc = canvas.controller, canvas.controller.document
+    ids = by_title(canvas)
+    controller.push(Rename(doc, "main", ids["1"], "act"))
+    assert canvas.node_item(ids["1"]).look.title == "act"
+    controller.push(SetParam(doc, "main", ids["0"], "out_features", 64))
+    assert ("out_features", "64") in canvas.node_item(ids["0"]).look.params
+    controller.wait_for_check()
+    labels = sorted(e.label_text for e in canvas.scene.edges.values())
+    assert labels == ["(2, 20)", "(2, 64)", "(2, 64)", "?"]      # the last Linear wants 256 features
+    assert canvas.node_item(ids["0"]).status.stats == "1,344 params"
+    assert "receives 64" in canvas.node_item(ids["2"]).badge.toolTip()
+    # Whole-project replacement (open, revert, snapshot undo) rebuilds.
+    doc.replace(load_project(EXAMPLES / "tied.netstudio", trusted=True))
+    assert len(canvas.scene.nodes) == 9
+    assert canvas.breadcrumb.labels == ["tied"]
+
+
+def test_only_changed_items_update_on_a_new_check(open_canvas):
+    canvas = open_canvas("tied")
+    controller, doc = canvas.controller, canvas.controller.document
+    ids = by_title(canvas)
+    calls = []
+    items = list(canvas.scene.nodes.values())
+    for item in items:
+        original = item.update
+        item.update = lambda *a, _o=original, _i=item: (calls.append(_i.node_id), _o(*a))
+    controller.push(SetParam(doc, "main", ids["6"], "out_features", 3))
+    controller.wait_for_check()
+    # The last Linear's look and stats changed; nodes upstream were left alone.
+    assert ids["6"] in calls
+    assert not {ids["0"], ids["1"], ids["2"], ids["X"]} & set(calls)
+
+
+def test_rendering_draws_nodes_in_their_category_colour(open_canvas):
+    canvas = open_canvas("mlp", size=(1400, 600))
+    canvas.view.set_zoom(1.0)
+    ids = by_title(canvas)
+    item = canvas.node_item(ids["1"])
+    canvas.view.centerOn(item)
+    QApplication.processEvents()
+    image = canvas.view.grab().toImage()
+    strip = canvas.view.mapFromScene(item.mapToScene(QPointF(0, item.rect.top() + 1.5)))
+    assert _near(image, strip.x(), strip.y(), theme.category_color("Activations"), tolerance=40)
+    body = canvas.view.mapFromScene(item.mapToScene(QPointF(item.rect.right() - 12, item.rect.bottom() - 5)))
+    assert _near(image, body.x(), body.y(), QColor(theme.NODE_FILL), tolerance=8)
+    # Text is drawn in the header (dark pixels where the title is).
+    title = canvas.view.mapFromScene(item.mapToScene(QPointF(item.rect.left() + 36, item.rect.top() + 14)))
+    dark = sum(1 for dx in range(0, 14) for dy in range(-5, 6)
+               if QColor(image.pixel(title.x() + dx, title.y() + dy)).lightness() < 110)
+    assert dark > 3
+
+
+def test_render_whole_view_into_an_image(open_canvas):
+    canvas = open_canvas("chimera", size=(1000, 500))
+    image = QImage(canvas.view.viewport().size(), QImage.Format.Format_ARGB32_Premultiplied)
+    image.fill(Qt.GlobalColor.white)
+    painter = QPainter(image)
+    canvas.view.render(painter)
+    painter.end()
+    colours = {image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
+    assert len(colours) > 20   # grid, cards, headers, text, edges
+
+
+def test_no_callbacks_left_on_the_document_after_the_widget_goes(qtbot):
+    doc = Document(load_project(EXAMPLES / "mlp.netstudio", trusted=True))
+    controller = DocumentController(doc)
+    signals = ("node_added", "node_removed", "node_changed", "edge_added", "edge_removed", "definition_removed",
+               "definition_changed", "code_changed", "settings_changed", "reset", "changed")
+    before = {s: len(getattr(doc.events, s)) for s in signals}
+    canvas = CanvasWidget(controller)
+    canvas.show()
+    during = {s: len(getattr(doc.events, s)) for s in signals}
+    assert all(during[s] == before[s] + 1 for s in signals)
+    canvas.close()
+    assert {s: len(getattr(doc.events, s)) for s in signals} == before
+    canvas.show()       # shown again: follows the document again, up to date
+    doc.add_node("main", "ReLU")
+    assert len(canvas.scene.nodes) == 6
+    canvas.deleteLater()
+    qtbot.waitUntil(lambda: {s: len(getattr(doc.events, s)) for s in signals} == before)
+    del canvas
+    gc.collect()
+    doc.add_node("main", "ReLU")   # no callback into a deleted scene
+    controller.wait_for_check()
+    controller.undo_stack.clear()
+
+
+def test_a_second_canvas_on_the_same_document_stays_in_sync(open_canvas, qtbot):
+    canvas = open_canvas("mlp")
+    other = CanvasWidget(canvas.controller)
+    qtbot.addWidget(other)
+    canvas.add_block_at("Tanh", QPointF(300, 300))
+    new = canvas.selected_node_ids()[0]
+    assert new in other.scene.nodes
+    assert other.selected_node_ids() == [new]   # selection goes through the controller
+    other.close()
+
+
+def _near(image: QImage, x: int, y: int, colour: QColor, tolerance: int = 30, radius: int = 2) -> bool:
+    for dx in range(-radius, radius + 1):
+        for dy in range(-radius, radius + 1):
+            if 0 <= x + dx < image.width() and 0 <= y + dy < image.height():
+                c = QColor(image.pixel(x + dx, y + dy))
+                if abs(c.red() - colour.red()) + abs(c.green() - colour.green()) + \
+                        abs(c.blue() - colour.blue()) <= tolerance:
+                    return True
+    return False

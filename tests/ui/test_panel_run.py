@@ -1,0 +1,221 @@
+"""The run panel: input, Forward, Backward, Train with a live loss curve, Cancel,
+one-sentence errors, and a window that keeps responding during a run."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QComboBox, QDockWidget
+
+from netstudio.graph import Document
+from netstudio.serialization import load_project
+from ui.controller import DocumentController
+from ui.panels import run_panel
+from ui.panels.run_panel import RunPanel, parse_shape
+
+
+@pytest.fixture
+def make_panel(qtbot, examples_dir):
+    controllers, panels = [], []
+
+    def make(name: str = "param_access") -> RunPanel:
+        controller = DocumentController(Document(load_project(examples_dir / f"{name}.netstudio")))
+        controllers.append(controller)
+        panel = RunPanel(controller)
+        panels.append(panel)
+        qtbot.addWidget(panel)
+        panel.resize(460, 1000)
+        panel.show()
+        qtbot.waitExposed(panel)
+        return panel
+
+    yield make
+    for panel in panels:
+        panel.cancel()
+        panel.wait()
+    for controller in controllers:
+        controller.close()
+
+
+def choose(combo: QComboBox, data) -> None:
+    index = combo.findData(data)
+    assert index >= 0, data
+    combo.setCurrentIndex(index)
+
+
+def type_into(qtbot, edit, text: str) -> None:
+    edit.setFocus()
+    qtbot.keyClick(edit, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)  # select all, then type over it
+    qtbot.keyClicks(edit, text)
+
+
+def type_number(qtbot, spin, text: str) -> None:
+    spin.lineEdit().selectAll()
+    qtbot.keyClicks(spin.lineEdit(), text)
+    qtbot.keyClick(spin.lineEdit(), Qt.Key.Key_Return)
+
+
+def press(qtbot, panel: RunPanel, button) -> None:
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=60000)
+
+
+def test_forward_shows_the_output_shape_and_values(qtbot, make_panel):
+    panel = make_panel()
+    assert panel.shape_edit.text() == "2, 4"  # the example's input shape
+    press(qtbot, panel, panel.forward_button)
+    output = panel.session.output
+    assert tuple(output.shape) == (2, 1)
+    assert panel.output_label.text() == "Output: shape (2, 1) · float32 · cpu"
+    shown = np.array([float(v) for v in panel.output_text.toPlainText().replace("[", " ").replace("]", " ").split()])
+    assert np.allclose(shown, output.flatten().numpy(), atol=1e-4)
+    assert panel.status.text() == "Forward pass done."
+    type_into(qtbot, panel.shape_edit, "5, 4")
+    choose(panel.kind_combo, "ones")
+    press(qtbot, panel, panel.forward_button)
+    assert torch.equal(panel.session.input, torch.ones(5, 4))
+    assert panel.output_label.text().startswith("Output: shape (5, 1)")
+    selected = []
+    panel.controller.tensor_selected.connect(selected.append)
+    qtbot.mouseClick(panel.show_output_button, Qt.MouseButton.LeftButton)
+    assert selected[0].name == "output" and torch.equal(selected[0].value(), panel.session.output)
+
+
+def test_forward_creates_deferred_parameters(qtbot, make_panel):
+    panel = make_panel("lazy_mlp")
+    assert not panel.session.materialized
+    press(qtbot, panel, panel.forward_button)
+    shapes = {n: tuple(p.shape) for n, p in panel.session.module.named_parameters()}
+    assert shapes == {"0.weight": (256, 20), "0.bias": (256,), "2.weight": (10, 256), "2.bias": (10,)}
+
+
+def test_input_from_a_tensor_file(qtbot, tmp_path, make_panel):
+    panel = make_panel()
+    x = torch.arange(12, dtype=torch.float32).reshape(3, 4)
+    torch.save(x, tmp_path / "x.pt")
+    choose(panel.kind_combo, "file")
+    assert panel.input_file_row.isVisible()
+    type_into(qtbot, panel.input_path, str(tmp_path / "x.pt"))
+    panel.shape_edit.clear()
+    press(qtbot, panel, panel.forward_button)
+    assert torch.equal(panel.session.input, x) and tuple(panel.session.output.shape) == (3, 1)
+
+
+def test_backward_fills_the_gradients(qtbot, make_panel):
+    panel = make_panel()
+    choose(panel.objective_combo, "sum")
+    press(qtbot, panel, panel.backward_button)
+    grads = panel.session.gradients
+    assert set(grads) == {"0.weight", "0.bias", "2.weight", "2.bias"}
+    assert torch.equal(grads["2.bias"], torch.tensor([2.0]))  # d sum(output) / d bias = batch size
+    assert all(p.grad is not None for p in panel.session.module.parameters())
+    assert "4 parameters have gradients" in panel.status.text()
+    assert "2.bias" in panel.output_text.toPlainText()
+    choose(panel.objective_combo, "mse_zeros")
+    press(qtbot, panel, panel.backward_button)
+    out = panel.session.output
+    expected = 2 * out.sum() / out.numel()  # d mean((y - 0)^2) / d bias
+    assert panel.session.gradients["2.bias"].item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_backward_against_a_target_file(qtbot, tmp_path, make_panel):
+    panel = make_panel()
+    torch.save(torch.full((2, 1), 3.0), tmp_path / "y.pt")
+    choose(panel.objective_combo, "mse_file")
+    assert panel.target_file_row.isVisible()
+    type_into(qtbot, panel.target_path, str(tmp_path / "y.pt"))
+    press(qtbot, panel, panel.backward_button)
+    out = panel.session.output
+    assert panel.session.gradients["2.bias"].item() == pytest.approx((2 * (out - 3).mean()).item(), rel=1e-5)
+
+
+@pytest.mark.parametrize("shape, message", [
+    ("2, x", "'2, x' is not a shape; type whole numbers of at least 1, such as 2, 20."),
+    ("2, 0", "'2, 0' is not a shape; type whole numbers of at least 1, such as 2, 20."),
+    ("2, 5", "Forward pass failed in '0': mat1 and mat2 shapes cannot be multiplied (2x5 and 20x256)."),
+])
+def test_errors_show_as_one_sentence(qtbot, make_panel, shape, message):
+    panel = make_panel("mlp")
+    type_into(qtbot, panel.shape_edit, shape)
+    press(qtbot, panel, panel.forward_button)
+    assert panel.status.text() == message and panel.last_error == message
+    assert panel.forward_button.isEnabled()
+
+
+def test_training_draws_a_decreasing_loss_curve(qtbot, make_panel):
+    panel = make_panel()
+    choose(panel.task_combo, "regression")
+    choose(panel.optimizer_combo, "sgd")
+    type_number(qtbot, panel.lr_spin, "0.05")
+    panel.steps_spin.lineEdit().selectAll()
+    qtbot.keyClicks(panel.steps_spin.lineEdit(), "30")
+    qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    assert panel.busy and panel.cancel_button.isEnabled() and not panel.train_button.isEnabled()
+    qtbot.waitUntil(lambda: not panel.busy, timeout=60000)
+    xs, ys = panel.loss_curve.getData()
+    assert len(xs) == len(ys) == 30 and list(xs) == list(range(1, 31))
+    assert ys[-1] < ys[0] and np.mean(ys[-5:]) < np.mean(ys[:5])
+    assert list(ys) == pytest.approx(list(panel.last_result.losses))
+    assert panel.progress.value() == 30 and panel.progress.maximum() == 30
+    assert panel.status.text().startswith("Trained 30 steps: loss ")
+    assert panel.session.losses[-30:] == list(panel.last_result.losses)
+
+
+def test_classification_task_on_a_network_with_ten_outputs(qtbot, make_panel):
+    panel = make_panel("mlp")
+    choose(panel.task_combo, "classification")
+    choose(panel.optimizer_combo, "adam")
+    panel.steps_spin.setValue(10)
+    press(qtbot, panel, panel.train_button)
+    assert panel.last_result.steps_done == 10 and len(panel.losses) == 10
+    assert panel.losses[-1] < panel.losses[0]
+
+
+def test_classification_needs_two_outputs(qtbot, make_panel):
+    panel = make_panel()
+    choose(panel.task_combo, "classification")
+    press(qtbot, panel, panel.train_button)
+    assert panel.status.text() == ("A classification task needs at least 2 outputs (one per class); "
+                                   "this network has 1.")
+
+
+def test_cancel_stops_a_long_run_early_and_the_window_keeps_responding(qtbot, make_panel):
+    panel = make_panel()
+    panel.steps_spin.setValue(1_000_000)
+    ticks = []
+    timer = QTimer(interval=10)
+    timer.timeout.connect(lambda: ticks.append(1))
+    timer.start()
+    qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(panel.losses) >= 5, timeout=60000)
+    ticks_before, steps_before = len(ticks), len(panel.losses)
+    qtbot.wait(300)  # training goes on in the worker while the UI thread handles its events
+    ticks_during = len(ticks) - ticks_before
+    assert panel.busy and len(panel.losses) > steps_before
+    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.busy, timeout=60000)
+    timer.stop()
+    result = panel.last_result
+    assert result.cancelled and 5 <= result.steps_done < 1_000_000
+    assert len(panel.loss_curve.getData()[0]) == result.steps_done
+    assert panel.status.text().startswith(f"Cancelled after {result.steps_done} of 1000000 steps")
+    assert ticks_during >= 5  # a 10 ms timer kept firing while the worker trained
+
+
+def test_parse_shape_accepts_common_spellings():
+    assert parse_shape("2, 20") == parse_shape("(2, 20)") == parse_shape("2x20") == parse_shape("2 20") == [2, 20]
+    assert parse_shape("(8,)") == [8]
+    for bad in ("2, x", "", "2,,3", "-1, 2", "2.5"):
+        with pytest.raises(Exception, match="is not a shape"):
+            parse_shape(bad)
+
+
+def test_install_docks_the_panel(make_window):
+    window = make_window(panels=False)
+    dock = run_panel.install(window)
+    assert isinstance(dock, QDockWidget) and window.docks[dock.objectName()] is dock
+    panel = dock.widget()
+    assert isinstance(panel, RunPanel) and panel.objectName() == "runPanel"
+    assert panel.shape_edit.text() == "2, 20"  # the mlp example opened at first start

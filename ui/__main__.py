@@ -1,0 +1,7 @@
+"""``python -m ui [PROJECT]``: the same as ``netstudio [PROJECT]``."""
+
+import sys
+
+from .app import run_app
+
+sys.exit(run_app())

@@ -1,0 +1,491 @@
+"""The canvas widget: the breadcrumb bar over the node editor view, and the
+canvas's actions (the main window puts them in its menus).
+
+    canvas = CanvasWidget(controller)
+    canvas.actions["group"]            # QAction, Ctrl+G
+    canvas.open_definition(("n23",))   # into the block used by node n23
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QPointF, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import QMenu, QVBoxLayout, QWidget
+
+from netstudio.catalog import get_block
+
+from . import editing, theme
+from .breadcrumb import BreadcrumbBar
+from .clipboard import copy_payload, from_mime, to_mime
+from .looks import CONTAINER_TYPES, tie_candidates
+from .node_item import NodeItem
+from .rename_editor import InlineNameEditor
+from .scene import CanvasScene
+from .view import CanvasView
+
+PASTE_OFFSET = 30.0
+
+# name: (text, shortcuts, icon, tip)
+_ACTIONS = {
+    "delete": ("Delete", ("Del", "Backspace"), "mdi6.delete-outline", "Delete the selected blocks and connections"),
+    "rename": ("Rename…", ("F2",), "mdi6.form-textbox", "Rename the selected block"),
+    "copy": ("Copy", ("Ctrl+C",), "mdi6.content-copy", "Copy the selected blocks"),
+    "paste": ("Paste", ("Ctrl+V",), "mdi6.content-paste", "Paste blocks"),
+    "duplicate": ("Duplicate", ("Ctrl+D",), "mdi6.content-duplicate", "Duplicate the selected blocks"),
+    "select_all": ("Select All", ("Ctrl+A",), "mdi6.select-all", "Select every block"),
+    "group": ("Group into Block", ("Ctrl+G",), "mdi6.group", "Move the selection into a new Block"),
+    "ungroup": ("Ungroup", ("Ctrl+Shift+G",), "mdi6.ungroup", "Put a block's contents in its place"),
+    "open": ("Open Block", (), "mdi6.location-enter", "Show the blocks inside this one"),
+    "zoom_in": ("Zoom In", ("Ctrl++", "Ctrl+="), "mdi6.magnify-plus-outline", "Zoom in"),
+    "zoom_out": ("Zoom Out", ("Ctrl+-",), "mdi6.magnify-minus-outline", "Zoom out"),
+    "fit": ("Fit All", ("F",), "mdi6.fit-to-screen-outline", "Show the whole graph"),
+    "auto_layout": ("Auto Layout", ("Ctrl+L",), "mdi6.sitemap-outline", "Arrange the blocks left to right"),
+    "share_parameters": ("Share Parameters with…", (), "mdi6.link-variant",
+                         "Make the selected block use another block's parameters"),
+    "stop_sharing": ("Stop Sharing Parameters", (), "mdi6.link-variant-off",
+                     "Give the selected blocks their own parameters again"),
+    "edit_code": ("Edit Code…", ("Ctrl+E",), "mdi6.code-braces", "Edit the selected code block's class"),
+}
+
+
+class CanvasWidget(QWidget):
+    """Breadcrumb bar + node editor for one controller's document."""
+
+    definition_opened = Signal(str, tuple)   # definition name, instance path
+    status_message = Signal(str)             # a refused edit, said in one sentence
+
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.controller = controller
+        self.breadcrumb = BreadcrumbBar(self)
+        self.scene = CanvasScene(controller, self)
+        self.view = CanvasView(self.scene, self)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.breadcrumb)
+        layout.addWidget(self.view, 1)
+        self.actions: dict[str, QAction] = self._make_actions()
+        self.breadcrumb.set_tools(self.actions["zoom_out"], self.actions["zoom_in"], self.actions["fit"])
+        self._rename_editor: InlineNameEditor | None = None
+        self._code_editors: dict = {}
+        self._paste_key: str | None = None
+        self._paste_count = 0
+        self._fit_when_shown = True
+        self._shown: tuple[str, tuple] | None = None
+        self._layout_timer = QTimer(self, singleShot=True, interval=0)
+        self._layout_timer.timeout.connect(self._layout_fresh_project)
+        self._fit_timer = QTimer(self, singleShot=True, interval=0)
+        self._fit_timer.timeout.connect(self._fit_once)
+
+        self.scene.shown.connect(self._on_shown)
+        self.scene.rebuilding.connect(self._on_rebuilding)
+        self.scene.reset_done.connect(self._layout_timer.start)
+        self.scene.model_changed.connect(self._update_breadcrumb)
+        self.scene.selectionChanged.connect(self._update_actions)
+        self.breadcrumb.crumb_clicked.connect(lambda depth: self.open_definition(self.current_path[:depth]))
+        self.view.node_activated.connect(self.activate_node)
+        self.view.context_menu_requested.connect(self._show_context_menu)
+        self.view.block_dropped.connect(self.add_block_at)
+        self.view.zoom_changed.connect(self.breadcrumb.set_zoom)
+        self._on_shown(self.scene.definition, self.scene.path)
+        self._layout_fresh_project()
+        self._update_actions()
+
+    # -- public state ---------------------------------------------------------------------------
+    @property
+    def current_definition(self) -> str:
+        return self.scene.definition
+
+    @property
+    def current_path(self) -> tuple[str, ...]:
+        return self.scene.path
+
+    def selected_node_ids(self) -> list[str]:
+        return self.scene.selected_node_ids()
+
+    def select_nodes(self, ids) -> None:
+        self.scene.select_nodes(ids)
+
+    def node_item(self, node_id: str) -> NodeItem | None:
+        return self.scene.nodes.get(node_id)
+
+    # -- navigation -------------------------------------------------------------------------------
+    def open_definition(self, path: tuple[str, ...]) -> None:
+        """Show the definition at instance ``path`` (``()`` is the top level)."""
+        path = tuple(path)
+        self.view.cancel_gesture()
+        self.scene.show_path(path)
+        if editing.needs_layout(self.scene.model):
+            editing.auto_layout(self.controller, self.current_definition, "Arrange blocks")
+        self.fit()
+
+    def show_node(self, definition: str, node_id: str, path: tuple[str, ...] | None = None) -> bool:
+        """Open the definition holding ``node_id`` (at ``path``, or its first use) and select it."""
+        project = self.controller.document.project
+        if path is None:
+            path = self._find_path(definition)
+        if path is None:
+            return False
+        if (self.current_definition, self.current_path) != (definition, tuple(path)):
+            self.open_definition(tuple(path))
+        self.select_nodes([node_id])
+        item = self.scene.nodes.get(node_id)
+        if item is not None:
+            self.view.centerOn(item)
+        return node_id in project.definitions[definition].nodes
+
+    def _find_path(self, definition: str) -> tuple[str, ...] | None:
+        project = self.controller.document.project
+        if self.current_definition == definition:
+            return self.current_path
+        stack, seen = [(project.root, ())], set()
+        while stack:
+            name, path = stack.pop(0)
+            if name == definition:
+                return path
+            if name in seen or name not in project.definitions:
+                continue
+            seen.add(name)
+            for node in project.definitions[name].nodes.values():
+                if node.type in CONTAINER_TYPES:
+                    stack.append((node.params.get("definition"), path + (node.id,)))
+        return None
+
+    def activate_node(self, node_id: str) -> None:
+        """Double-click: open a container, edit a code block."""
+        node = self.scene.model.nodes.get(node_id)
+        if node is None:
+            return
+        if node.type in CONTAINER_TYPES:
+            child = node.params.get("definition")
+            if child in self.controller.document.project.definitions:
+                self.open_definition(self.current_path + (node_id,))
+            else:
+                self._hint(f"The block definition {child!r} does not exist.", error=True)
+        elif node.type == "Code":
+            self.edit_code(node_id)
+
+    def _on_rebuilding(self) -> None:
+        if self._rename_editor is not None:
+            self._rename_editor.cancel()
+
+    def _on_shown(self, definition: str, path: tuple) -> None:
+        self._update_breadcrumb()
+        self._update_actions()
+        if self._shown != (definition, tuple(path)):
+            self._shown = (definition, tuple(path))
+            self.definition_opened.emit(definition, tuple(path))
+
+    def _update_breadcrumb(self) -> None:
+        project = self.controller.document.project
+        root = project.root_definition
+        crumbs = [(project.name if project.name and project.name != "untitled" else root.name,
+                   f"Top level: {root.name} ({root.class_name})", "mdi6.home-outline")]
+        name = project.root
+        for node_id in self.current_path:
+            d = project.definitions.get(name)
+            node = d.nodes.get(node_id) if d else None
+            if node is None:
+                break
+            item_name = node.name
+            if not item_name and d.kind == "sequential":
+                chain = [n.id for n in d.chain() or ()]
+                item_name = str(chain.index(node_id)) if node_id in chain else ""
+            name = node.params.get("definition", "")
+            spec = get_block(node.type)
+            text = f"{item_name} · {name}" if item_name else name
+            crumbs.append((text, f"{node.type} {item_name!r} using the definition {name!r}",
+                           spec.icon if spec else "mdi6.cube-outline"))
+        d = self.scene.model
+        kind = "Sequential" if d.kind == "sequential" else "Graph"
+        self.breadcrumb.set_crumbs(crumbs, kind if d.class_name in ("", kind) else f"{kind} · {d.class_name}")
+
+    # -- view ------------------------------------------------------------------------------------------
+    def fit(self) -> None:
+        self.view.fit_rect(self.scene.items_bounds())
+
+    def zoom_in(self) -> None:
+        self.view.zoom_in()
+
+    def zoom_out(self) -> None:
+        self.view.zoom_out()
+
+    def auto_layout(self) -> None:
+        if editing.auto_layout(self.controller, self.current_definition):
+            self.fit()
+
+    def _layout_fresh_project(self) -> None:
+        """A project just opened whose nodes all pile up is laid out (and stays unmodified)."""
+        stack = self.controller.undo_stack
+        if stack.count() or not editing.needs_layout(self.scene.model):
+            return
+        was_clean = stack.isClean()
+        editing.auto_layout(self.controller, self.current_definition, "Arrange blocks")
+        if was_clean:
+            stack.setClean()
+        self.fit()
+
+    def showEvent(self, event) -> None:
+        if not self.scene.attached:
+            self.scene.attach()
+            self.scene.rebuild()
+        super().showEvent(event)
+        if self._fit_when_shown:
+            self._fit_timer.start()   # once the layout has given the view its size
+
+    def _fit_once(self) -> None:
+        if self._fit_when_shown and self.isVisible():
+            self._fit_when_shown = False
+            self.fit()
+
+    def closeEvent(self, event) -> None:
+        self.scene.detach()
+        super().closeEvent(event)
+
+    # -- actions ------------------------------------------------------------------------------------------
+    def _make_actions(self) -> dict[str, QAction]:
+        slots = {
+            "delete": self.delete_selection, "rename": self.rename_selected, "copy": self.copy,
+            "paste": self.paste, "duplicate": self.duplicate, "select_all": self.select_all,
+            "group": self.group_selection, "ungroup": self.ungroup_selection, "open": self._open_selected,
+            "zoom_in": self.zoom_in, "zoom_out": self.zoom_out, "fit": self.fit, "auto_layout": self.auto_layout,
+            "share_parameters": self.share_parameters, "stop_sharing": self.stop_sharing,
+            "edit_code": self._edit_selected_code,
+        }
+        actions = {}
+        for name, (text, keys, icon, tip) in _ACTIONS.items():
+            action = QAction(theme.icon(icon), text, self)
+            action.setObjectName(f"canvas_{name}")
+            action.setShortcuts([QKeySequence(k) for k in keys])
+            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+            action.triggered.connect(lambda _=False, slot=slots[name]: slot())
+            self.addAction(action)
+            actions[name] = action
+        self._share_menu = QMenu(self)
+        self._share_menu.aboutToShow.connect(self._fill_share_menu)
+        actions["share_parameters"].setMenu(self._share_menu)
+        return actions
+
+    def _update_actions(self) -> None:
+        try:
+            d = self.scene.model
+        except KeyError:
+            return
+        ids = self.selected_node_ids()
+        nodes = [d.nodes[i] for i in ids if i in d.nodes]
+        a = self.actions
+        a["delete"].setEnabled(bool(nodes) or bool(self.scene.selected_edge_ids()))
+        a["rename"].setEnabled(len(nodes) == 1)
+        a["copy"].setEnabled(bool(nodes))
+        a["duplicate"].setEnabled(bool(nodes))
+        a["group"].setEnabled(any(n.type not in ("Input", "Output") for n in nodes))
+        a["ungroup"].setEnabled(any(n.type in CONTAINER_TYPES for n in nodes))
+        a["open"].setEnabled(len(nodes) == 1 and nodes[0].type in CONTAINER_TYPES)
+        a["edit_code"].setEnabled(len(nodes) == 1 and nodes[0].type == "Code")
+        a["stop_sharing"].setEnabled(any(n.tied_to for n in nodes))
+        project = self.controller.document.project
+        can_share = (len(nodes) == 1 and bool(tie_candidates(project, d, nodes[0].id))) or \
+            (len(nodes) == 2 and nodes[1].id in {n.id for n in tie_candidates(project, d, nodes[0].id)}
+             or len(nodes) == 2 and nodes[0].id in {n.id for n in tie_candidates(project, d, nodes[1].id)})
+        a["share_parameters"].setEnabled(can_share)
+
+    def _hint(self, text: str, error: bool = False) -> None:
+        self.view.show_hint(text, error)
+        self.status_message.emit(text)
+
+    # -- editing -------------------------------------------------------------------------------------------
+    def add_block_at(self, type_name: str, scene_pos: QPointF) -> str | None:
+        """Add a block centred at ``scene_pos`` (a palette drop); selects it and returns its id."""
+        node_id, error = editing.add_block(self.controller, self.current_definition, type_name, scene_pos)
+        if error:
+            self._hint(error, error=True)
+        elif node_id:
+            self.select_nodes([node_id])
+        return node_id
+
+    def add_block_at_center(self, type_name: str) -> str | None:
+        center = self.view.mapToScene(self.view.viewport().rect().center())
+        return self.add_block_at(type_name, center)
+
+    def delete_selection(self) -> None:
+        editing.delete(self.controller, self.current_definition, self.selected_node_ids(),
+                       self.scene.selected_edge_ids())
+
+    def select_all(self) -> None:
+        self.select_nodes(list(self.scene.nodes))
+
+    def rename_selected(self) -> InlineNameEditor | None:
+        ids = self.selected_node_ids()
+        if not ids:
+            return None
+        if self._rename_editor is not None:
+            self._rename_editor.cancel()
+        self.view.ensureVisible(self.scene.nodes[ids[0]], 40, 40)
+        self._rename_editor = InlineNameEditor(self, ids[0])
+        return self._rename_editor
+
+    def copy(self) -> None:
+        ids = self.selected_node_ids()
+        if not ids:
+            return
+        payload = copy_payload(self.controller.document.project, self.current_definition, ids)
+        QGuiApplication.clipboard().setMimeData(to_mime(payload))
+        self._paste_key, self._paste_count = None, 0
+
+    def paste(self) -> list[str]:
+        payload = from_mime(QGuiApplication.clipboard().mimeData())
+        if payload is None:
+            self._hint("The clipboard holds no blocks.")
+            return []
+        key = repr(sorted(n.get("id", "") for n in payload["nodes"])) + str(payload.get("source"))
+        self._paste_count = self._paste_count + 1 if key == self._paste_key else 1
+        self._paste_key = key
+        offset = PASTE_OFFSET * self._paste_count
+        return self._paste(payload, (offset, offset))
+
+    def duplicate(self) -> list[str]:
+        ids = self.selected_node_ids()
+        if not ids:
+            return []
+        payload = copy_payload(self.controller.document.project, self.current_definition, ids)
+        return self._paste(payload, (PASTE_OFFSET, PASTE_OFFSET))
+
+    def _paste(self, payload: dict, offset: tuple[float, float]) -> list[str]:
+        ids, error = editing.paste(self.controller, self.current_definition, payload, offset)
+        if error:
+            self._hint(error, error=True)
+        else:
+            self.select_nodes(ids)
+        return ids
+
+    def group_selection(self) -> str | None:
+        node_id, error = editing.group(self.controller, self.current_definition, self.selected_node_ids())
+        if error:
+            self._hint(error, error=True)
+        elif node_id:
+            self.select_nodes([node_id])
+        return node_id
+
+    def ungroup_selection(self) -> list[str]:
+        ids, error = editing.ungroup(self.controller, self.current_definition, self.selected_node_ids())
+        if error:
+            self._hint(error, error=True)
+        else:
+            self.select_nodes(ids)
+        return ids
+
+    def tie_candidates(self, node_id: str) -> list[str]:
+        return [n.id for n in tie_candidates(self.controller.document.project, self.scene.model, node_id)]
+
+    def tie(self, node_id: str, target_id: str) -> bool:
+        error = editing.tie(self.controller, self.current_definition, node_id, target_id)
+        if error:
+            self._hint(error, error=True)
+        return error is None
+
+    def share_parameters(self) -> None:
+        """With two compatible blocks selected, the later one uses the earlier one's parameters;
+        with one, the list of compatible blocks pops up."""
+        ids = self.selected_node_ids()
+        if len(ids) == 2:
+            error = editing.tie_pair(self.controller, self.current_definition, *ids)
+            if error:
+                self._hint(error, error=True)
+        elif len(ids) == 1 and self.isVisible():
+            item = self.scene.nodes[ids[0]]
+            self._share_menu.popup(self.view.mapToGlobal(self.view.mapFromScene(item.top_center())))
+
+    def stop_sharing(self) -> None:
+        editing.untie(self.controller, self.current_definition, self.selected_node_ids())
+
+    def _fill_share_menu(self, menu: QMenu | None = None, node_id: str | None = None) -> None:
+        menu = menu or self._share_menu
+        menu.clear()
+        if node_id is None:
+            ids = self.selected_node_ids()
+            node_id = ids[0] if len(ids) == 1 else None
+        candidates = tie_candidates(self.controller.document.project, self.scene.model, node_id) if node_id else []
+        for other in candidates:
+            item = self.scene.nodes.get(other.id)
+            title = item.look.title if item is not None else other.name
+            action = menu.addAction(theme.block_icon(other.type), f"{title}  ({other.type})")
+            action.setData(other.id)
+            action.triggered.connect(lambda _=False, n=node_id, t=other.id: self.tie(n, t))
+        if not candidates:
+            menu.addAction("No compatible block").setEnabled(False)
+
+    def _open_selected(self) -> None:
+        ids = self.selected_node_ids()
+        if len(ids) == 1:
+            self.activate_node(ids[0])
+
+    def _edit_selected_code(self) -> None:
+        ids = self.selected_node_ids()
+        if len(ids) == 1:
+            self.edit_code(ids[0])
+
+    def edit_code(self, node_id: str):
+        """Open the code editor of a code block (one window per node)."""
+        from ui.code_editor import CodeEditorDialog
+        node = self.scene.model.nodes.get(node_id)
+        if node is None or node.type != "Code":
+            return None
+        key = (self.current_definition, node_id)
+        dialog = self._code_editors.get(key)
+        if dialog is None:
+            dialog = CodeEditorDialog(self.controller, self.current_definition, node_id, self)
+            dialog.finished.connect(lambda _=0, k=key: self._code_editors.pop(k, None))
+            self._code_editors[key] = dialog
+        dialog.show()
+        dialog.raise_()
+        dialog.activateWindow()
+        return dialog
+
+    # -- context menus ------------------------------------------------------------------------------------
+    def build_context_menu(self, node_id: str | None) -> QMenu:
+        """The menu for a node (``node_id``) or the empty canvas (None)."""
+        menu = QMenu(self)
+        a = self.actions
+        if node_id is None:
+            if self.scene.selected_edge_ids():
+                menu.addAction(a["delete"])
+                menu.addSeparator()
+            menu.addAction(a["paste"])
+            menu.addSeparator()
+            menu.addAction(a["auto_layout"])
+            menu.addAction(a["fit"])
+            return menu
+        node = self.scene.model.nodes[node_id]
+        if node.type in CONTAINER_TYPES:
+            menu.addAction(a["open"])
+        if node.type == "Code":
+            menu.addAction(a["edit_code"])
+        if node.type in CONTAINER_TYPES or node.type == "Code":
+            menu.addSeparator()
+        menu.addAction(a["rename"])
+        menu.addAction(a["duplicate"])
+        menu.addAction(a["copy"])
+        menu.addAction(a["delete"])
+        menu.addSeparator()
+        menu.addAction(a["group"])
+        if node.type in CONTAINER_TYPES:
+            menu.addAction(a["ungroup"])
+        spec = get_block(node.type)
+        if spec is not None and not spec.stateless and spec.role not in ("input", "output", "constant"):
+            menu.addSeparator()
+            share = menu.addMenu(theme.icon("mdi6.link-variant"), "Share Parameters with…")
+            share.setObjectName("shareMenu")
+            self._fill_share_menu(share, node_id)
+            share.setEnabled(bool(tie_candidates(self.controller.document.project, self.scene.model, node_id)))
+            if node.tied_to:
+                menu.addAction(a["stop_sharing"])
+        return menu
+
+    def _show_context_menu(self, global_pos: QPoint, node_id) -> None:
+        self._update_actions()
+        menu = self.build_context_menu(node_id)
+        menu.exec(global_pos)
+        menu.deleteLater()

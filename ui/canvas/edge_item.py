@@ -1,0 +1,227 @@
+"""Edges (cubic Bézier curves from an output port to an input port) with their
+inferred-shape label, and the dashed links that join tied nodes."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen
+from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
+
+from . import theme
+
+_AA = QPainter.RenderHint.Antialiasing
+_NO_BRUSH = Qt.BrushStyle.NoBrush
+LABEL_MIN_ZOOM = 0.45       # below this zoom the scene hides shape labels: they could not be read
+EDGE_ITEMS_MIN_ZOOM = 0.08  # below this, edges are sub-pixel: the view draws them as one batch of lines
+
+EDGE_Z = 0.0
+TIE_Z = 1.0
+LABEL_Z = 1.5   # over edges and tie links, under nodes: never hides a node's text
+
+
+def link_path(p0: QPointF, p1: QPointF) -> QPainterPath:
+    """The curve from an output at ``p0`` to an input at ``p1``; loops out when going back."""
+    dx = p1.x() - p0.x()
+    reach = max(abs(dx) * 0.5, 40.0) if dx >= 0 else max(80.0, min(-dx * 0.5, 250.0))
+    path = QPainterPath(p0)
+    path.cubicTo(QPointF(p0.x() + reach, p0.y()), QPointF(p1.x() - reach, p1.y()), p1)
+    return path
+
+
+def _midpoint(p0: QPointF, p1: QPointF) -> QPointF:
+    # The curve is symmetric, so t = 0.5 is its middle: (p0 + 3 c1 + 3 c2 + p1) / 8 = (p0 + p1) / 2.
+    return QPointF((p0.x() + p1.x()) / 2, (p0.y() + p1.y()) / 2)
+
+
+class EdgeLabelItem(QGraphicsItem):
+    """The shape pill at an edge's middle."""
+
+    def __init__(self, edge: "EdgeItem"):
+        super().__init__()
+        self.edge = edge
+        self.text = "?"
+        self.setZValue(LABEL_Z)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self.setAcceptHoverEvents(False)
+        self._rect = QRectF()
+        self._measure()
+
+    def _measure(self) -> None:
+        w = theme.metrics("label").horizontalAdvance(self.text) + 12
+        self._rect = QRectF(-w / 2, -8.5, w, 17)
+
+    def set_text(self, text: str) -> bool:
+        if text == self.text:
+            return False
+        self.prepareGeometryChange()
+        self.text = text
+        self._measure()
+        self.update()
+        return True
+
+    def boundingRect(self) -> QRectF:
+        return self._rect.adjusted(-1, -1, 1, 1)
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < LABEL_MIN_ZOOM:
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        selected = self.edge.isSelected()
+        painter.setPen(QPen(QColor(theme.EDGE_SELECTED if selected else theme.EDGE_LABEL_BORDER), 1.0))
+        painter.setBrush(QColor(theme.EDGE_LABEL_FILL))
+        painter.drawRoundedRect(self._rect, 8.5, 8.5)
+        painter.setFont(theme.font("label"))
+        painter.setPen(QColor(theme.EDGE_LABEL_UNKNOWN if self.text == "?" else theme.EDGE_LABEL_TEXT))
+        painter.drawText(self._rect, Qt.AlignmentFlag.AlignCenter, self.text)
+
+
+class EdgeItem(QGraphicsItem):
+    """One edge of the model; selectable (Del removes it), re-routed when its nodes move."""
+
+    Type = QGraphicsItem.UserType + 2
+
+    def __init__(self, edge_id: str, src_item, src_port: str, dst_item, dst_port: str):
+        super().__init__()
+        self.edge_id = edge_id
+        self.src_item, self.src_port = src_item, src_port
+        self.dst_item, self.dst_port = dst_item, dst_port
+        self.hovered = False
+        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        self.setAcceptHoverEvents(True)
+        self.setZValue(EDGE_Z)
+        # A cached pixmap per edge: a repaint of a large graph then costs no Python call per edge.
+        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        self.label = EdgeLabelItem(self)
+        self._path = QPainterPath()
+        self._shape = QPainterPath()
+        self._bounds = QRectF()
+        self.update_path()
+        self._tooltip()
+
+    def type(self) -> int:
+        return EdgeItem.Type
+
+    @property
+    def label_text(self) -> str:
+        return self.label.text
+
+    def set_label(self, text: str) -> bool:
+        if not self.label.set_text(text):
+            return False
+        self._tooltip()
+        return True
+
+    def _tooltip(self) -> None:
+        src, dst = self.src_item.look.title, self.dst_item.look.title
+        self.setToolTip(f"{src}.{self.src_port} → {dst}.{self.dst_port}: {self.label.text}")
+
+    def update_path(self) -> None:
+        p0 = self.src_item.output_pos(self.src_port)
+        p1 = self.dst_item.input_pos(self.dst_port)
+        self.prepareGeometryChange()
+        self._path = link_path(p0, p1)
+        self._bounds = self._path.controlPointRect().adjusted(-4, -4, 4, 4)
+        self._shape = QPainterPath()
+        self.label.setPos(_midpoint(p0, p1))
+        scene = self.scene()
+        if scene is not None and hasattr(scene, "_overview"):
+            scene._overview = None    # the far-out drawing of all edges is stale now
+
+    def path(self) -> QPainterPath:
+        return self._path
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def shape(self) -> QPainterPath:
+        if self._shape.isEmpty():
+            stroker = QPainterPathStroker()
+            stroker.setWidth(10)
+            self._shape = stroker.createStroke(self._path)
+        return self._shape
+
+    def itemChange(self, change, value):
+        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
+            self.label.update()
+        return super().itemChange(change, value)
+
+    def hoverEnterEvent(self, event) -> None:
+        self.hovered = True
+        self.update()
+
+    def hoverLeaveEvent(self, event) -> None:
+        self.hovered = False
+        self.update()
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
+        painter.setRenderHint(_AA, lod >= 0.3)
+        if lod < 0.3:
+            pen = _PENS["far"]
+        elif self.isSelected():
+            pen = _PENS["selected"]
+        elif self.hovered:
+            pen = _PENS["hovered"]
+        elif self.src_item.isSelected() or self.dst_item.isSelected():
+            pen = _PENS["related"]       # the edges of the selected blocks stand out
+        else:
+            pen = _PENS["normal"]
+        painter.setPen(pen)
+        painter.setBrush(_NO_BRUSH)
+        painter.drawPath(self._path)
+
+
+def _make_pens() -> dict[str, QPen]:
+    far = QPen(QColor(theme.EDGE), 1.0)
+    far.setCosmetic(True)
+    return {"normal": QPen(QColor(theme.EDGE), 1.8), "selected": QPen(QColor(theme.EDGE_SELECTED), 2.6),
+            "hovered": QPen(QColor(theme.NODE_BORDER_HOVER).darker(115), 2.2), "far": far,
+            "related": QPen(theme.tint(theme.SELECTION, 0.55), 2.0)}
+
+
+_PENS = _make_pens()
+
+
+class TieLinkItem(QGraphicsItem):
+    """A dashed arc over two tied nodes, in their tie group's colour."""
+
+    def __init__(self, node_item, target_item, color: QColor):
+        super().__init__()
+        self.node_item, self.target_item, self.color = node_item, target_item, QColor(color)
+        self.setZValue(TIE_Z)
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        self._path = QPainterPath()
+        self._bounds = QRectF()
+        self.update_path()
+
+    def update_path(self) -> None:
+        a, b = self.target_item.top_center(), self.node_item.top_center()
+        lift = 40.0 + min(abs(b.x() - a.x()), 1200.0) * 0.12
+        top = min(a.y(), b.y()) - lift
+        self.prepareGeometryChange()
+        self._path = QPainterPath(a)
+        self._path.cubicTo(QPointF(a.x(), top), QPointF(b.x(), top), b)
+        self._bounds = self._path.controlPointRect().adjusted(-3, -3, 3, 3)
+
+    def path(self) -> QPainterPath:
+        return self._path
+
+    def boundingRect(self) -> QRectF:
+        return self._bounds
+
+    def pen(self) -> QPen:
+        pen = QPen(self.color, 1.8, Qt.PenStyle.DashLine)
+        pen.setDashPattern([4.0, 3.0])
+        pen.setCapStyle(Qt.PenCapStyle.RoundCap)
+        return pen
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        painter.setPen(self.pen())
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawPath(self._path)
+        painter.setBrush(self.color)
+        painter.setPen(Qt.PenStyle.NoPen)
+        for p in (self._path.elementAt(0), self._path.elementAt(self._path.elementCount() - 1)):
+            painter.drawEllipse(QPointF(p.x, p.y), 2.6, 2.6)

@@ -1,0 +1,535 @@
+"""The canvas scene: one definition of the document, drawn as node and edge items.
+
+The scene follows the model.  It listens to ``document.events`` (one item per
+node and edge, updated in place) and to ``controller.checked`` (badges, counts
+and shape labels, updated only where they changed); it never edits the model
+itself.  ``detach()`` disconnects it from the document, so a closed canvas
+leaves no callbacks behind.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from PySide6.QtCore import QLineF, QPointF, QRectF, Signal
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QGraphicsScene
+
+from netstudio.analysis import CheckResult
+from netstudio.graph import Definition, Edge, Node
+
+from . import theme
+from .edge_item import EDGE_ITEMS_MIN_ZOOM, LABEL_MIN_ZOOM, EdgeItem, TieLinkItem
+from .looks import CONTAINER_TYPES, chain_index, node_look, shape_text, stats_text
+from .node_item import NodeItem, NodeStatus
+from .port_item import PortRef
+
+
+def resolve_path(project, path: tuple[str, ...]) -> str | None:
+    """The definition shown at instance ``path`` (container ids from the root), or None."""
+    name = project.root
+    for node_id in path:
+        d = project.definitions.get(name)
+        node = d.nodes.get(node_id) if d else None
+        if node is None or node.type not in CONTAINER_TYPES:
+            return None
+        name = node.params.get("definition")
+    return name if isinstance(name, str) and name in project.definitions else None
+
+
+class CanvasScene(QGraphicsScene):
+    """Items for the definition at ``path``; rebuilt on navigation and on ``reset``."""
+
+    shown = Signal(str, tuple)        # definition, path: after (re)building
+    check_applied = Signal()          # a CheckResult has been applied to the items
+    model_changed = Signal()          # after each complete edit of the document
+    reset_done = Signal()             # rebuilt after the whole project was replaced
+    rebuilding = Signal()             # every item is about to go (gestures must let go of theirs)
+
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.controller = controller
+        self.document = controller.document
+        self.path: tuple[str, ...] = ()
+        self.definition: str = self.document.project.root
+        self.nodes: dict[str, NodeItem] = {}
+        self.edges: dict[str, EdgeItem] = {}
+        self.tie_links: dict[str, TieLinkItem] = {}
+        self.result: CheckResult | None = controller.result
+        self.labels_shown = True       # shape labels, hidden when too small to read
+        self.edges_shown = True        # edge items; far out, the view draws them all at once instead
+        self._overview: list | None = None
+        self._syncing = False
+        self._attached = False
+        self._dirty_names = False
+        self._dirty_rect = False
+        self._dirty_ties = False
+        self._dirty_containers: set[str] = set()
+        self._bounds = QRectF()
+        self.setBackgroundBrush(QColor(theme.BACKGROUND))
+        # Holds no reference to the Qt side, so it can run while the scene is being destroyed.
+        self._detacher = _Detacher()
+        self.destroyed.connect(self._detacher)
+        self.selectionChanged.connect(self._on_selection_changed)
+        controller.checked.connect(self._on_checked)
+        controller.selection_changed.connect(self._on_selection_from_controller)
+        self.attach()
+        self.show_path(())
+
+    # -- connection to the document --------------------------------------------------------
+    def _connections(self):
+        ev = self.document.events
+        return ((ev.node_added, self._on_node_added), (ev.node_removed, self._on_node_removed),
+                (ev.node_changed, self._on_node_changed), (ev.edge_added, self._on_edge_added),
+                (ev.edge_removed, self._on_edge_removed), (ev.definition_removed, self._on_definition_removed),
+                (ev.definition_changed, self._on_definition_changed), (ev.code_changed, self._on_code_changed),
+                (ev.settings_changed, self._on_settings_changed), (ev.reset, self._on_reset),
+                (ev.changed, self._on_changed))
+
+    def attach(self) -> None:
+        if not self._attached:
+            pairs = self._connections()
+            for signal, slot in pairs:
+                signal.connect(slot)
+            self._detacher.pairs = list(pairs)
+            self._attached = True
+
+    def detach(self) -> None:
+        """Stop following the document (on close, and when the scene is destroyed)."""
+        self._detacher()
+        self._attached = False
+
+    @property
+    def attached(self) -> bool:
+        return self._attached
+
+    # -- navigation ---------------------------------------------------------------------------
+    @property
+    def model(self) -> Definition:
+        return self.document.project.definitions[self.definition]
+
+    def show_path(self, path: tuple[str, ...]) -> None:
+        name = resolve_path(self.document.project, tuple(path))
+        if name is None:
+            raise ValueError(f"No nested block at {path!r}.")
+        self.path, self.definition = tuple(path), name
+        self.rebuild()
+
+    def rebuild(self) -> None:
+        self.rebuilding.emit()
+        self._syncing = True
+        try:
+            # Forget the items before Qt deletes them: clear() emits selectionChanged.
+            self.nodes.clear()
+            self.edges.clear()
+            self.tie_links.clear()
+            self.clear()
+            d = self.model
+            chain = chain_index(d)
+            for node in d.nodes.values():
+                self._add_node_item(node, chain)
+            for edge in d.edges.values():
+                self._add_edge_item(edge)
+            self._refresh_ties()
+            if self.result is not None:
+                self.apply_result(self.result, emit=False)
+            self._bounds = QRectF()
+            self._update_rect()
+            sel_def, sel_ids = self.controller.selection
+            if sel_def == self.definition:
+                for node_id in sel_ids:
+                    if node_id in self.nodes:
+                        self.nodes[node_id].setSelected(True)
+        finally:
+            self._syncing = False
+        self._on_selection_changed()
+        self.shown.emit(self.definition, self.path)
+
+    # -- items ---------------------------------------------------------------------------------
+    def _add_node_item(self, node: Node, chain: dict[str, int] | None = None) -> NodeItem:
+        d = self.model
+        if chain is None:
+            chain = chain_index(d)
+        item = NodeItem(node.id, node_look(self.document.project, d, node, chain))
+        item.setPos(QPointF(*node.position))
+        self.addItem(item)
+        self.nodes[node.id] = item
+        if self.result is not None:
+            item.set_status(self._status(node, self.result, self._diagnostics(self.result).get(node.id, ())))
+        return item
+
+    def _add_edge_item(self, edge: Edge) -> EdgeItem | None:
+        src, dst = self.nodes.get(edge.src), self.nodes.get(edge.dst)
+        if src is None or dst is None:
+            return None
+        item = EdgeItem(edge.id, src, edge.src_port, dst, edge.dst_port)
+        item.setVisible(self.edges_shown)
+        item.label.setVisible(self.labels_shown and self.edges_shown)
+        self.addItem(item)
+        self.addItem(item.label)
+        self._overview = None
+        self.edges[edge.id] = item
+        src.edges.add(item)
+        dst.edges.add(item)
+        src.update()
+        dst.update()
+        if self.result is not None:
+            item.set_label(shape_text(self.result.output(edge.src, edge.src_port, self.path)))
+        return item
+
+    def _remove_edge_item(self, edge_id: str) -> None:
+        item = self.edges.pop(edge_id, None)
+        if item is None:
+            return
+        self._overview = None
+        for end in (item.src_item, item.dst_item):
+            end.edges.discard(item)
+            end.update()
+        self.removeItem(item.label)
+        self.removeItem(item)
+
+    def _refresh_look(self, node_id: str, chain: dict[str, int] | None = None) -> None:
+        item = self.nodes.get(node_id)
+        node = self.model.nodes.get(node_id)
+        if item is not None and node is not None:
+            item.set_look(node_look(self.document.project, self.model, node, chain if chain is not None
+                                    else chain_index(self.model)))
+
+    def _refresh_ties(self) -> None:
+        for link in self.tie_links.values():
+            link.node_item.tie_links.discard(link)
+            link.target_item.tie_links.discard(link)
+            self.removeItem(link)
+        self.tie_links.clear()
+        d = self.model
+        groups: dict[str, int] = {}
+        for node in d.nodes.values():
+            if node.tied_to and node.tied_to in self.nodes and node.id in self.nodes:
+                groups.setdefault(node.tied_to, len(groups))
+        for node_id, item in self.nodes.items():
+            node = d.nodes[node_id]
+            root = node.tied_to if node.tied_to in groups else (node_id if node_id in groups else None)
+            if root is None:
+                item.set_tie(None)
+                continue
+            color = theme.tie_color(groups[root])
+            owner = d.nodes[root]
+            if root == node_id:
+                users = [n for n in d.nodes.values() if n.tied_to == node_id]
+                tip = "Its parameters are shared with " + ", ".join(repr(self._name(n)) for n in users)
+            else:
+                tip = f"Shares the parameters of {self._name(owner)!r}"
+            item.set_tie(color, tip)
+            if root != node_id:
+                link = TieLinkItem(item, self.nodes[root], color)
+                self.addItem(link)
+                self.tie_links[node_id] = link
+                item.tie_links.add(link)
+                self.nodes[root].tie_links.add(link)
+
+    def _name(self, node: Node) -> str:
+        item = self.nodes.get(node.id)
+        return item.look.title if item is not None else (node.name or node.type)
+
+    # -- model events --------------------------------------------------------------------------
+    def _on_node_added(self, definition: str, node_id: str) -> None:
+        if definition == self.definition:
+            node = self.model.nodes[node_id]
+            self._add_node_item(node)
+            self._dirty_names = self._dirty_rect = True
+        else:
+            self._dirty_containers.add(definition)
+
+    def _on_node_removed(self, definition: str, node_id: str) -> None:
+        if definition != self.definition:
+            self._dirty_containers.add(definition)
+            return
+        item = self.nodes.pop(node_id, None)
+        if item is None:
+            return
+        for edge in list(item.edges):
+            self._remove_edge_item(edge.edge_id)
+        if item.tie_links or item.tie_badge is not None:
+            self._dirty_ties = True
+        for link in list(item.tie_links):
+            self.tie_links.pop(link.node_item.node_id, None)
+            link.node_item.tie_links.discard(link)
+            link.target_item.tie_links.discard(link)
+            self.removeItem(link)
+        self.removeItem(item)
+        self._dirty_names = True
+
+    def _on_node_changed(self, definition: str, node_id: str, field: str) -> None:
+        if definition != self.definition:
+            if field == "name":
+                self._dirty_containers.add(definition)
+            return
+        item = self.nodes.get(node_id)
+        node = self.model.nodes.get(node_id)
+        if item is None or node is None:
+            return
+        if field == "position":
+            pos = QPointF(*node.position)
+            if item.pos() != pos:
+                item.setPos(pos)
+            self._dirty_rect = True
+            self._overview = None
+        elif field in ("name", "params"):
+            self._refresh_look(node_id)
+            if field == "name":
+                self._dirty_ties = True
+        elif field == "tie":
+            self._dirty_ties = True
+
+    def _on_edge_added(self, definition: str, edge_id: str) -> None:
+        if definition == self.definition:
+            self._add_edge_item(self.model.edges[edge_id])
+            self._dirty_names = self.model.kind == "sequential"
+
+    def _on_edge_removed(self, definition: str, edge_id: str) -> None:
+        if definition == self.definition:
+            self._remove_edge_item(edge_id)
+            self._dirty_names = self.model.kind == "sequential"
+
+    def _on_definition_removed(self, name: str) -> None:
+        if resolve_path(self.document.project, self.path) is None:
+            self.show_path(())
+
+    def _on_definition_changed(self, name: str) -> None:
+        if name == self.definition:
+            self._dirty_names = True
+        self._dirty_containers.add(name)
+
+    def _on_code_changed(self, class_name: str) -> None:
+        for node in self.model.nodes.values():
+            if node.type == "Code" and node.params.get("class_name") == class_name:
+                self._refresh_look(node.id)
+
+    def _on_settings_changed(self, key: str) -> None:
+        if key == "trusted":
+            for node in self.model.nodes.values():
+                if node.type == "Code":
+                    self._refresh_look(node.id)
+
+    def _on_reset(self) -> None:
+        path = self.path if resolve_path(self.document.project, self.path) is not None else ()
+        self._dirty_containers.clear()
+        self._dirty_names = self._dirty_ties = False
+        self.show_path(path)
+        self.reset_done.emit()
+
+    def _on_changed(self) -> None:
+        """After each complete edit: refresh what depends on several nodes at once."""
+        if self.definition not in self.document.project.definitions:
+            self.show_path(())
+            return
+        d = self.model
+        if self._dirty_names:
+            self._dirty_names = False
+            chain = chain_index(d)
+            for node_id in self.nodes:
+                self._refresh_look(node_id, chain)
+            self._dirty_ties = True
+        if self._dirty_containers:
+            dirty, self._dirty_containers = self._dirty_containers, set()
+            for node in d.nodes.values():
+                if node.type in CONTAINER_TYPES and node.params.get("definition") in dirty:
+                    self._refresh_look(node.id)
+        if self._dirty_ties:
+            self._dirty_ties = False
+            self._refresh_ties()
+        if self._dirty_rect:
+            self._dirty_rect = False
+            self._update_rect()
+        self.model_changed.emit()
+
+    def _update_rect(self) -> None:
+        """Room to pan around the graph; grows as nodes move, never jumps while editing."""
+        bounds = QRectF()
+        for item in self.nodes.values():
+            bounds = bounds.united(item.sceneBoundingRect())
+        if bounds.isEmpty():
+            bounds = QRectF(-400, -300, 800, 600)
+        wanted = bounds.adjusted(-3000, -2000, 3000, 2000)
+        self._bounds = wanted if self._bounds.isEmpty() else self._bounds.united(wanted)
+        self.setSceneRect(self._bounds)
+
+    def set_zoom_level(self, zoom: float) -> None:
+        """Level of detail: shape labels go when too small to read; far out (a whole large
+        graph in view) the edges are drawn by the view in one call instead of one item each."""
+        labels, edges = zoom >= LABEL_MIN_ZOOM, zoom >= EDGE_ITEMS_MIN_ZOOM
+        if (labels, edges) == (self.labels_shown, self.edges_shown):
+            return
+        self.labels_shown, self.edges_shown = labels, edges
+        for edge in self.edges.values():
+            edge.setVisible(edges)
+            edge.label.setVisible(labels and edges)
+
+    def overview_lines(self) -> list[QLineF]:
+        """Every edge as a straight line, for drawing far out (cached until something moves)."""
+        if self._overview is None:
+            self._overview = [QLineF(e.src_item.output_pos(e.src_port), e.dst_item.input_pos(e.dst_port))
+                              for e in self.edges.values()]
+        return self._overview
+
+    def items_bounds(self) -> QRectF:
+        bounds = QRectF()
+        for item in self.nodes.values():
+            bounds = bounds.united(item.sceneBoundingRect())
+        for link in self.tie_links.values():
+            bounds = bounds.united(link.sceneBoundingRect())
+        return bounds
+
+    # -- check results -------------------------------------------------------------------------
+    def _on_checked(self, result: CheckResult) -> None:
+        self.result = result
+        if self.definition in self.document.project.definitions:
+            self.apply_result(result)
+
+    def _diagnostics(self, result: CheckResult) -> dict[str, list]:
+        by_node: dict[str, list] = defaultdict(list)
+        for diag in result.diagnostics:
+            if diag.definition == self.definition and diag.node_id and (not diag.path or diag.path == self.path):
+                by_node[diag.node_id].append(diag)
+        return by_node
+
+    def _status(self, node: Node, result: CheckResult, diags) -> NodeStatus:
+        severity = None
+        if diags:
+            severity = "error" if any(d.is_error for d in diags) else "warning"
+        messages = tuple(dict.fromkeys(d.message for d in sorted(diags, key=lambda d: not d.is_error)))
+        return NodeStatus(stats_text(self.document.project, self.model, node, result, self.path), severity,
+                          messages)
+
+    def apply_result(self, result: CheckResult, emit: bool = True) -> None:
+        """Badges, counts and labels from ``result``; only items whose state changed repaint."""
+        by_node = self._diagnostics(result)
+        d = self.model
+        for node_id, item in self.nodes.items():
+            node = d.nodes.get(node_id)
+            if node is not None:
+                item.set_status(self._status(node, result, by_node.get(node_id, ())))
+        path = self.path
+        for item in self.edges.values():
+            src = item.src_item.node_id
+            item.set_label(shape_text(result.output(src, item.src_port, path)))
+        if emit:
+            self.check_applied.emit()
+
+    def port_shape_text(self, ref: PortRef) -> str:
+        if self.result is None:
+            return ""
+        info = self.result.info(ref.node_id, self.path)
+        if info is None:
+            return ""
+        if ref.is_output:
+            return shape_text(info.outputs.get(ref.name)) if ref.name in info.outputs else ""
+        item = self.nodes.get(ref.node_id)
+        if item is None or ref.name not in item.look.inputs:
+            return ""
+        i = item.look.inputs.index(ref.name)
+        return shape_text(info.inputs[i]) if i < len(info.inputs) else ""
+
+    # -- queries used by the gestures ------------------------------------------------------------
+    def node_at(self, scene_pos: QPointF) -> NodeItem | None:
+        for item in self.items(scene_pos):
+            while item is not None and not isinstance(item, NodeItem):
+                item = item.parentItem()
+            if isinstance(item, NodeItem):
+                return item
+        return None
+
+    def port_at(self, scene_pos: QPointF, radius: float = theme.PORT_HIT_RADIUS) -> tuple[NodeItem, PortRef] | None:
+        area = QRectF(scene_pos.x() - radius, scene_pos.y() - radius, 2 * radius, 2 * radius)
+        best = None
+        for item in self.items(area):
+            if isinstance(item, NodeItem):
+                ref = item.port_at(scene_pos, radius)
+                if ref is not None:
+                    d = item.port_pos(ref) - scene_pos
+                    dist = d.x() ** 2 + d.y() ** 2
+                    if best is None or dist < best[0]:
+                        best = (dist, item, ref)
+        return (best[1], best[2]) if best else None
+
+    def edge_into(self, ref: PortRef) -> EdgeItem | None:
+        for edge in self.nodes[ref.node_id].edges if ref.node_id in self.nodes else ():
+            if edge.dst_item.node_id == ref.node_id and edge.dst_port == ref.name:
+                return edge
+        return None
+
+    def link_problem(self, src: PortRef, dst: PortRef, ignore_edge: str | None = None) -> str | None:
+        """Why an edge from output ``src`` to input ``dst`` is refused, or None if it is fine."""
+        if not src.is_output or dst.is_output:
+            return "Connect an output to an input."
+        if src.node_id == dst.node_id:
+            return "A block cannot feed itself."
+        d = self.model
+        for e in d.edges.values():
+            if e.id != ignore_edge and e.dst == dst.node_id and e.dst_port == dst.name:
+                return "This input is connected already; drag its edge away first."
+        if reaches(d, dst.node_id, src.node_id, ignore_edge):
+            return "This connection would make a cycle; a network must flow one way."
+        return None
+
+    # -- selection ----------------------------------------------------------------------------------
+    def selected_node_ids(self) -> list[str]:
+        return [i for i, item in self.nodes.items() if item.isSelected()]
+
+    def selected_edge_ids(self) -> list[str]:
+        return [i for i, item in self.edges.items() if item.isSelected()]
+
+    def select_nodes(self, ids) -> None:
+        wanted = set(ids)
+        self._syncing = True
+        try:
+            for item in self.selectedItems():
+                if not (isinstance(item, NodeItem) and item.node_id in wanted):
+                    item.setSelected(False)
+            for node_id in wanted:
+                if node_id in self.nodes:
+                    self.nodes[node_id].setSelected(True)
+        finally:
+            self._syncing = False
+        self._on_selection_changed()
+
+    def _on_selection_changed(self) -> None:
+        if not self._syncing:
+            self.controller.select(self.definition, self.selected_node_ids())
+
+    def _on_selection_from_controller(self, definition: str, ids: list) -> None:
+        if definition == self.definition and set(ids) != set(self.selected_node_ids()):
+            self.select_nodes(ids)
+
+
+class _Detacher:
+    """Disconnects the scene's document callbacks; safe to call twice."""
+
+    def __init__(self):
+        self.pairs: list = []
+
+    def __call__(self, *_args) -> None:
+        pairs, self.pairs = self.pairs, []
+        for signal, slot in pairs:
+            try:
+                signal.disconnect(slot)
+            except (ValueError, RuntimeError):
+                pass
+
+
+def reaches(d: Definition, start: str, goal: str, ignore_edge: str | None = None) -> bool:
+    """Whether data flows from node ``start`` to node ``goal`` (or they are the same)."""
+    outgoing: dict[str, list[str]] = defaultdict(list)
+    for e in d.edges.values():
+        if e.id != ignore_edge:
+            outgoing[e.src].append(e.dst)
+    stack, seen = [start], set()
+    while stack:
+        n = stack.pop()
+        if n == goal:
+            return True
+        if n in seen:
+            continue
+        seen.add(n)
+        stack.extend(outgoing[n])
+    return False

@@ -1,0 +1,226 @@
+"""The File menu of a window: which project it shows, and where that project lives.
+
+Opening never makes a new controller: the window's ``DocumentController``
+stays, its document swaps in the new project (``Document.replace``, which
+views follow through ``reset``) and its undo stack starts empty.  So every
+panel bound to the controller follows without being rebuilt.
+"""
+
+from __future__ import annotations
+
+import traceback
+from pathlib import Path
+
+import qtawesome as qta
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMainWindow, QMenu
+
+from netstudio.errors import NetStudioError
+from netstudio.graph import Project, new_project
+from netstudio.serialization import SUFFIX, load_project, save_project
+
+from . import prompts
+from .autosave import Autosaver, Recovery
+from .controller import DocumentController
+from .error_dialog import file_error_details, show_error
+from .examples import bundled_examples, is_bundled
+from .recent_files import RecentFiles
+from .trust import needs_trust
+
+
+class FileActions(QObject):
+    """New, Open, Open Recent, Open Example, Save, Save As, Revert, Trust, for one window."""
+
+    shown = Signal()  # another project, or the same one under another name: titles follow
+
+    def __init__(self, window: QMainWindow, controller: DocumentController):
+        super().__init__(window)
+        self.window = window
+        self.controller = controller
+        self.example: Path | None = None  # the bundled example on show, until saved elsewhere
+        self.recent = RecentFiles(self)
+        self.autosaver = Autosaver(controller, self.display_name, self)
+        self.actions: dict[str, QAction] = {}
+        for name, text, icon, keys, slot in (
+                ("new", "&New", "mdi6.file-outline", QKeySequence.StandardKey.New, self.new),
+                ("open", "&Open…", "mdi6.folder-open-outline", QKeySequence.StandardKey.Open, self.open),
+                ("save", "&Save", "mdi6.content-save-outline", QKeySequence.StandardKey.Save, self.save),
+                ("save_as", "Save &As…", "mdi6.content-save-edit-outline", QKeySequence.StandardKey.SaveAs,
+                 self.save_as),
+                ("revert", "&Revert", "mdi6.restore", None, self.revert),
+                ("trust", "&Trust this project", "mdi6.shield-check-outline", None, self.trust),
+                ("quit", "&Quit", "mdi6.exit-to-app", QKeySequence.StandardKey.Quit, window.close)):
+            action = QAction(qta.icon(icon), text, self)
+            if keys is not None:
+                action.setShortcut(keys)
+            action.triggered.connect(lambda _=False, slot=slot: slot())
+            self.actions[name] = action
+        self.actions["trust"].setStatusTip("Run this project's code blocks")
+        self.recent_menu = QMenu("Open &Recent", window)
+        self.recent_menu.setObjectName("recentMenu")
+        self.recent_menu.setToolTipsVisible(True)
+        self.recent_menu.aboutToShow.connect(self._fill_recent)
+        self.examples_menu = QMenu("Open &Example", window)
+        self.examples_menu.setObjectName("examplesMenu")
+        self.examples_menu.setToolTipsVisible(True)
+        for example in bundled_examples():
+            action = self.examples_menu.addAction(example.path.name)
+            action.setToolTip(example.description)
+            action.setStatusTip(example.description)
+            action.triggered.connect(lambda _=False, p=example.path: self.open_path(p))
+        self._fill_recent()
+        self.recent.changed.connect(self._fill_recent)
+        controller.modified_changed.connect(self._update_actions)
+        events = controller.document.events
+        for signal in (events.settings_changed, events.code_changed, events.reset):
+            signal.connect(self._update_actions)
+        self._update_actions()
+
+    # -- what is on show -------------------------------------------------------------------
+    def display_name(self) -> str:
+        if self.controller.path is not None:
+            return self.controller.path.name
+        if self.example is not None:
+            return f"{self.example.name} (example)"
+        return "Untitled"
+
+    def source(self) -> Path | None:
+        """The file that Revert reloads: the project's file, or the example it came from."""
+        return self.controller.path or self.example
+
+    # -- opening ---------------------------------------------------------------------------
+    def new(self) -> None:
+        if self.maybe_save():
+            self._show(new_project(), None, None)
+
+    def open(self) -> None:
+        current = self.controller.path or next(iter(self.recent.paths()), None)
+        path = prompts.choose_open_path(self.window, str(current.parent) if current else str(Path.home()))
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | Path) -> bool:
+        """Open ``path`` in this window, after offering to save the current changes."""
+        return self.maybe_save() and self.load(path)
+
+    def load(self, path: str | Path, trusted: bool | None = None) -> bool:
+        """Show the project at ``path``; on failure show why and keep the current one.
+
+        ``trusted`` None means: bundled examples are trusted, other projects
+        with code ask the user first.
+        """
+        path = Path(path)
+        bundled = is_bundled(path)
+        try:
+            project = load_project(path, trusted=bundled)
+        except NetStudioError as err:
+            show_error(self.window, str(err), file_error_details(err), "Cannot open project")
+            return False
+        except (ValueError, KeyError, TypeError, RecursionError) as err:  # a file the validator let through
+            show_error(self.window, f"{path.name} cannot be opened: {type(err).__name__}: {err}.",
+                       traceback.format_exc(), "Cannot open project")
+            return False
+        if trusted is not None:
+            project.trusted = trusted
+        elif project.code and not bundled:
+            project.trusted = prompts.ask_trust(self.window, sorted(project.code))
+        if bundled:
+            self._show(project, None, path)
+        else:
+            self._show(project, path.resolve(), None)
+            self.recent.add(path)
+        return True
+
+    def recover(self, recovery: Recovery) -> bool:
+        """Show an autosaved project left by a crash, as modified; the recovery file goes."""
+        try:
+            project = recovery.project()
+        except NetStudioError as err:
+            recovery.discard()
+            show_error(self.window, str(err), file_error_details(err), "Cannot recover project")
+            return False
+        self._show(project, recovery.original, None, modified=True)
+        recovery.discard()
+        self.autosaver.save_now()
+        return True
+
+    def _show(self, project: Project, path: Path | None, example: Path | None, modified: bool = False) -> None:
+        stack = self.controller.undo_stack
+        stack.clear()
+        self.controller.document.replace(project)
+        self.example = example
+        self.controller.set_path(path)
+        self.controller.select(project.root, [])
+        if modified:
+            stack.resetClean()
+        self.shown.emit()
+
+    # -- saving ------------------------------------------------------------------------------
+    def save(self) -> bool:
+        if self.controller.path is None:
+            return self.save_as()
+        return self.write(self.controller.path)
+
+    def save_as(self) -> bool:
+        current = self.source()
+        folder = self.controller.path.parent if self.controller.path else Path.home()
+        name = current.name if current else f"{self.controller.document.project.name or 'untitled'}{SUFFIX}"
+        chosen = prompts.choose_save_path(self.window, str(folder / name))
+        if not chosen:
+            return False
+        path = Path(chosen)
+        if path.suffix != SUFFIX:
+            path = path.with_name(path.name + SUFFIX)
+        return self.write(path)
+
+    def write(self, path: Path) -> bool:
+        """Save atomically to ``path`` (the old version stays as a backup)."""
+        try:
+            save_project(self.controller.document.project, path)
+        except NetStudioError as err:
+            show_error(self.window, str(err), title="Cannot save project")
+            return False
+        self.controller.undo_stack.setClean()
+        self.example = None
+        self.controller.set_path(path.resolve())
+        self.recent.add(path)
+        self.shown.emit()
+        return True
+
+    def maybe_save(self) -> bool:
+        """True when the current project may be replaced or closed (saved, or changes discarded)."""
+        if not self.controller.modified:
+            return True
+        answer = prompts.ask_save_changes(self.window, self.display_name())
+        if answer == prompts.SAVE:
+            return self.save()
+        return answer == prompts.DISCARD
+
+    def revert(self) -> None:
+        source = self.source()
+        if source is None or not prompts.confirm_revert(self.window, self.display_name()):
+            return
+        self.load(source, trusted=self.controller.document.project.trusted)
+
+    def trust(self) -> None:
+        self.controller.document.set_setting("trusted", True)
+
+    # -- menus and enabled states ----------------------------------------------------------------
+    def _fill_recent(self) -> None:
+        self.recent_menu.clear()
+        paths = self.recent.paths()
+        for i, path in enumerate(paths, 1):
+            action = self.recent_menu.addAction(f"&{i % 10} {path.name}")
+            action.setToolTip(str(path))
+            action.setStatusTip(str(path))
+            action.triggered.connect(lambda _=False, p=path: self.open_path(p))
+        if not paths:
+            self.recent_menu.addAction("No recent projects").setEnabled(False)
+        self.recent_menu.addSeparator()
+        clear = self.recent_menu.addAction("Clear Recent Projects", self.recent.clear)
+        clear.setEnabled(bool(paths))
+
+    def _update_actions(self, *_) -> None:
+        self.actions["revert"].setEnabled(self.controller.modified and self.source() is not None)
+        self.actions["trust"].setEnabled(needs_trust(self.controller.document.project))

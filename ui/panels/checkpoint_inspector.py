@@ -1,0 +1,289 @@
+"""The checkpoint inspector: look inside a .pt, .pth or .safetensors file without a network.
+
+File → Inspect Checkpoint… lists the file's entries by dotted prefix
+(``model.0.weight``) with shape, dtype and size.  Nothing is loaded up front:
+safetensors are listed from their header, PyTorch zip files are memory-mapped,
+and each tensor is read when it is selected, then shown in the heatmap.  A file
+that cannot be read, or would run pickled code, is refused with one sentence
+and the inspector keeps what it showed.  Dialogs go through module functions
+(``choose_checkpoint_path`` here, ``save_tensors.show_error``), so tests
+replace them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import qtawesome as qta
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMenu,
+                               QToolButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+
+from netstudio.errors import NetStudioError
+from netstudio.files.checkpoint import Checkpoint, Entry, TreeNode, open_checkpoint
+
+from ..controller import DocumentController
+from . import save_tensors
+from .param_tree_model import human_bytes, shape_text
+from .tensor_ref import TensorRef
+
+FILE_FILTER = "Checkpoints (*.safetensors *.pt *.pth);;All files (*)"
+NAME_ROLE = Qt.ItemDataRole.UserRole + 1
+COLUMNS = ("Name", "Shape", "Dtype", "Elements", "Size")
+
+
+def choose_checkpoint_path(parent: QWidget | None) -> str | None:
+    path, _ = QFileDialog.getOpenFileName(parent, "Inspect Checkpoint", "", FILE_FILTER)
+    return path or None
+
+
+class CheckpointInspector(QWidget):
+    """A file's tensors in a tree (objectName ``checkpointInspector``); selecting one shows it in the heatmap."""
+
+    def __init__(self, controller: DocumentController, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("checkpointInspector")
+        self.controller = controller
+        self.checkpoint: Checkpoint | None = None
+        self._nodes: dict[int, TreeNode] = {}   # id(item) -> its TreeNode, until its children are made
+
+        self.open_action = QAction(qta.icon("mdi6.file-search-outline"), "Inspect Checkpoint…", self)
+        self.open_action.setToolTip("Open a .pt, .pth or .safetensors file to look at its tensors")
+        self.open_action.triggered.connect(self.inspect)
+        self.save_action = QAction(qta.icon("mdi6.content-save-outline"), "Save Selected Tensors…", self)
+        self.save_action.setToolTip("Save the selected tensors to a .safetensors or .pt file")
+        self.save_action.triggered.connect(self.save_selected)
+        self.save_action.setEnabled(False)
+        open_button, save_button = QToolButton(self), QToolButton(self)
+        open_button.setDefaultAction(self.open_action)
+        save_button.setDefaultAction(self.save_action)
+        self.file_label = QLabel("<span style='color:#777'>No file open</span>", self)
+        self.file_label.setObjectName("checkpointFile")
+        self.file_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.tree = QTreeWidget(self)
+        self.tree.setObjectName("checkpointTree")
+        self.tree.setColumnCount(len(COLUMNS))
+        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        self.tree.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.tree.setColumnWidth(0, 220)
+        self.tree.setColumnWidth(1, 100)
+        self.tree.setColumnWidth(2, 70)
+        self.tree.setColumnWidth(3, 90)
+        self.tree.header().setStretchLastSection(False)
+        self.tree.header().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.tree.itemExpanded.connect(self._fill)
+        self.tree.currentItemChanged.connect(self._on_current)
+        self.tree.itemSelectionChanged.connect(
+            lambda: self.save_action.setEnabled(bool(self.tree.selectedItems())))
+        self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.tree.customContextMenuRequested.connect(self._context_menu)
+
+        top = QHBoxLayout()
+        top.setContentsMargins(4, 4, 4, 0)
+        top.addWidget(open_button)
+        top.addWidget(self.file_label, 1)
+        top.addWidget(save_button)
+        column = QVBoxLayout(self)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(4)
+        column.addLayout(top)
+        column.addWidget(self.tree, 1)
+
+    # -- opening ---------------------------------------------------------------------------
+    def inspect(self) -> bool:
+        """Ask for a file and open it; False when cancelled or refused."""
+        path = choose_checkpoint_path(self)
+        return self.open_file(path) if path else False
+
+    def open_file(self, path: str | Path) -> bool:
+        """List ``path``'s entries; on failure say why in one sentence and keep what was shown."""
+        path = Path(path)
+        try:
+            checkpoint = open_checkpoint(path)
+        except NetStudioError as err:
+            save_tensors.show_error(self, str(err))
+            return False
+        except Exception as err:  # anything else from a hostile file is still just "cannot read"
+            reason = str(err).splitlines()[0].rstrip(".") if str(err) else type(err).__name__
+            save_tensors.show_error(self, f"'{path.name}' cannot be read: {reason}.")
+            return False
+        self.checkpoint = checkpoint
+        self.tree.clear()
+        self._nodes.clear()
+        root = checkpoint.tree()
+        for node in root.children.values():
+            self.tree.addTopLevelItem(self._item(node))
+        tensors = len(checkpoint.tensors())
+        self.file_label.setText(f"<b>{path.name}</b> <span style='color:#777'>· {tensors:,} tensors, "
+                                f"{checkpoint.numel:,} elements, {human_bytes(checkpoint.nbytes)}</span>")
+        self.file_label.setToolTip(str(path))
+        if self.tree.topLevelItemCount() == 1:
+            self.tree.expandItem(self.tree.topLevelItem(0))
+        return True
+
+    def _item(self, node: TreeNode) -> QTreeWidgetItem:
+        entry = node.entry
+        item = QTreeWidgetItem([node.name, "", "", "", ""])
+        item.setData(0, NAME_ROLE, node.path)
+        if entry is not None and entry.is_tensor:
+            item.setText(1, shape_text(entry.shape))
+            item.setText(2, entry.dtype or "")
+            item.setText(3, f"{entry.numel:,}")
+            item.setText(4, human_bytes(entry.nbytes))
+            item.setIcon(0, qta.icon("mdi6.matrix", color="#1a73e8"))
+            item.setToolTip(0, entry.name + (f" (the same data as {entry.alias_of})" if entry.alias_of else ""))
+            if entry.alias_of:
+                item.setText(4, f"= {entry.alias_of}")
+        elif entry is not None:
+            item.setText(1, _short(entry.value))
+            item.setText(2, type(entry.value).__name__)
+            item.setIcon(0, qta.icon("mdi6.information-outline", color="#777"))
+            item.setToolTip(1, repr(entry.value)[:500])
+        else:
+            item.setText(3, f"{node.numel:,}")
+            item.setText(4, human_bytes(node.nbytes))
+            item.setIcon(0, qta.icon("mdi6.folder-outline", color="#5f6b7a"))
+        for col in (3, 4):
+            item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if node.children:
+            item.setChildIndicatorPolicy(QTreeWidgetItem.ChildIndicatorPolicy.ShowIndicator)
+            self._nodes[id(item)] = node
+        return item
+
+    def _fill(self, item: QTreeWidgetItem) -> None:
+        """Make an item's children when it is first expanded."""
+        node = self._nodes.pop(id(item), None)
+        if node is not None:
+            item.addChildren([self._item(child) for child in node.children.values()])
+
+    def item_for(self, name: str) -> QTreeWidgetItem | None:
+        """The item of entry or prefix ``name``, making (not expanding) the items on the way."""
+        items = [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+        while items:
+            for item in items:
+                path = item.data(0, NAME_ROLE)
+                if path == name:
+                    return item
+                if name.startswith(path + "."):
+                    self._fill(item)
+                    items = [item.child(i) for i in range(item.childCount())]
+                    break
+            else:
+                return None
+        return None
+
+    def names(self) -> list[str]:
+        """Every entry name in the file, in file order."""
+        return [e.name for e in self.checkpoint.entries] if self.checkpoint is not None else []
+
+    # -- selection -------------------------------------------------------------------------------
+    def entry(self, name: str) -> Entry | None:
+        if self.checkpoint is None:
+            return None
+        try:
+            return self.checkpoint[name]
+        except KeyError:
+            return None
+
+    def select(self, names: list[str]) -> None:
+        """Select entries by name, the first becoming current (as clicks would)."""
+        self.tree.clearSelection()
+        for i, name in enumerate(names):
+            item = self.item_for(name)
+            if item is None:
+                continue
+            parent = item.parent()
+            while parent is not None:
+                parent.setExpanded(True)
+                parent = parent.parent()
+            if i == 0:
+                self.tree.setCurrentItem(item)
+            item.setSelected(True)
+
+    def _on_current(self, item: QTreeWidgetItem | None, *_) -> None:
+        if item is None or self.checkpoint is None:
+            return
+        entry = self.entry(item.data(0, NAME_ROLE))
+        if entry is not None and entry.is_tensor:
+            self.controller.tensor_selected.emit(TensorRef(entry.name, self.checkpoint.path.name, value=entry.load))
+
+    def selected_entries(self) -> list[Entry]:
+        """The selected tensors; a prefix row stands for every tensor under it."""
+        if self.checkpoint is None:
+            return []
+        prefixes = [item.data(0, NAME_ROLE) for item in self.tree.selectedItems()]
+        out: dict[str, Entry] = {}
+        for entry in self.checkpoint.tensors():
+            if any(entry.name == p or entry.name.startswith(p + ".") for p in prefixes):
+                out[entry.name] = entry
+        return list(out.values())
+
+    def save_selected(self) -> None:
+        entries = self.selected_entries()
+        try:
+            tensors = {e.name: e.load() for e in entries}
+        except NetStudioError as err:
+            save_tensors.show_error(self, str(err))
+            return
+        stem = self.checkpoint.path.stem if self.checkpoint is not None else "tensors"
+        save_tensors.save_selected(self, tensors, f"{stem}-selected.safetensors")
+
+    def _context_menu(self, pos) -> None:
+        menu = QMenu(self)
+        menu.addAction(self.save_action)
+        menu.addAction(self.open_action)
+        menu.popup(self.tree.viewport().mapToGlobal(pos))
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def file_menu(window) -> QMenu | None:
+    """The window's File menu: ``window.file_menu``, ``window.menus["file"]``, or the menu titled "&File"."""
+    menu = getattr(window, "file_menu", None)
+    if isinstance(menu, QMenu):
+        return menu
+    menus = getattr(window, "menus", None)
+    if isinstance(menus, dict) and isinstance(menus.get("file"), QMenu):
+        return menus["file"]
+    bar = window.menuBar() if hasattr(window, "menuBar") else None
+    if bar is not None:
+        for action in bar.actions():
+            if action.menu() is not None and action.text().replace("&", "") == "File":
+                return action.menu()
+    return None
+
+
+def install(window) -> QDockWidget:
+    """Dock an inspector in ``window`` (hidden until used) and put "Inspect Checkpoint…" in the File menu."""
+    panel = CheckpointInspector(window.controller)
+    dock = QDockWidget("Checkpoint", window)
+    dock.setObjectName("checkpointInspectorDock")
+    dock.setWidget(panel)
+    window.add_panel(dock, Qt.DockWidgetArea.BottomDockWidgetArea)
+    dock.hide()
+
+    def inspect() -> None:
+        dock.show()
+        dock.raise_()
+        panel.inspect()
+
+    action = QAction(qta.icon("mdi6.file-search-outline"), "Inspect &Checkpoint…", dock)
+    action.setObjectName("inspectCheckpointAction")
+    action.setStatusTip("Look inside a .pt, .pth or .safetensors file")
+    action.triggered.connect(inspect)
+    dock.inspect_action = action
+    menu = file_menu(window)
+    if menu is not None:
+        separator = next((a for a in menu.actions() if a.isSeparator()), None)
+        if separator is not None:
+            menu.insertAction(separator, action)
+        else:
+            menu.addAction(action)
+    return dock

@@ -1,0 +1,213 @@
+"""Running session work off the UI thread, and following session events safely.
+
+``Runner`` runs one job at a time on a ``QThread`` (a ``QObject`` worker moved
+to the thread); its signals arrive on the UI thread, so the window keeps
+painting and a ``CancelToken`` can stop a training run between steps.
+
+The session emits its events (``weights_changed``, ``ran``, ``device_changed``)
+from whichever thread called it, so a run on the worker thread emits them
+there, while it holds ``session.lock`` (the heatmap relies on this to copy
+live weights during training).  Panels of this package follow session and
+document events through :func:`follow`, which relays them to the panel's
+thread through a queued Qt signal, optionally coalescing bursts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, QTimer, Signal, Slot
+
+from netstudio.errors import NetStudioError
+from netstudio.run import CancelToken
+
+Progress = Callable[[int, float], None]
+JobFn = Callable[[Progress, CancelToken], Any]
+
+PROGRESS_INTERVAL = 0.03  # seconds between progress batches posted to the UI
+_LIVE: set = set()  # (thread, worker) pairs kept alive until their thread has finished
+
+
+def one_sentence(err: BaseException, doing: str = "The run") -> str:
+    """A user-facing sentence for any error: the engine's own, or a generic first line."""
+    if isinstance(err, NetStudioError):
+        return str(err)
+    first = (str(err).strip().splitlines() or [type(err).__name__])[0].rstrip(".!")
+    return f"{doing} failed: {first}."
+
+
+class _Relay(QObject):
+    fired = Signal(tuple)
+
+    def __init__(self, owner: QObject, slot: Callable[..., Any], coalesce_ms: int | None):
+        super().__init__(owner)
+        self.slot = slot
+        self.pending: tuple | None = None
+        self.timer: QTimer | None = None
+        if coalesce_ms is not None:
+            self.timer = QTimer(self, singleShot=True, interval=coalesce_ms)
+            self.timer.timeout.connect(self._flush)
+        self.fired.connect(self._on_fired)
+
+    def _on_fired(self, args: tuple) -> None:
+        if self.timer is None:
+            self.slot(*args)
+            return
+        # Several different emissions in one burst: pass None ("anything may have changed").
+        self.pending = args if self.pending is None or self.pending == args else (None,) * len(args)
+        if not self.timer.isActive():
+            self.timer.start()
+
+    def _flush(self) -> None:
+        args, self.pending = self.pending, None
+        if args is not None:
+            self.slot(*args)
+
+
+def follow(owner: QObject, signal, slot: Callable[..., Any], coalesce_ms: int | None = None) -> None:
+    """Call ``slot(*args)`` on ``owner``'s thread whenever the psygnal ``signal`` fires.
+
+    With ``coalesce_ms``, a burst of emissions (a training run) becomes one call
+    at most that often.  The connection ends when ``owner`` is destroyed, so a
+    closed panel is never called.
+    """
+    relay = _Relay(owner, slot, coalesce_ms)
+
+    def forward(*args: Any) -> None:
+        if shiboken6.isValid(relay):
+            relay.fired.emit(args)
+
+    signal.connect(forward)
+
+    def stop(*_: Any) -> None:
+        with contextlib.suppress(Exception):
+            signal.disconnect(forward)
+
+    owner.destroyed.connect(stop)
+
+
+class _Worker(QObject):
+    progress = Signal(object)  # [(step, value), ...] since the last batch
+    done = Signal(object, object, str)  # result, error sentence or None, traceback text
+
+    def __init__(self, fn: JobFn, token: CancelToken, doing: str):
+        super().__init__()
+        self.fn, self.token, self.doing = fn, token, doing
+        self._batch: list[tuple[int, float]] = []
+        self._sent = 0.0
+
+    def _progress(self, step: int, value: float) -> None:
+        """Called by the job for every step; posted to the UI in batches so fast runs never flood it."""
+        self._batch.append((step, value))
+        now = time.monotonic()
+        if now - self._sent >= PROGRESS_INTERVAL:
+            self._flush(now)
+
+    def _flush(self, now: float) -> None:
+        self._sent = now
+        if self._batch:
+            batch, self._batch = self._batch, []
+            self.progress.emit(batch)
+
+    @Slot()
+    def run(self) -> None:
+        try:
+            result = self.fn(self._progress, self.token)
+        except Exception as err:  # every failure becomes one sentence for the panel
+            self._flush(time.monotonic())
+            self.done.emit(None, one_sentence(err, self.doing), traceback.format_exc())
+        else:
+            self._flush(time.monotonic())
+            self.done.emit(result, None, "")
+        finally:
+            app = QCoreApplication.instance()
+            if app is not None:
+                self.moveToThread(app.thread())  # so it is deleted on the UI thread
+
+
+class Runner(QObject):
+    """Runs one job at a time on a worker thread.
+
+    ``start(name, fn)`` calls ``fn(progress, cancel_token)`` on the thread;
+    each ``progress(step, value)`` call reaches the ``progress`` signal, in
+    batches (a list of ``(step, value)``) at most every 30 ms, so a fast run
+    never floods the UI.  When it ends, ``finished(name, result, error)``
+    fires on the UI thread with the result, or ``error`` as one sentence.
+    """
+
+    started = Signal(str)
+    progress = Signal(object)  # [(step, value), ...]
+    finished = Signal(str, object, object)  # name, result, error sentence or None
+
+    def __init__(self, parent: QObject | None = None):
+        super().__init__(parent)
+        self.name: str | None = None
+        self.token: CancelToken | None = None
+        self.last_traceback = ""
+        self._thread: QThread | None = None
+        self._worker: _Worker | None = None
+        holder = self._pair = [None]
+
+        def stop_on_destroy(*_: Any) -> None:  # a panel closed mid-run: stop and wait for it
+            pair = holder[0]
+            if pair is not None:
+                pair[1].token.cancel()
+                pair[0].quit()
+                pair[0].wait(30000)
+                _LIVE.discard(pair)
+
+        self.destroyed.connect(stop_on_destroy)
+
+    @property
+    def busy(self) -> bool:
+        return self._thread is not None
+
+    def start(self, name: str, fn: JobFn, doing: str = "The run") -> bool:
+        """Start ``fn`` on a worker thread; False (and nothing started) while another job runs."""
+        if self.busy:
+            return False
+        self.name, self.token = name, CancelToken()
+        thread = QThread()
+        thread.setObjectName(f"netstudio-{name}")
+        worker = _Worker(fn, self.token, doing)
+        worker.moveToThread(thread)
+        thread.started.connect(worker.run)
+        worker.progress.connect(self.progress)
+        worker.done.connect(self._on_done)
+        pair = (thread, worker)
+        _LIVE.add(pair)
+        self._pair[0] = pair
+        self._thread, self._worker = thread, worker
+        thread.start()
+        self.started.emit(name)
+        return True
+
+    def cancel(self) -> None:
+        if self.token is not None:
+            self.token.cancel()
+
+    def wait(self, ms: int = 30000) -> bool:
+        """Block until the running job ends (tests, closing); True if none is left running."""
+        deadline = time.monotonic() + ms / 1000
+        while self.busy and time.monotonic() < deadline:
+            QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
+            time.sleep(0.002)
+        return not self.busy
+
+    @Slot(object, object, str)
+    def _on_done(self, result: Any, error: str | None, trace: str) -> None:
+        name = self.name
+        pair = self._pair[0]
+        if pair is not None:
+            pair[0].quit()
+            pair[0].wait(5000)  # the job is over: the thread only has to leave its event loop
+            _LIVE.discard(pair)
+        self._thread = self._worker = None
+        self._pair[0] = None
+        self.last_traceback = trace
+        self.finished.emit(name or "", result, error)

@@ -1,0 +1,60 @@
+"""The problems list: one row per diagnostic of the latest check.
+
+Activating a row emits ``problem_activated`` with its diagnostic; the window
+then opens the definition that holds the node and selects it.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QWidget
+
+from netstudio.analysis import CheckResult, Diagnostic
+
+from .controller import DocumentController
+from .param_editors import sentence
+from .properties import severity_icon
+
+DIAGNOSTIC_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class ProblemsPanel(QTreeWidget):
+    problem_activated = Signal(object)  # Diagnostic
+
+    def __init__(self, controller: DocumentController, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.setObjectName("problemsList")
+        self.setColumnCount(2)
+        self.setHeaderLabels(["Where", "Problem"])
+        self.setRootIsDecorated(False)
+        self.setUniformRowHeights(True)
+        self.setAlternatingRowColors(True)
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.header().setStretchLastSection(True)
+        self.setColumnWidth(0, 220)
+        self.itemClicked.connect(self._on_item)
+        self.itemActivated.connect(self._on_item)
+        controller.checked.connect(self.show_result)
+        if controller.result is not None:
+            self.show_result(controller.result)
+
+    def show_result(self, result: CheckResult) -> None:
+        self.clear()
+        errors_first = sorted(result.diagnostics, key=lambda d: not d.is_error)
+        for diag in errors_first:
+            item = QTreeWidgetItem(self, [diag.where or diag.definition, sentence(diag.message)])
+            item.setIcon(0, severity_icon(diag.severity))
+            item.setToolTip(1, sentence(diag.message))
+            item.setData(0, DIAGNOSTIC_ROLE, diag)
+        if not result.diagnostics:
+            placeholder = QTreeWidgetItem(self, ["", "No problems: the network is valid."])
+            placeholder.setFlags(Qt.ItemFlag.NoItemFlags)
+
+    def diagnostics(self) -> list[Diagnostic]:
+        return [d for d in (self.topLevelItem(i).data(0, DIAGNOSTIC_ROLE) for i in range(self.topLevelItemCount()))
+                if d is not None]
+
+    def _on_item(self, item: QTreeWidgetItem) -> None:
+        diag = item.data(0, DIAGNOSTIC_ROLE)
+        if diag is not None:
+            self.problem_activated.emit(diag)

@@ -1,0 +1,74 @@
+"""Every question the app asks with a blocking dialog, in one place.
+
+Callers use them as ``prompts.ask_trust(...)`` (through the module), so tests
+replace any of them with ``monkeypatch.setattr(prompts, "ask_trust", ...)``
+and no test ever waits on a modal dialog.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+
+FILE_FILTER = "NetStudio projects (*.netstudio);;All files (*)"
+
+SAVE, DISCARD, CANCEL = "save", "discard", "cancel"
+RECOVER, LATER = "recover", "later"
+
+
+def ask_save_changes(parent: QWidget, name: str) -> str:
+    """SAVE, DISCARD or CANCEL, before closing or replacing a modified project."""
+    box = QMessageBox(QMessageBox.Icon.Warning, "Unsaved changes",
+                      f"Save the changes to {name} before closing it?",
+                      QMessageBox.StandardButton.Save | QMessageBox.StandardButton.Discard
+                      | QMessageBox.StandardButton.Cancel, parent)
+    box.setInformativeText("Your changes are lost if you don't save them.")
+    box.setDefaultButton(QMessageBox.StandardButton.Save)
+    answer = box.exec()
+    return {QMessageBox.StandardButton.Save: SAVE,
+            QMessageBox.StandardButton.Discard: DISCARD}.get(QMessageBox.StandardButton(answer), CANCEL)
+
+
+def confirm_revert(parent: QWidget, name: str) -> bool:
+    answer = QMessageBox.question(parent, "Revert", f"Discard all changes to {name} and reload it?",
+                                  QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel,
+                                  QMessageBox.StandardButton.Cancel)
+    return answer == QMessageBox.StandardButton.Discard
+
+
+def ask_trust(parent: QWidget, class_names: list[str]) -> bool:
+    """Whether to run a project's code blocks; asked before any of them runs."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Run the project's code?",
+                      f"This project contains Python code blocks ({', '.join(class_names)}). Run them?",
+                      QMessageBox.StandardButton.NoButton, parent)
+    box.setInformativeText("Code blocks run with your permissions. Only run code from people you trust; "
+                           "if you don't, those blocks stay disabled until you choose Trust this project.")
+    run = box.addButton("Run code", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Keep disabled", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(run)
+    box.exec()
+    return box.clickedButton() is run
+
+
+def ask_recover(parent: QWidget | None, description: str) -> str:
+    """RECOVER, DISCARD or LATER for an autosaved project left by a crash."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Recover unsaved work?",
+                      "NetStudio did not close properly. Unsaved work was recovered:",
+                      QMessageBox.StandardButton.NoButton, parent)
+    box.setInformativeText(description)
+    recover = box.addButton("Recover", QMessageBox.ButtonRole.AcceptRole)
+    discard = box.addButton("Discard", QMessageBox.ButtonRole.DestructiveRole)
+    box.addButton("Not now", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(recover)
+    box.exec()
+    clicked = box.clickedButton()
+    return RECOVER if clicked is recover else DISCARD if clicked is discard else LATER
+
+
+def choose_open_path(parent: QWidget, directory: str) -> str | None:
+    path, _ = QFileDialog.getOpenFileName(parent, "Open project", directory, FILE_FILTER)
+    return path or None
+
+
+def choose_save_path(parent: QWidget, suggested: str) -> str | None:
+    path, _ = QFileDialog.getSaveFileName(parent, "Save project", suggested, FILE_FILTER)
+    return path or None
