@@ -19,7 +19,6 @@ from psygnal import Signal, SignalGroup
 from torch import nn
 from torch.nn.parameter import is_lazy
 
-from .analysis import check
 from .catalog import DTYPES
 from .compiler import compile_project
 from .devices import move_to, resolve_device
@@ -116,6 +115,12 @@ class NetworkSession:
     def tree(self) -> ParamTree | None:
         module = self.module
         return build_param_tree(module) if module is not None else None
+
+    @property
+    def deferred_now(self) -> bool:
+        """Whether the current network still waits for its first forward; never builds anything."""
+        module = self._module
+        return module is None or any(is_lazy(t) for t in tensors_of(module).values())
 
     @property
     def materialized(self) -> bool:

@@ -16,9 +16,11 @@ SIZE = (1600, 960)
 
 
 def _settle(app, window) -> None:
+    """Let checks, debounced panel refreshes and repaints finish before the grab."""
+    from PySide6.QtTest import QTest
     for _ in range(5):
         window.controller.wait_for_check()
-        app.processEvents()
+        QTest.qWait(60)
 
 
 def _break_mlp(window) -> None:
@@ -34,6 +36,58 @@ def _select_tied(window) -> None:
     doc = window.controller.document
     tied = next(n for n in doc.project.root_definition.nodes.values() if n.tied_to)
     window.canvas.select_nodes([tied.id])
+
+
+from PySide6.QtCore import Qt  # noqa: E402  (Qt is needed only by the shots below)
+
+
+def _show_docks(window, *names: str) -> None:
+    for name in names:
+        window.docks[name].show()
+        window.docks[name].raise_()
+
+
+def _inspect_weight(window) -> None:
+    """Run once (the lazy layers materialize), then pick 0.weight in the tree: the heatmap shows it."""
+    window.controller.session.run_forward()
+    panel = window.docks["parameterTreeDock"].widget()
+    panel.select_names(["0.weight"])
+    _show_docks(window, "parameterTreeDock", "heatmapDock")
+
+
+def _train(window) -> None:
+    """Train 60 steps with the run panel's worker and show the loss curve and the parameter tree."""
+    from PySide6.QtWidgets import QApplication
+    run = window.docks["runPanelDock"].widget()
+    run.steps_spin.setValue(60)
+    run.lr_spin.setValue(0.05)
+    run.train()
+    run.wait(60000)
+    for _ in range(20):
+        QApplication.processEvents()
+    _show_docks(window, "runPanelDock", "parameterTreeDock")
+
+
+def _tied_gradients(window) -> None:
+    """Per-use gradients of the shared layer, with the explanation, beside the shared weight's heatmap."""
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QScrollArea
+    links = window.docks["sharedLinksDock"].widget()
+    window.controller.session.run_forward()
+    links.compute_gradients()
+    for _ in range(100):
+        QTest.qWait(50)
+        if links.grad_table.rowCount():
+            break
+    _select_tied(window)
+    window.docks["parameterTreeDock"].widget().select_names(["2.weight"])
+    _show_docks(window, "sharedLinksDock", "heatmapDock")
+    window.resizeDocks([window.docks["properties"], window.docks["sharedLinksDock"]], [120, 560],
+                       Qt.Orientation.Vertical)
+    QTest.qWait(50)
+    scroll = links.findChild(QScrollArea)
+    if scroll is not None:
+        scroll.ensureWidgetVisible(links.why)
 
 
 def capture(folder: Path) -> list[Path]:
@@ -54,7 +108,10 @@ def capture(folder: Path) -> list[Path]:
              ("chimera", EXAMPLES_DIR / "chimera.netstudio", None),
              ("tied", EXAMPLES_DIR / "tied.netstudio", _select_tied),
              ("shape-error", EXAMPLES_DIR / "mlp.netstudio", _break_mlp),
-             ("untrusted-code", untrusted, None)]
+             ("untrusted-code", untrusted, None),
+             ("parameters-heatmap", EXAMPLES_DIR / "param_access.netstudio", _inspect_weight),
+             ("training", EXAMPLES_DIR / "mlp.netstudio", _train),
+             ("tied-gradients", EXAMPLES_DIR / "tied.netstudio", _tied_gradients)]
     folder.mkdir(parents=True, exist_ok=True)
     saved = []
     try:

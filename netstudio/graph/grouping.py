@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .definition import Definition
 from .node import Node
 
 if TYPE_CHECKING:
@@ -44,7 +43,7 @@ def group_nodes(doc: "Document", definition: str, node_ids: list[str], name: str
     xs = [n.position[0] for n in selected]
     left, right = min(xs) - 250.0, max(xs) + 250.0
 
-    inner: Definition = doc.add_definition(def_name, kind="graph", with_io=False)
+    doc.add_definition(def_name, kind="graph", with_io=False)
     for e in crossing_in + crossing_out + internal:
         doc.disconnect(definition, e.id)
     for n in selected:

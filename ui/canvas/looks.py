@@ -81,8 +81,12 @@ def node_look(project: Project, d: Definition, node: Node, chain: dict[str, int]
 
 
 def stats_text(project: Project, d: Definition, node: Node, result: CheckResult | None,
-               path: tuple[str, ...]) -> str:
-    """``5,376 params``, ``deferred · 5,376 params``, ``5,376 params · shared``, or ``? params``."""
+               path: tuple[str, ...], deferred_now: bool = True) -> str:
+    """``5,376 params``, ``deferred · 5,376 params``, ``5,376 params · shared``, or ``? params``.
+
+    ``deferred_now`` is false once the live network has run its first forward:
+    lazy layers then have their parameters and are no longer shown as deferred.
+    """
     spec = get_block(node.type)
     if spec is None or result is None or not (spec.param_shapes is not None or spec.role in ("container", "code")):
         return ""
@@ -90,13 +94,13 @@ def stats_text(project: Project, d: Definition, node: Node, result: CheckResult 
         total, known = _container_total(project, node, result, path + (node.id,), 0)
         return f"{total:,} params" if known else "? params"
     info = result.info(node.id, path)
-    deferred = spec.deferred(node.params)
+    deferred = spec.deferred(node.params) and deferred_now
     if info is None:
         return "deferred" if deferred else "? params"
     count = f"{info.param_count:,} params" if (info.params or spec.role != "code") else "no parameters"
     if node.tied_to:
         return f"{count} · shared"
-    if info.deferred or deferred:
+    if deferred:
         return f"deferred · {count}"
     return count
 

@@ -20,6 +20,7 @@ from netstudio.graph import Definition, Edge, Node
 
 from . import theme
 from .edge_item import EDGE_ITEMS_MIN_ZOOM, LABEL_MIN_ZOOM, EdgeItem, TieLinkItem
+from ..session_relay import SessionRelay
 from .looks import CONTAINER_TYPES, chain_index, node_look, shape_text, stats_text
 from .node_item import NodeItem, NodeStatus
 from .port_item import PortRef
@@ -73,6 +74,10 @@ class CanvasScene(QGraphicsScene):
         self.selectionChanged.connect(self._on_selection_changed)
         controller.checked.connect(self._on_checked)
         controller.selection_changed.connect(self._on_selection_from_controller)
+        # Lazy layers stop being "deferred" once the live network has run (events may come from a worker).
+        self._session_relay = SessionRelay(controller.session, self)
+        for signal in (self._session_relay.signals.ran, self._session_relay.signals.rebuilt):
+            signal.connect(self._on_session_changed)
         self.attach()
         self.show_path(())
 
@@ -398,8 +403,12 @@ class CanvasScene(QGraphicsScene):
         if diags:
             severity = "error" if any(d.is_error for d in diags) else "warning"
         messages = tuple(dict.fromkeys(d.message for d in sorted(diags, key=lambda d: not d.is_error)))
-        return NodeStatus(stats_text(self.document.project, self.model, node, result, self.path), severity,
-                          messages)
+        return NodeStatus(stats_text(self.document.project, self.model, node, result, self.path,
+                                     self.controller.session.deferred_now), severity, messages)
+
+    def _on_session_changed(self, *_) -> None:
+        if self.result is not None:
+            self.apply_result(self.result, emit=False)
 
     def apply_result(self, result: CheckResult, emit: bool = True) -> None:
         """Badges, counts and labels from ``result``; only items whose state changed repaint."""

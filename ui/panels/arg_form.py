@@ -11,7 +11,8 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from PySide6.QtCore import QLocale, Signal
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QWidget
+from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QLabel, QScrollArea, QSpinBox,
+                               QVBoxLayout, QWidget)
 
 from netstudio.init import ArgSpec
 
@@ -139,10 +140,8 @@ class ScrollPage(QWidget):
                 self.setMinimumHeight(need)
 
 
-def scroll_page(owner: QWidget) -> tuple[QWidget, "QVBoxLayout"]:
+def scroll_page(owner: QWidget) -> tuple[QWidget, QVBoxLayout]:
     """A frameless vertical scroll area filling ``owner``; returns its page and the page's layout."""
-    from PySide6.QtCore import Qt
-    from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout
 
     outer = QVBoxLayout(owner)
     outer.setContentsMargins(0, 0, 0, 0)

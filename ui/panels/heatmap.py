@@ -53,7 +53,8 @@ from netstudio.tensors.view2d import HeatmapView, heatmap_view, reduce_max_abs
 from ..controller import DocumentController
 from .colormaps import GRID_RGBA, diverging_colormap, nonfinite_overlay
 from .heatmap_stats import StatsPane, number
-from .param_tree_model import SessionRelay, shape_text
+from ..session_relay import SessionRelay
+from .param_tree_model import shape_text
 from .tensor_ref import TensorRef
 
 MODES = {"weights": "Values", "gradient": "Gradient", "change": "Change since last step"}

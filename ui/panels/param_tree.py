@@ -25,8 +25,9 @@ from netstudio.session import NetworkSession, tensors_of
 
 from ..controller import DocumentController
 from . import save_tensors
+from ..session_relay import SessionRelay
 from .param_tree_model import (COLUMNS, ELEMENTS, FILTER_ROLE, INITIALIZER, NAME, NAME_ROLE, SHAPE, SHARED,
-                               ParamTreeModel, SessionRelay, initializer_names)
+                               ParamTreeModel, initializer_names)
 from .tensor_ref import TensorRef
 
 RETRY_MS = 200  # when a run holds the network, look again this much later

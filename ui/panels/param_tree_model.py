@@ -1,5 +1,4 @@
-"""The item model behind the parameter tree, and the relay that brings session
-events (which may fire on a training thread) to the GUI thread.
+"""The item model behind the parameter tree.
 
 ``ParamTreeModel`` wraps a :class:`netstudio.params.tree.ParamTree`: one root
 row (the whole network, with totals that count shared tensors once), then
@@ -13,11 +12,9 @@ expansion and selection survive; otherwise the model is reset.
 
 from __future__ import annotations
 
-import threading
-from typing import Any, Callable
+from typing import Any
 
-import shiboken6
-from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor, QFont, QIcon
 from torch import nn
 
@@ -340,51 +337,3 @@ class ParamTreeModel(QAbstractItemModel):
         if column in (ELEMENTS, SIZE):
             return f"{entry.total_numel:,} elements, {entry.total_bytes:,} bytes (shared tensors counted once)"
         return entry.name or f"The whole network ({entry.class_name})"
-
-
-# ---------------------------------------------------------------------------- session events
-
-
-class _Signals(QObject):
-    rebuilt = Signal()
-    weights_changed = Signal(object)
-    device_changed = Signal(str)
-    ran = Signal(str)
-
-
-class SessionRelay:
-    """Re-emits a session's psygnal events as Qt signals of ``signals``, delivered in the GUI thread
-    whichever thread emitted them (training runs emit from a worker).
-
-    ``direct`` callbacks are called in the emitting thread, for work that must happen
-    while that thread holds ``session.lock`` (copying live tensors during training).
-    The relay stops following the session when ``owner`` is destroyed.
-    """
-
-    NAMES = ("rebuilt", "weights_changed", "device_changed", "ran")
-
-    def __init__(self, session, owner: QObject):
-        self.session = session
-        self.signals = _Signals(owner)
-        self.direct: list[Callable[[str, tuple], None]] = []
-        self._lock = threading.Lock()
-        self._handlers = {name: self._handler(name) for name in self.NAMES}
-        for name, handler in self._handlers.items():
-            getattr(session.events, name).connect(handler)
-        owner.destroyed.connect(self.detach)
-
-    def _handler(self, name: str):
-        def handle(*args) -> None:
-            for callback in list(self.direct):
-                callback(name, args)
-            signals = self.signals
-            if shiboken6.isValid(signals):
-                getattr(signals, name).emit(*args)
-        return handle
-
-    def detach(self, *_) -> None:
-        with self._lock:
-            handlers, self._handlers = self._handlers, {}
-        for name, handler in handlers.items():
-            getattr(self.session.events, name).disconnect(handler, missing_ok=True)
-        self.direct.clear()
