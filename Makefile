@@ -22,7 +22,7 @@ test-engine: setup
 	$(PY) -m pytest -q tests/engine
 
 bench: setup
-	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	@bash scripts/run-benchmarks.sh
 
 screenshots: setup
 	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m ui.screenshots docs/screenshots

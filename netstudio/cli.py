@@ -10,6 +10,7 @@ traceback: a problem is one line on stderr and a documented exit status
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .errors import NetStudioError
@@ -62,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (``netstudio inspect F | head``): not an error
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0
     except Exception as err:  # never a traceback for the user
         print(f"netstudio: unexpected error: {type(err).__name__}: {err}", file=sys.stderr)
         return 2

@@ -65,6 +65,19 @@ class NetworkSession:
         document.events.changed.connect(self._on_document_changed)
         document.events.reset.connect(self._on_document_changed)
 
+    def start_over(self, weights: dict[str, torch.Tensor] | None = None) -> None:
+        """Forget the current network before another project replaces the document's (open, new, revert).
+
+        The next build keeps nothing from the old network and takes ``weights``
+        (those stored in the opened file) instead.
+        """
+        with self.lock:
+            self._module, self._fingerprint = None, None
+            self._pending_weights = weights
+            self.weights_modified = weights is not None
+            self.input = self.output = None
+            self.gradients, self.losses = {}, []
+
     def close(self) -> None:
         """Stop following the document (the app calls this when a window closes)."""
         self.document.events.changed.disconnect(self._on_document_changed)

@@ -2,6 +2,7 @@
 # Creates .venv and installs NetStudio with its test tools.
 # On a machine without an NVIDIA GPU the CPU build of torch is installed first,
 # so that pip does not pull the multi-gigabyte CUDA build for `torch>=2.4`.
+# pip's own chatter goes to .venv/setup.log, shown only if something fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
@@ -11,15 +12,24 @@ if [ -f "$stamp" ] && [ "$stamp" -nt pyproject.toml ]; then
     exit 0
 fi
 [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-pip() { "$VENV/bin/python" -m pip --disable-pip-version-check -q "$@"; }
-pip install --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+log="$VENV/setup.log"
+: > "$log"
+pip() {
+    if ! "$VENV/bin/python" -m pip --disable-pip-version-check -q "$@" >>"$log" 2>&1; then
+        grep -v '^WARNING: Location' "$log" >&2
+        echo "setup: 'pip $*' failed (full log: $log)" >&2
+        exit 1
+    fi
+}
+echo "setup: installing into $VENV (log: $log)"
+pip install --upgrade pip
 if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
     if command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1; then
         pip install 'torch>=2.4'
     else
         pip install 'torch==2.13.0'
     fi
-fi 2>&1 | grep -v '^WARNING: Location' || true
-pip install -e '.[test]' 2>&1 | grep -v '^WARNING: Location' || true
-"$VENV/bin/python" -c 'import torch, netstudio' 
+fi
+pip install -e '.[test]'
+"$VENV/bin/python" -c 'import torch, netstudio, PySide6'
 touch "$stamp"

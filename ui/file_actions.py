@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QMainWindow, QMenu
 
 from netstudio.errors import NetStudioError
 from netstudio.graph import Project, new_project
-from netstudio.serialization import SUFFIX, load_project, save_project
+from netstudio.serialization import SUFFIX, load_project_and_weights, save_project
 
 from . import prompts
 from .autosave import Autosaver, Recovery
@@ -113,7 +113,7 @@ class FileActions(QObject):
         path = Path(path)
         bundled = is_bundled(path)
         try:
-            project = load_project(path, trusted=bundled)
+            project, weights = load_project_and_weights(path, trusted=bundled)
         except NetStudioError as err:
             show_error(self.window, str(err), file_error_details(err), "Cannot open project")
             return False
@@ -126,9 +126,9 @@ class FileActions(QObject):
         elif project.code and not bundled:
             project.trusted = prompts.ask_trust(self.window, sorted(project.code))
         if bundled:
-            self._show(project, None, path)
+            self._show(project, None, path, weights=weights)
         else:
-            self._show(project, path.resolve(), None)
+            self._show(project, path.resolve(), None, weights=weights)
             self.recent.add(path)
         return True
 
@@ -145,9 +145,11 @@ class FileActions(QObject):
         self.autosaver.save_now()
         return True
 
-    def _show(self, project: Project, path: Path | None, example: Path | None, modified: bool = False) -> None:
+    def _show(self, project: Project, path: Path | None, example: Path | None, modified: bool = False,
+              weights: dict | None = None) -> None:
         stack = self.controller.undo_stack
         stack.clear()
+        self.controller.session.start_over(weights)
         self.controller.document.replace(project)
         self.example = example
         self.controller.set_path(path)
@@ -177,7 +179,8 @@ class FileActions(QObject):
     def write(self, path: Path) -> bool:
         """Save atomically to ``path`` (the old version stays as a backup)."""
         try:
-            save_project(self.controller.document.project, path)
+            save_project(self.controller.document.project, path,
+                         weights=self.controller.session.weights_for_saving())
         except NetStudioError as err:
             show_error(self.window, str(err), title="Cannot save project")
             return False

@@ -297,3 +297,26 @@ def test_an_exception_in_a_slot_is_logged_shown_and_survived(make_window, qtbot,
     assert window.isVisible()
     linear = edit(window, 12)  # the window still works
     assert linear.params["out_features"] == 12 and window.isWindowModified()
+
+
+def test_trained_weights_are_saved_in_the_project_and_come_back(make_window, tmp_path, examples_dir):
+    import zipfile
+
+    import torch
+
+    from netstudio.run import make_regression
+    window = make_window(examples_dir / "param_access.netstudio", panels=False)
+    session = window.controller.session
+    session.run_training(make_regression(4, 1, n_samples=32, seed=3), steps=5, batch_size=8)
+    trained = {k: v.clone() for k, v in session.module.state_dict().items()}
+    path = tmp_path / "trained.netstudio"
+    assert window.files.write(path)
+    assert zipfile.is_zipfile(path)
+    again = make_window(path, panels=False)
+    got = again.controller.session.module.state_dict()
+    assert set(got) == set(trained) and all(torch.equal(got[k], trained[k]) for k in trained)
+    # Opening another project keeps nothing of the trained network.
+    again.files.load(examples_dir / "param_access.netstudio")
+    fresh = again.controller.session.module
+    again.controller.session.run_forward()
+    assert not torch.equal(fresh[0].weight, trained["0.weight"])
