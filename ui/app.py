@@ -10,6 +10,7 @@ project, or the bundled MLP example, so it is never empty.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from pathlib import Path
@@ -100,10 +101,17 @@ def run_app(argv: list[str] | None = None) -> int:
     try:
         window = create_window(args.project, panels=False)
         window.show()
-        QTimer.singleShot(0, lambda: install_panels(window))
+        QTimer.singleShot(0, lambda: _finish_start(window))
         return app.exec()
     finally:
         hook.uninstall()
+
+
+def _finish_start(window) -> None:
+    """After the window appears: the parameter panels, then freeze start-up objects out of
+    the garbage collector's scans, which otherwise cause pauses during edits of large graphs."""
+    install_panels(window)
+    gc.freeze()
 
 
 def _display_available() -> bool:

@@ -17,8 +17,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIc
 from PySide6.QtWidgets import (QDockWidget, QMainWindow, QMessageBox, QUndoView, QVBoxLayout, QWidget)
 
 from netstudio.analysis import Diagnostic
-from netstudio.catalog.containers import KIND_OF_CONTAINER
-from netstudio.graph import Project
+
 from netstudio.serialization import SUFFIX
 
 from .canvas import CanvasWidget
@@ -38,24 +37,6 @@ EDIT_ACTIONS = ("copy", "paste", "duplicate", "delete", "rename", "select_all", 
                 None, "share_parameters", "stop_sharing", None, "edit_code")
 VIEW_ACTIONS = ("zoom_in", "zoom_out", "fit", "auto_layout")
 Area = Qt.DockWidgetArea
-
-
-def instance_path(project: Project, definition: str) -> tuple[str, ...] | None:
-    """The container node ids leading from the root to a first use of ``definition``."""
-    queue: list[tuple[str, tuple[str, ...]]] = [(project.root, ())]
-    seen = set()
-    while queue:
-        name, path = queue.pop(0)
-        if name == definition:
-            return path
-        if name in seen or name not in project.definitions:
-            continue
-        seen.add(name)
-        for node in project.definitions[name].nodes.values():
-            child = node.params.get("definition")
-            if node.type in KIND_OF_CONTAINER and isinstance(child, str):
-                queue.append((child, path + (node.id,)))
-    return None
 
 
 def project_files(event: QDragEnterEvent | QDropEvent) -> list[Path]:
@@ -217,7 +198,7 @@ class MainWindow(QMainWindow):
         project = self.controller.document.project
         if diag.definition not in project.definitions:
             return
-        path = diag.path if diag.path else instance_path(project, diag.definition)
+        path = diag.path if diag.path else project.first_instance_path(diag.definition)
         if path is None:
             return  # a definition nothing uses: there is no instance to open
         if diag.node_id is not None and diag.node_id in project.definitions[diag.definition].nodes:

@@ -59,6 +59,7 @@ from torch.nn import functional as F
 from torch.nn.parameter import is_lazy
 
 from ..catalog import get_block
+from ..graph.naming import fresh_name
 from ..catalog.code_loader import CodeError, load_code_class
 from ..catalog.op_modules import OP_MODULES
 from ..catalog.tensor_spec import DTYPES
@@ -337,7 +338,7 @@ class _Renderer:
             expr = self._leaf_or_container(owner, child, child_path)
             if uses[owner.id] > 1:
                 base = "shared" if len(shared_groups) == 1 else f"shared_{_identifier(name)}"
-                var = _fresh(base, local_names | self.taken)
+                var = fresh_name(base, local_names | self.taken)
                 local_names.add(var)
                 tied_at = [n for n, o in zip(names, owners) if o.id == owner.id]
                 pre.append(f"{indent}{var} = {expr}  # used at {', '.join(json.dumps(t) for t in tied_at)}")
@@ -479,7 +480,7 @@ class _Renderer:
         key = (base, template)
         if key in self.by_source:
             return self.by_source[key]
-        name = base if exact else _fresh(base, self.taken)
+        name = base if exact else fresh_name(base, self.taken)
         self.taken.add(name)
         self.by_source[key] = name
         self.units.append(_Unit(name, template.replace("{name}", name, 1)))
@@ -603,15 +604,6 @@ def _identifier(text: str) -> str:
     if ident[0].isdigit() or keyword.iskeyword(ident):
         ident = "_" + ident
     return ident
-
-
-def _fresh(base: str, taken: set[str]) -> str:
-    if base not in taken:
-        return base
-    i = 2
-    while f"{base}_{i}" in taken:
-        i += 1
-    return f"{base}_{i}"
 
 
 def _join(path: str, name: str) -> str:

@@ -20,6 +20,7 @@ from ..errors import NetStudioError
 from .definition import KINDS, Definition
 from .edge import Edge
 from .events import DocumentEvents
+from .naming import fresh_name, sanitize_name
 from .node import Node
 from .ports import input_ports, output_ports
 from .project import Project, next_id
@@ -97,22 +98,10 @@ class Document:
 
     def unique_name(self, definition: str, base: str) -> str:
         taken = {n.name for n in self.definition(definition).nodes.values()}
-        base = sanitize_name(base) or "node"
-        if base not in taken:
-            return base
-        i = 2
-        while f"{base}_{i}" in taken:
-            i += 1
-        return f"{base}_{i}"
+        return fresh_name(sanitize_name(base) or "node", taken)
 
     def unique_definition_name(self, base: str) -> str:
-        base = sanitize_name(base).replace(" ", "") or "Block"
-        if base not in self._project.definitions:
-            return base
-        i = 2
-        while f"{base}{i}" in self._project.definitions:
-            i += 1
-        return f"{base}{i}"
+        return fresh_name(sanitize_name(base).replace(" ", "") or "Block", self._project.definitions, sep="")
 
     # -- nodes ----------------------------------------------------------------------
     def add_node(self, definition: str, type: str, name: str | None = None,
@@ -243,14 +232,7 @@ class Document:
         for e in d.edges.values():
             if (e.src, e.src_port, e.dst, e.dst_port) == (src, src_port, dst, dst_port):
                 raise EditError("These two ports are already connected.")
-        edge = Edge(edge_id or self._fresh("e"), src, src_port, dst, dst_port)
-        if edge.id in d.edges:
-            raise EditError(f"An edge with id {edge.id!r} already exists.")
-        d.edges[edge.id] = edge
-        self._bump_counter(edge.id)
-        self.events.edge_added.emit(definition, edge.id)
-        self._touched()
-        return edge
+        return self.restore_edge(definition, Edge(edge_id or self._fresh("e"), src, src_port, dst, dst_port))
 
     def restore_edge(self, definition: str, edge: Edge) -> Edge:
         """Put back an edge exactly as it was (undo), even if one of its ports no longer exists:
@@ -400,14 +382,6 @@ class Document:
         m = re.match(r"^([a-z]+)(\d+)$", ident)
         if m and m.group(1) in self._counters:
             self._counters[m.group(1)] = max(self._counters[m.group(1)], int(m.group(2)) + 1)
-
-
-_NAME_BAD = re.compile(r"\.+")
-
-
-def sanitize_name(name: str) -> str:
-    """A usable module name: no dots (PyTorch forbids them), no leading/trailing space."""
-    return _NAME_BAD.sub("_", name.strip()).strip("_")
 
 
 def _default_name(type_name: str) -> str:

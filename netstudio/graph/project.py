@@ -63,6 +63,23 @@ class Project:
                     stack.append(n.params["definition"])
         return seen
 
+    def first_instance_path(self, definition: str) -> tuple[str, ...] | None:
+        """The container node ids leading from the root to a first use of ``definition`` (breadth first)."""
+        queue: list[tuple[str, tuple[str, ...]]] = [(self.root, ())]
+        seen: set[str] = set()
+        while queue:
+            name, path = queue.pop(0)
+            if name == definition:
+                return path
+            if name in seen or name not in self.definitions:
+                continue
+            seen.add(name)
+            for n in self.definitions[name].nodes.values():
+                child = n.params.get("definition")
+                if n.type in ("Block", "Sequential") and isinstance(child, str):
+                    queue.append((child, path + (n.id,)))
+        return None
+
     def uses_of(self, definition: str) -> list[tuple[str, str]]:
         """(definition name, node id) of every container node that uses ``definition``."""
         return [(d.name, n.id) for d in self.definitions.values() for n in d.nodes.values()

@@ -4,7 +4,9 @@ Every UI test gets its own QSettings folder and app-data folder (recovery
 files, the log), so tests never see each other's (or the user's) state.
 Blocking prompts fail the test unless the test replaces them, so no test
 ever hangs on a modal dialog.  ``make_window`` creates windows like napari's
-``make_napari_viewer`` and closes them at teardown.
+``make_napari_viewer`` and closes them at teardown; ``make_controller``,
+``show_widget`` and ``open_canvas`` do the same for a controller on an
+example, a shown widget, and a canvas.
 """
 
 from __future__ import annotations
@@ -12,9 +14,13 @@ from __future__ import annotations
 import pytest
 import shiboken6
 from PySide6.QtCore import QSettings
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication
 
+from netstudio.graph import Document, Project
+from netstudio.serialization import load_project
 from ui import create_window, prompts
+from ui.controller import DocumentController
 from ui.settings import DATA_DIR_ENV
 
 PROMPTS = ("ask_save_changes", "confirm_revert", "ask_trust", "ask_recover", "choose_open_path",
@@ -86,3 +92,54 @@ def open_dialogs():
     def find(name: str) -> list:
         return [w for w in QApplication.topLevelWidgets() if w.objectName() == name and w.isVisible()]
     return find
+
+
+@pytest.fixture
+def make_controller(examples_dir):
+    """``make_controller(example, trusted=True, run=False)`` -> a DocumentController on a bundled
+    example (a name, or a Project); ``run`` does the seed's first ``net(X)``.  Closed at teardown."""
+    controllers = []
+
+    def make(example: str | Project = "mlp", trusted: bool = True, run: bool = False) -> DocumentController:
+        project = example if isinstance(example, Project) else \
+            load_project(examples_dir / f"{example}.netstudio", trusted=trusted)
+        controller = DocumentController(Document(project))
+        controllers.append(controller)
+        if run:
+            controller.session.run_forward()
+        return controller
+
+    yield make
+    for controller in controllers:
+        controller.wait_for_check()
+        controller.undo_stack.clear()
+        controller.close()
+
+
+@pytest.fixture
+def show_widget(qtbot):
+    """``show_widget(widget, size)`` -> the widget, resized, shown and exposed; closed at teardown."""
+    def show(widget, size=(800, 600)):
+        qtbot.addWidget(widget)
+        widget.resize(*size)
+        widget.show()
+        qtbot.waitExposed(widget)
+        return widget
+    return show
+
+
+@pytest.fixture
+def open_canvas(make_controller, show_widget):
+    """``open_canvas(example="mlp", size=(1300, 700), trusted=True)`` -> a shown CanvasWidget, checked once."""
+    from ui.canvas import CanvasWidget
+
+    def make(example: str | Project = "mlp", size=(1300, 700), trusted: bool = True) -> CanvasWidget:
+        controller = make_controller(example, trusted=trusted)
+        canvas = show_widget(CanvasWidget(controller), size)
+        controller.wait_for_check()
+        canvas.fit()
+        return canvas
+
+    yield make
+    # A QMimeData left on the clipboard crashes the offscreen platform at exit.
+    QGuiApplication.clipboard().clear()

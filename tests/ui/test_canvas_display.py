@@ -6,7 +6,6 @@ from __future__ import annotations
 import gc
 from pathlib import Path
 
-import pytest
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 from PySide6.QtWidgets import QApplication
@@ -22,28 +21,6 @@ from ui.controller import DocumentController
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
-@pytest.fixture
-def open_canvas(qtbot):
-    """Factory: a shown CanvasWidget on a bundled example, checked once."""
-    controllers = []
-
-    def make(example: str = "mlp", size=(1300, 700), trusted: bool = True) -> CanvasWidget:
-        doc = Document(load_project(EXAMPLES / f"{example}.netstudio", trusted=trusted))
-        controller = DocumentController(doc)
-        controllers.append(controller)
-        canvas = CanvasWidget(controller)
-        qtbot.addWidget(canvas)
-        canvas.resize(*size)
-        canvas.show()
-        qtbot.waitExposed(canvas)
-        controller.wait_for_check()
-        canvas.fit()
-        return canvas
-
-    yield make
-    for controller in controllers:
-        controller.wait_for_check()
-        controller.undo_stack.clear()
 
 
 def by_title(canvas) -> dict[str, str]:

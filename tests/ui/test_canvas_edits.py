@@ -10,42 +10,14 @@ from PySide6.QtCore import QMimeData, QPoint, QPointF, Qt
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import QApplication
 
-from netstudio.graph import Document, Project
 from netstudio.serialization import load_project
-from ui.canvas import CanvasWidget
 from ui.canvas.edge_item import TieLinkItem
 from ui.commands import Connect, MoveNodes
-from ui.controller import DocumentController
 from ui.mime import BLOCK_MIME, NODES_MIME
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
-@pytest.fixture
-def open_canvas(qtbot):
-    """Factory: a shown CanvasWidget on a bundled example (or a given project), checked once."""
-    controllers = []
-
-    def make(example: str | Project = "mlp", size=(1300, 700)) -> CanvasWidget:
-        project = example if isinstance(example, Project) else \
-            load_project(EXAMPLES / f"{example}.netstudio", trusted=True)
-        controller = DocumentController(Document(project))
-        controllers.append(controller)
-        canvas = CanvasWidget(controller)
-        qtbot.addWidget(canvas)
-        canvas.resize(*size)
-        canvas.show()
-        qtbot.waitExposed(canvas)
-        controller.wait_for_check()
-        canvas.fit()
-        return canvas
-
-    yield make
-    for controller in controllers:
-        controller.wait_for_check()
-        controller.undo_stack.clear()
-    # A QMimeData left on the clipboard crashes the offscreen platform at exit.
-    QGuiApplication.clipboard().clear()
 
 
 def by_title(canvas) -> dict[str, str]:

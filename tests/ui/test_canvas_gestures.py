@@ -2,42 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
-from netstudio.graph import Document
-from netstudio.serialization import load_project
-from ui.canvas import CanvasWidget
-from ui.controller import DocumentController
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 
 
-@pytest.fixture
-def open_canvas(qtbot):
-    """Factory: a shown CanvasWidget on a bundled example, checked once."""
-    controllers = []
 
-    def make(example: str = "mlp", size=(1300, 700)) -> CanvasWidget:
-        doc = Document(load_project(EXAMPLES / f"{example}.netstudio", trusted=True))
-        controller = DocumentController(doc)
-        controllers.append(controller)
-        canvas = CanvasWidget(controller)
-        qtbot.addWidget(canvas)
-        canvas.resize(*size)
-        canvas.show()
-        qtbot.waitExposed(canvas)
-        controller.wait_for_check()
-        canvas.fit()
-        return canvas
-
-    yield make
-    for controller in controllers:
-        controller.wait_for_check()
-        controller.undo_stack.clear()
 
 
 def vp(canvas):

@@ -10,34 +10,16 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QDockWidget, QDoubleSpinBox
 
-from netstudio.graph import Document
 from netstudio.init import SCHEMES
-from netstudio.serialization import load_project
-from ui.controller import DocumentController
 from ui.panels import init_picker
 from ui.panels.init_picker import InitPickerPanel, preview_values
 
 
 @pytest.fixture
-def make_panel(qtbot, examples_dir):
-    controllers = []
-
+def make_panel(make_controller, show_widget):
     def make(name: str, run: bool = True) -> InitPickerPanel:
-        controller = DocumentController(Document(load_project(examples_dir / f"{name}.netstudio")))
-        controllers.append(controller)
-        if run:
-            controller.session.run_forward()  # the seed's net(X)
-        panel = InitPickerPanel(controller)
-        qtbot.addWidget(panel)
-        panel.resize(420, 900)
-        panel.show()
-        qtbot.waitExposed(panel)
-        return panel
-
-    yield make
-    for controller in controllers:
-        controller.undo_stack.clear()
-        controller.close()
+        return show_widget(InitPickerPanel(make_controller(name, trusted=False, run=run)), (420, 900))
+    return make
 
 
 def weights(panel: InitPickerPanel) -> dict[str, torch.Tensor]:

@@ -8,35 +8,17 @@ import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget
 
-from netstudio.graph import Document
 from netstudio.params.tied_gradients import WHY_SUM_EXPLANATION
 from netstudio.run import Objective
-from netstudio.serialization import load_project
-from ui.controller import DocumentController
 from ui.panels import shared_links
 from ui.panels.shared_links import SharedLinksPanel, parse_index
 
 
 @pytest.fixture
-def make_panel(qtbot, examples_dir):
-    controllers = []
-
+def make_panel(make_controller, show_widget):
     def make(name: str, run: bool = True) -> SharedLinksPanel:
-        controller = DocumentController(Document(load_project(examples_dir / f"{name}.netstudio")))
-        controllers.append(controller)
-        if run:
-            controller.session.run_forward()  # the seed's net(X)
-        panel = SharedLinksPanel(controller)
-        qtbot.addWidget(panel)
-        panel.resize(460, 900)
-        panel.show()
-        qtbot.waitExposed(panel)
-        return panel
-
-    yield make
-    for controller in controllers:
-        controller.undo_stack.clear()
-        controller.close()
+        return show_widget(SharedLinksPanel(make_controller(name, trusted=False, run=run)), (460, 900))
+    return make
 
 
 def params(panel: SharedLinksPanel) -> dict[str, torch.Tensor]:

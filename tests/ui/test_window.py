@@ -13,7 +13,6 @@ from netstudio.serialization import load_project
 from ui import prompts
 from ui.commands import RemoveNode, SetParam
 from ui.examples import EXAMPLES_DIR, FIRST_EXAMPLE
-from ui.main_window import instance_path
 
 
 def test_the_parts_have_their_object_names(make_window):
@@ -79,7 +78,7 @@ def test_clicking_a_nested_problem_opens_its_definition_and_selects_its_node(mak
     diag = problems.diagnostics()[0]
     assert diag.definition == "FixedHiddenMLP" and item.text(0) == "FixedHiddenMLP/halve"
     project = window.controller.document.project
-    path = instance_path(project, "FixedHiddenMLP")
+    path = project.first_instance_path("FixedHiddenMLP")
     assert path == ("n25",)  # the Block at position 2 of main
     assert window.canvas.current_definition == "main"
     rect = problems.visualItemRect(item)
@@ -172,10 +171,10 @@ def _node(window, type_name):
 
 def test_instance_path_follows_containers_from_the_root(examples_dir):
     project = load_project(examples_dir / "chimera.netstudio")
-    assert instance_path(project, "main") == ()
-    assert instance_path(project, "NestMLP_net") == ("n23", "n11")
+    assert project.first_instance_path("main") == ()
+    assert project.first_instance_path("NestMLP_net") == ("n23", "n11")
     project.definitions["main"].nodes.pop("n25")
-    assert instance_path(project, "FixedHiddenMLP") is None
+    assert project.first_instance_path("FixedHiddenMLP") is None
 
 
 def test_clicking_a_problem_of_a_whole_definition_opens_it(make_window, examples_dir, qtbot):

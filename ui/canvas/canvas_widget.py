@@ -136,21 +136,9 @@ class CanvasWidget(QWidget):
         return node_id in project.definitions[definition].nodes
 
     def _find_path(self, definition: str) -> tuple[str, ...] | None:
-        project = self.controller.document.project
         if self.current_definition == definition:
             return self.current_path
-        stack, seen = [(project.root, ())], set()
-        while stack:
-            name, path = stack.pop(0)
-            if name == definition:
-                return path
-            if name in seen or name not in project.definitions:
-                continue
-            seen.add(name)
-            for node in project.definitions[name].nodes.values():
-                if node.type in CONTAINER_TYPES:
-                    stack.append((node.params.get("definition"), path + (node.id,)))
-        return None
+        return self.controller.document.project.first_instance_path(definition)
 
     def activate_node(self, node_id: str) -> None:
         """Double-click: open a container, edit a code block."""

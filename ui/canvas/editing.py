@@ -14,6 +14,7 @@ from netstudio.catalog.code_block import TEMPLATE
 from netstudio.catalog.containers import KIND_OF_CONTAINER
 from netstudio.graph import Document
 from netstudio.graph.layout import layered_positions
+from netstudio.graph.naming import fresh_name
 from netstudio.graph.ports import input_ports, output_ports
 from ui.commands import AddNode, Disconnect, MoveNodes, RemoveNode, Rename, SnapshotCommand, Tie
 
@@ -61,12 +62,7 @@ def snap_point(pos: QPointF | tuple[float, float]) -> tuple[float, float]:
 # -- adding blocks ----------------------------------------------------------------------------
 def unique_class_name(doc: Document, base: str) -> str:
     taken = set(doc.project.code) | {d.class_name for d in doc.project.definitions.values()}
-    if base not in taken:
-        return base
-    i = 2
-    while f"{base}{i}" in taken:
-        i += 1
-    return f"{base}{i}"
+    return fresh_name(base, taken, sep="")
 
 
 def add_block(controller, definition: str, type_name: str, pos) -> tuple[str | None, str | None]:
