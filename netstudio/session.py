@@ -21,7 +21,7 @@ from torch.nn.parameter import is_lazy
 
 from .catalog import DTYPES
 from .compiler import compile_project
-from .devices import move_to, resolve_device
+from .devices import move_to, replicate_for_all_gpus, resolve_device
 from .errors import GraphError, NetStudioError
 from .files.weights_import import ImportReport, import_weights
 from .graph import Document
@@ -169,7 +169,7 @@ class NetworkSession:
             module = self._need()
             was_lazy = not self.materialized
             with torch.no_grad():
-                self.output = forward(module, self.input)
+                self.output = forward(self._runner(module), self.input)
         if was_lazy:
             self.events.weights_changed.emit(None)
         self.events.ran.emit("forward")
@@ -179,7 +179,7 @@ class NetworkSession:
         with self.lock:
             module = self._need()
             module.zero_grad(set_to_none=True)
-            out = forward(module, self.input)
+            out = forward(self._runner(module), self.input)
             self.output = out.detach()
             self.gradients = backward(module, objective(out))
         self.events.ran.emit("backward")
@@ -193,8 +193,8 @@ class NetworkSession:
             if not self.materialized:
                 with torch.no_grad():
                     forward(module, self.input)
-            result = train(module, task, optimizer, lr, steps, batch_size, seed=self.document.project.seed or 0,
-                           progress=progress, cancel=cancel)
+            result = train(self._runner(module), task, optimizer, lr, steps, batch_size,
+                           seed=self.document.project.seed or 0, progress=progress, cancel=cancel)
             self.losses.extend(result.losses)
             self.weights_modified = True
         self.events.weights_changed.emit(None)
@@ -260,6 +260,11 @@ class NetworkSession:
         if module is None or not self.materialized:
             return None
         return {k: v.detach() for k, v in module.state_dict().items()}
+
+    def _runner(self, module: nn.Module) -> nn.Module:
+        """What runs the network: on a GPU with others beside it, a replica on each of them
+        (the seed's MirroredStrategy, as nn.DataParallel); otherwise the network itself."""
+        return replicate_for_all_gpus(module) if self.device.type == "cuda" else module
 
     def _materialize(self, module: nn.Module) -> None:
         """Give lazy modules their shapes (and their recorded initialization) with one forward on zeros,

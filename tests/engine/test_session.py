@@ -152,3 +152,20 @@ def test_live_initializer_on_a_lazy_network_waits_for_materialization(examples_d
     s.run_forward()
     assert torch.all(s.module[0].bias == 3) and torch.all(s.module[2].bias == 3)
     s.close()
+
+
+def test_runs_replicate_over_several_gpus(session, monkeypatch):
+    """With two GPUs and the network on one, runs go through nn.DataParallel (faked here on the CPU)."""
+    import netstudio.session as session_module
+    used = []
+
+    def fake_replicate(module):
+        used.append(module)
+        return module
+
+    monkeypatch.setattr(session_module, "replicate_for_all_gpus", fake_replicate)
+    session.run_forward()
+    assert used == []            # on the CPU nothing is replicated
+    session.device = torch.device("cuda", 0)
+    session._runner(session.module)
+    assert used == [session.module]
