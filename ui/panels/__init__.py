@@ -29,4 +29,4 @@ def install_panels(window) -> None:
     if len(right) == 2:
         window.resizeDocks(right, [260, 420], Qt.Orientation.Vertical)
     if "problems" in docks:
-        window.resizeDocks([docks["problems"]], [300], Qt.Orientation.Vertical)
+        window.resizeDocks([docks["problems"]], [230], Qt.Orientation.Vertical)
