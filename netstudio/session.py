@@ -22,10 +22,11 @@ from torch.nn.parameter import is_lazy
 from .catalog import DTYPES
 from .compiler import compile_project
 from .devices import move_to, replicate_for_all_gpus, resolve_device
-from .errors import GraphError, NetStudioError
+from .errors import NetStudioError
 from .files.weights_import import ImportReport, import_weights
 from .graph import Document
 from .compiler.initialize import recorded_assignments
+from .graph.module_paths import paths_of_node
 from .init.assignments import InitAssignment, apply_assignments, defer_until_materialized
 from .params.direct_edits import DirectEdit
 from .params.tree import ParamTree, build_param_tree
@@ -54,16 +55,20 @@ class NetworkSession:
         self.lock = threading.RLock()
         self.device = torch.device("cpu")
         self.error: str | None = None
+        self.skipped: list[str] = []   # recorded initializers/edits that no longer apply to the graph
         self.input: torch.Tensor | None = None
         self.output: torch.Tensor | None = None
         self.gradients: dict[str, torch.Tensor] = {}
         self.losses: list[float] = []
         self.weights_modified = weights is not None
         self._module: nn.Module | None = None
+        self._last_good: nn.Module | None = None   # kept while the graph is invalid, for its weights
         self._fingerprint: str | None = None
+        self._built_seed: int | None = None
         self._pending_weights = weights
         document.events.changed.connect(self._on_document_changed)
         document.events.reset.connect(self._on_document_changed)
+        document.events.node_changed.connect(self._on_node_changed)
 
     def start_over(self, weights: dict[str, torch.Tensor] | None = None) -> None:
         """Forget the current network before another project replaces the document's (open, new, revert).
@@ -72,7 +77,7 @@ class NetworkSession:
         (those stored in the opened file) instead.
         """
         with self.lock:
-            self._module, self._fingerprint = None, None
+            self._module, self._last_good, self._fingerprint = None, None, None
             self._pending_weights = weights
             self.weights_modified = weights is not None
             self.input = self.output = None
@@ -82,6 +87,7 @@ class NetworkSession:
         """Stop following the document (the app calls this when a window closes)."""
         self.document.events.changed.disconnect(self._on_document_changed)
         self.document.events.reset.disconnect(self._on_document_changed)
+        self.document.events.node_changed.disconnect(self._on_node_changed)
 
     # -- the module --------------------------------------------------------------------
     @property
@@ -92,38 +98,79 @@ class NetworkSession:
         return self._module
 
     def rebuild(self) -> None:
+        """Compile the graph again, keeping every tensor whose name and shape survive.
+
+        Never raises: a failure leaves ``module`` None and says why in ``error``, and
+        the last good network is kept so its weights come back once the graph is valid
+        again (an edge re-routed through a moment of invalid graph loses nothing).
+        A new project seed draws everything afresh instead.
+        """
         with self.lock:
-            old = self._module
-            self._fingerprint = self._graph_fingerprint()
+            project = self.document.project
+            old = self._module or self._last_good
+            if old is not None and self._built_seed != project.seed:
+                old = None
+            fingerprint = self._graph_fingerprint()
             try:
-                module = compile_project(self.document.project, device=self.device)
-            except (GraphError, NetStudioError) as err:
-                self._module, self.error = None, str(err)
-                self.events.rebuilt.emit()
-                return
-            self.error = None
-            if old is not None and not all(is_lazy(t) for t in tensors_of(old).values()):
-                self._materialize(module)
-                _carry_over(old, module)
-            if self._pending_weights is not None:
-                self._materialize(module)
-                import_weights(module, self._pending_weights, strict=False)
-                self._pending_weights = None
-            self._module = module
+                skipped: list[str] = []
+                module = compile_project(project, device=self.device, skipped=skipped)
+                self.skipped = skipped
+                if old is not None and not all(is_lazy(t) for t in tensors_of(old).values()):
+                    self._materialize(module)
+                    _carry_over(old, module)
+                if self._pending_weights is not None:
+                    self._materialize(module)
+                    import_weights(module, self._pending_weights, strict=False)
+                    self._pending_weights = None
+            except Exception as err:  # a rebuild runs inside document events: it must never raise
+                self._module, self._last_good = None, old
+                self.error = str(err) if isinstance(err, NetStudioError) else \
+                    f"The network cannot be built: {type(err).__name__}: {err}."
+            else:
+                self._module, self._last_good, self.error = module, None, None
+                self._built_seed = project.seed
+            self._fingerprint = fingerprint
             self.output, self.gradients = None, {}
         self.events.rebuilt.emit()
 
     def _graph_fingerprint(self) -> str:
-        """What affects the module: everything but positions, initializer lists and edits."""
+        """What the module is built from: everything but positions, initializer settings and edits
+        (those are applied to the live network as they are made)."""
         p = self.document.project
-        defs = {name: {**d.to_dict(), "nodes": [{k: v for k, v in n.to_dict().items() if k != "position"}
+        defs = {name: {**d.to_dict(), "nodes": [{k: v for k, v in n.to_dict().items() if k not in ("position", "init")}
                                                  for n in d.nodes.values()]}
                 for name, d in p.definitions.items()}
         return json.dumps([p.root, p.seed, p.trusted, p.code, defs], sort_keys=True, default=str)
 
     def _on_document_changed(self) -> None:
-        if self._fingerprint is not None and self._fingerprint != self._graph_fingerprint():
+        if self._fingerprint is None or self._fingerprint == self._graph_fingerprint():
+            return
+        if not self.lock.acquire(blocking=False):
+            return  # a run holds the network: the next access to ``module`` rebuilds it
+        try:
             self.rebuild()
+        finally:
+            self.lock.release()
+
+    def _on_node_changed(self, definition: str, node_id: str, field: str) -> None:
+        """A node's own initializer settings changed: apply them to the live network now."""
+        module = self._module
+        if field != "init" or module is None or not self.lock.acquire(blocking=False):
+            return
+        try:
+            project = self.document.project
+            paths = set(paths_of_node(project, definition, node_id))
+            seed = project.seed or 0
+            for index, assignment in enumerate(recorded_assignments(project)):
+                target = assignment.scope.param or ""
+                if target.rpartition(".")[0] in paths or ("" in paths and "." not in target):
+                    apply_assignments(module, [assignment], seed, first_index=index)
+                    defer_until_materialized(module, [assignment], seed, first_index=index)
+        except NetStudioError as err:
+            self.error = str(err)
+        finally:
+            self.lock.release()
+        self.events.weights_changed.emit(None)
 
     def tree(self) -> ParamTree | None:
         module = self.module
@@ -255,9 +302,17 @@ class NetworkSession:
         return report
 
     def weights_for_saving(self) -> dict[str, torch.Tensor] | None:
-        """The state_dict to store in the project file, or None when the seed reproduces it."""
-        module = self.module if self.weights_modified else None
-        if module is None or not self.materialized:
+        """The state_dict to store in the project file, or None when the seed reproduces it.
+
+        While the graph is invalid, the last good network's weights (or those still
+        waiting to be loaded) are saved, so a save never drops trained weights.
+        """
+        if not self.weights_modified:
+            return None
+        if self._pending_weights is not None:
+            return dict(self._pending_weights)
+        module = self.module or self._last_good
+        if module is None or any(is_lazy(t) for t in tensors_of(module).values()):
             return None
         return {k: v.detach() for k, v in module.state_dict().items()}
 

@@ -10,6 +10,7 @@ stale lock, and the next start finds it and offers to recover it.
 from __future__ import annotations
 
 import json
+import logging
 import time
 import uuid
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from typing import Callable
 
 from PySide6.QtCore import QLockFile, QObject, QTimer
 
+from netstudio.errors import NetStudioError
 from netstudio.files.atomic import atomic_write_bytes
 from netstudio.graph import Project
 from netstudio.serialization import project_from_dict
@@ -75,7 +77,11 @@ class Autosaver(QObject):
                   "trusted": project.trusted, "project": project.to_dict()}
         text = json.dumps(record, ensure_ascii=False)
         if text != self._written:
-            atomic_write_bytes(self.path, text.encode("utf-8"))
+            try:
+                atomic_write_bytes(self.path, text.encode("utf-8"))
+            except (NetStudioError, OSError) as err:  # a full disk must not raise from a timer every 30 s
+                logging.getLogger(__name__).warning("autosave to %s failed: %s", self.path, err)
+                return
             self._written = text
 
     def discard(self) -> None:

@@ -12,8 +12,7 @@ import keyword
 import re
 
 from PySide6.QtCore import QRect, QSize, Qt, QTimer
-from PySide6.QtGui import (QColor, QFont, QFontDatabase, QPainter, QSyntaxHighlighter, QTextCharFormat,
-                           QTextCursor)
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QPainter, QSyntaxHighlighter, QTextCharFormat
 from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QPlainTextEdit,
                                QVBoxLayout, QWidget)
 
@@ -345,8 +344,3 @@ class CodeEditorDialog(QDialog):
     def _ok(self) -> None:
         if self.apply():
             self.accept()
-
-    def goto_line(self, line: int) -> None:
-        cursor = QTextCursor(self.editor.document().findBlockByNumber(max(line - 1, 0)))
-        self.editor.setTextCursor(cursor)
-        self.editor.centerCursor()

@@ -99,12 +99,6 @@ class DocumentController(QObject):
     def schedule_check(self) -> None:
         self._timer.start()
 
-    def check_now(self) -> CheckResult:
-        """Check synchronously (for tests and for commands that need the answer at once)."""
-        self._generation += 1
-        self._on_checked(self._generation, check(self.document.project))
-        return self.result
-
     def wait_for_check(self, timeout_ms: int = 5000) -> CheckResult | None:
         """Block until pending checks finish (tests)."""
         if self._timer.isActive():

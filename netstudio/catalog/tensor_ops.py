@@ -83,7 +83,9 @@ CONCAT = BlockSpec(
     "Concat", OPS, "Joins its inputs along one dimension (torch.cat).",
     params=(ParamSpec("inputs", "int", 2, "how many tensors to join", minimum=2, maximum=16),
             ParamSpec("dim", "int", 1, "the dimension to join along", key=True)),
-    inputs=lambda p: tuple(f"in{i}" for i in range(p["inputs"])),
+    # A bad count (from a hand-edited file) gives no ports; check() reports the value itself.
+    inputs=lambda p: tuple(f"in{i}" for i in range(p["inputs"]))
+    if isinstance(p["inputs"], int) and not isinstance(p["inputs"], bool) and 2 <= p["inputs"] <= 16 else (),
     function=lambda p: (torch.cat, (), {"dim": p["dim"]}, True), infer=_concat_infer, icon="mdi6.table-merge-cells")
 
 

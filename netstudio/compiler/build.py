@@ -31,11 +31,12 @@ from .seeding import derived_seed, seed_on_materialize
 
 
 def compile_project(project: Project, device: str | torch.device | None = None,
-                    result: CheckResult | None = None) -> nn.Module:
+                    result: CheckResult | None = None, skipped: list[str] | None = None) -> nn.Module:
     """Build the network; raises ``GraphError`` (with the diagnostics) when the graph is invalid.
 
     With a project seed, building is reproducible: the same project gives the
-    same initial weights and constants, bit for bit.
+    same initial weights and constants, bit for bit.  Recorded initializers and
+    edits that no longer apply are skipped, and why goes into ``skipped``.
     """
     result = result if result is not None else check(project)
     errors = result.errors
@@ -50,7 +51,7 @@ def compile_project(project: Project, device: str | torch.device | None = None,
                 torch.manual_seed(project.seed)
             module = _Builder(project, device).build(project.root_definition, ())
             if device.type != "meta":
-                replay_initialization(project, module)
+                replay_initialization(project, module, skipped if skipped is not None else [])
             return module
     except CodeError as err:
         raise GraphError(f"The network cannot be compiled: {err}.") from None

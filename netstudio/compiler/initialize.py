@@ -11,6 +11,7 @@ from __future__ import annotations
 from torch import nn
 from torch.nn.parameter import is_lazy
 
+from ..errors import NetStudioError
 from ..graph.module_paths import node_places
 from ..graph.project import Project
 from ..init.assignments import InitAssignment, apply_assignments, defer_until_materialized
@@ -32,26 +33,42 @@ def recorded_assignments(project: Project) -> list[InitAssignment]:
     return out
 
 
-def replay_initialization(project: Project, module: nn.Module) -> None:
+def replay_initialization(project: Project, module: nn.Module, skipped: list[str]) -> None:
+    """Apply what the project recorded; each entry that no longer applies (a renamed layer, a
+    changed shape) is skipped and said in ``skipped``, now or when its lazy layer materializes:
+    one stale entry must not make the network unbuildable."""
     seed = project.seed if project.seed is not None else 0
-    assignments = recorded_assignments(project)
-    if assignments:
-        apply_assignments(module, assignments, seed)
-        defer_until_materialized(module, assignments, seed)
+    try:
+        assignments = recorded_assignments(project)
+    except NetStudioError as err:
+        skipped.append(str(err))
+        return
+    for index, assignment in enumerate(assignments):
+        try:
+            apply_assignments(module, [assignment], seed, first_index=index)
+            defer_until_materialized(module, [assignment], seed, first_index=index)
+        except NetStudioError as err:
+            skipped.append(str(err))
     for data in project.edits:
-        edit = DirectEdit.from_dict(data)
-        if is_lazy(find_tensor(module, edit.name)):
-            _defer_edit(module, edit)
-        else:
-            edit.apply(module)
+        try:
+            edit = DirectEdit.from_dict(data)
+            if is_lazy(find_tensor(module, edit.name)):
+                _defer_edit(module, edit, skipped)
+            else:
+                edit.apply(module)
+        except NetStudioError as err:
+            skipped.append(str(err))
 
 
-def _defer_edit(module: nn.Module, edit: DirectEdit) -> None:
+def _defer_edit(module: nn.Module, edit: DirectEdit, skipped: list[str]) -> None:
     owner = module.get_submodule(edit.name.rpartition(".")[0])
 
     def hook(mod, args) -> None:
         if not is_lazy(find_tensor(module, edit.name)):
-            edit.apply(module)
             handle.remove()
+            try:
+                edit.apply(module)
+            except NetStudioError as err:
+                skipped.append(str(err))
 
     handle = owner.register_forward_pre_hook(hook)

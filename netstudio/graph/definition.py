@@ -9,7 +9,7 @@ chimera, rgnet's ``block 0`` ... ``block 3``).  ``kind`` is ``"sequential"``
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 from .edge import Edge
 from .node import Node
@@ -78,9 +78,6 @@ class Definition:
         if chain_index is None:
             chain_index = {n.id: i for i, n in enumerate(self.chain() or ())}
         return str(chain_index[node.id]) if node.id in chain_index else ""
-
-    def iter_nodes(self) -> Iterator[Node]:
-        return iter(self.nodes.values())
 
     # -- serialisation -----------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:

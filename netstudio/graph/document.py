@@ -319,13 +319,6 @@ class Document:
         self._touched()
         return d
 
-    def set_class_name(self, definition: str, class_name: str) -> None:
-        d = self.definition(definition)
-        if d.class_name != class_name:
-            d.class_name = class_name
-            self.events.definition_changed.emit(definition)
-            self._touched()
-
     # -- code blocks -------------------------------------------------------------------
     def set_code(self, class_name: str, source: str) -> None:
         if self._project.code.get(class_name) == source:
@@ -341,7 +334,7 @@ class Document:
 
     # -- settings ---------------------------------------------------------------------
     def set_setting(self, key: str, value: Any) -> None:
-        """Project-level settings: ``seed``, ``name``, ``description``, ``trusted``, ``initializers``."""
+        """Project-level settings: ``seed``, ``name``, ``description``, ``trusted``, ``initializers``, ``edits``."""
         if key not in ("seed", "name", "description", "trusted", "initializers", "edits"):
             raise EditError(f"{key!r} is not a project setting.")
         if getattr(self._project, key) == value:

@@ -18,6 +18,6 @@ class DocumentEvents(SignalGroup):
     definition_removed = Signal(str)
     definition_changed = Signal(str)         # kind or class name
     code_changed = Signal(str)               # class name
-    settings_changed = Signal(str)           # seed, name, description, trusted, initializers
+    settings_changed = Signal(str)           # seed, name, description, trusted, initializers, edits
     reset = Signal()
     changed = Signal()

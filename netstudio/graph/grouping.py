@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .naming import fresh_name
 from .node import Node
 
 if TYPE_CHECKING:
@@ -46,6 +47,13 @@ def group_nodes(doc: "Document", definition: str, node_ids: list[str], name: str
     doc.add_definition(def_name, kind="graph", with_io=False)
     for e in crossing_in + crossing_out + internal:
         doc.disconnect(definition, e.id)
+    # Children of a Sequential may be unnamed (their position names them); a Block needs names.
+    names = {n.name for n in selected if n.name}
+    for n in selected:
+        if not n.name:
+            name = fresh_name(n.type.lower(), names)
+            names.add(name)
+            doc.rename(definition, n.id, name)
     for n in selected:
         doc.remove_node(definition, n.id)
         doc.insert_node(def_name, n)
@@ -73,7 +81,8 @@ def group_nodes(doc: "Document", definition: str, node_ids: list[str], name: str
     if not in_nodes:
         doc.add_node(def_name, "Input", "X", params={"shape": None}, position=(left, cy))
 
-    container = doc.add_node(definition, "Block", doc.unique_name(definition, def_name.lower()),
+    container_name = "" if parent.kind == "sequential" else doc.unique_name(definition, def_name.lower())
+    container = doc.add_node(definition, "Block", container_name,
                              params={"definition": def_name}, position=(cx, cy), index=first_index)
     for (src, port), inp in in_nodes.items():
         doc.connect(definition, src, port, container.id, inp.name)

@@ -16,6 +16,7 @@ import json
 import os
 import tempfile
 import zipfile
+import zlib
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -45,10 +46,6 @@ def project_from_dict(data: Any, source: str = "The project", trusted: bool = Fa
         raise ProjectFormatError(f"{source} is not a valid project: {path}: {_one_line(message)}{more}.", problems)
     return Project.from_dict(data, trusted=trusted)
 
-
-def read_project_dict(path: str | os.PathLike) -> dict:
-    """The validated-later project dict of a JSON or archive project file."""
-    return _read(Path(path), with_weights=False)[0]
 
 
 def _read(p: Path, with_weights: bool) -> tuple[dict, dict[str, torch.Tensor] | None]:
@@ -82,7 +79,8 @@ def _read_archive(p: Path, with_weights: bool) -> tuple[dict, dict[str, torch.Te
             weights = None
             if with_weights and "weights.safetensors" in names:
                 weights = _read_weights(p, archive)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as err:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, zlib.error, RuntimeError,
+            NotImplementedError) as err:
         raise ProjectFormatError(f"{p.name} cannot be opened: the archive is damaged ({_one_line(str(err))}).") \
             from None
     except OSError as err:
@@ -145,13 +143,16 @@ def save_project(project: Project, path: str | os.PathLike, backup: bool = True,
         return
     meta = {"format": FORMAT, "version": VERSION, "netstudio": __version__, "torch": torch.__version__,
             "seed": project.seed, "saved": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    with tempfile.TemporaryDirectory(dir=Path(path).resolve().parent) as tmp:
-        tensors = Path(tmp) / "weights.safetensors"
-        save_tensors(dict(weights), tensors)
-        with atomic_writer(path, backup=backup) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as archive:
-            archive.writestr("meta.json", json.dumps(meta, indent=1))
-            archive.writestr("project.json", project_to_json(project))
-            archive.write(tensors, "weights.safetensors")
+    try:
+        with tempfile.TemporaryDirectory(dir=Path(path).resolve().parent) as tmp:
+            tensors = Path(tmp) / "weights.safetensors"
+            save_tensors(dict(weights), tensors)
+            with atomic_writer(path, backup=backup) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as archive:
+                archive.writestr("meta.json", json.dumps(meta, indent=1))
+                archive.writestr("project.json", project_to_json(project))
+                archive.write(tensors, "weights.safetensors")
+    except OSError as err:
+        raise FileFormatError(f"Cannot save {Path(path).name}: {err.strerror or err}.") from None
 
 
 def _one_line(message: str) -> str:

@@ -233,3 +233,20 @@ def test_renaming_an_unnamed_input_renames_the_port_too(examples_dir):
     doc.rename("NestMLP_net", inner.inputs[0].id, "features")
     net = next(n for n in doc.definition("main").nodes.values() if n.name == "net")
     assert any(e.dst == net.id and e.dst_port == "features" for e in doc.definition("main").edges.values())
+
+
+def test_grouping_unnamed_children_of_a_sequential_gives_a_working_block(examples_dir):
+    doc = Document(load_project(examples_dir / "mlp.netstudio"))
+    original = doc.project.copy()
+    chain = doc.definition("main").chain()
+    container = doc.group("main", [chain[0].id, chain[1].id], "Hidden")
+    result = check(doc.project)
+    assert result.ok, [d.line() for d in result.diagnostics]
+    assert container.name == ""        # still named by its position in the Sequential
+    net = compile_project(doc.project)
+    assert list(net.state_dict()) == ["0.linear.weight", "0.linear.bias", "1.weight", "1.bias"]
+    ref = compile_project(original)
+    x = torch.rand(2, 20)
+    net.load_state_dict({"0.linear.weight": ref[0].weight, "0.linear.bias": ref[0].bias,
+                         "1.weight": ref[2].weight, "1.bias": ref[2].bias})
+    torch.testing.assert_close(net(x), ref(x))

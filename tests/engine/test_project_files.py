@@ -145,3 +145,21 @@ def test_project_json_is_stable_and_documented_fields_only(examples_dir):
     assert data["format"] == "netstudio-project" and data["version"] == 1
     assert set(data) <= {"format", "version", "name", "description", "seed", "root", "definitions", "code",
                          "initializers", "edits", "weights"}
+
+
+def test_saving_with_weights_into_a_missing_folder_is_one_sentence(tmp_path):
+    import torch
+    doc = Document()
+    with pytest.raises(FileFormatError) as err:
+        save_project(doc.project, tmp_path / "nope" / "x.netstudio", weights={"w": torch.ones(2)})
+    assert one_sentence(err.value)
+
+
+@pytest.mark.parametrize("count", [None, "x", 2.5, 1_000_000_000, True])
+def test_a_bad_concat_count_is_a_diagnostic_not_a_crash(count):
+    from netstudio.analysis import check
+    from tests.engine.builders import chain_project
+    doc, ids = chain_project([("Concat", {"inputs": 2}, "cat")], kind="graph")
+    doc.project.root_definition.nodes[ids[0]].params["inputs"] = count
+    result = check(doc.project)
+    assert any("'inputs'" in d.message for d in result.errors)

@@ -39,7 +39,7 @@ def test_graph_edits_rebuild_and_keep_surviving_weights(session):
     doc = session.document
     last = doc.project.root_definition.chain()[2]
     doc.set_param("main", last.id, "out_features", 3)
-    assert rebuilt == [] or True  # rebuild happens eagerly once the module existed
+    assert rebuilt == [1]  # once the module exists, graph edits rebuild it at once
     session.run_forward()
     assert session.output.shape == (2, 3)
     assert torch.equal(session.module[0].weight, first)
@@ -169,3 +169,45 @@ def test_runs_replicate_over_several_gpus(session, monkeypatch):
     session.device = torch.device("cuda", 0)
     session._runner(session.module)
     assert used == [session.module]
+
+
+def test_weights_survive_a_moment_of_invalid_graph_and_saving_then(session, tmp_path):
+    task = make_regression(4, 1, n_samples=32, seed=2)
+    session.run_training(task, steps=3, batch_size=8)
+    trained = session.module[0].weight.detach().clone()
+    doc = session.document
+    first = doc.project.root_definition.chain()[0]
+    doc.set_param("main", first.id, "in_features", 99)      # invalid for a moment
+    assert session.module is None and session.error
+    path = tmp_path / "while-invalid.netstudio"
+    save_project(doc.project, path, weights=session.weights_for_saving())
+    assert load_project_and_weights(path)[1]["0.weight"].equal(trained)
+    doc.reset_param("main", first.id, "in_features")         # valid again: the weights come back
+    assert torch.equal(session.module[0].weight, trained)
+
+
+def test_a_failing_rebuild_never_raises_into_document_events(session):
+    session.run_forward()
+    session.apply_edit(DirectEdit("0.weight", "set", 5.0, (7, 0)))
+    heard = []
+    session.document.events.changed.connect(lambda: heard.append(1))
+    first = session.document.project.root_definition.chain()[0]
+    session.document.set_param("main", first.id, "out_features", 4)   # the recorded edit no longer fits
+    assert heard == [1]
+    assert session.module is not None and session.module[0].weight.shape == (4, 4)
+    assert session.skipped and "out of range" in session.skipped[0]
+
+
+def test_node_initializer_set_after_a_run_reaches_the_live_weights(session):
+    session.run_forward()
+    first = session.document.project.root_definition.chain()[0]
+    session.document.set_init("main", first.id, "weight", {"scheme": "constant", "args": {"value": 0.5}})
+    assert torch.all(session.module[0].weight == 0.5)
+
+
+def test_a_new_seed_draws_the_weights_afresh(session):
+    session.run_forward()
+    before = session.module[0].weight.detach().clone()
+    session.document.set_setting("seed", 123)
+    session.run_forward()
+    assert not torch.equal(session.module[0].weight, before)

@@ -195,11 +195,6 @@ class NodeItem(QGraphicsItem):
                 self.port_states[key] = state
             self.update()
 
-    def clear_port_states(self) -> None:
-        if self.port_states:
-            self.port_states.clear()
-            self.update()
-
     def _place_badges(self) -> None:
         if self.badge is not None:
             self.badge.setPos(self.rect.right() - 3, self.rect.top() + 3)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import logging
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -148,7 +149,6 @@ class Runner(QObject):
         super().__init__(parent)
         self.name: str | None = None
         self.token: CancelToken | None = None
-        self.last_traceback = ""
         self._thread: QThread | None = None
         self._worker: _Worker | None = None
         holder = self._pair = [None]
@@ -209,5 +209,6 @@ class Runner(QObject):
             _LIVE.discard(pair)
         self._thread = self._worker = None
         self._pair[0] = None
-        self.last_traceback = trace
+        if error and trace:  # the user saw one sentence; the log keeps the whole story
+            logging.getLogger(__name__).error("%s failed: %s\n%s", name or "run", error, trace)
         self.finished.emit(name or "", result, error)
