@@ -263,3 +263,12 @@ def _near(image: QImage, x: int, y: int, colour: QColor, tolerance: int = 30, ra
                         abs(c.blue() - colour.blue()) <= tolerance:
                     return True
     return False
+
+
+def test_deferred_layers_stop_showing_deferred_once_the_network_ran(open_canvas, qtbot):
+    canvas = open_canvas("lazy_mlp")
+    ids = by_title(canvas)
+    first = canvas.node_item(ids["0"])
+    assert first.status.stats == "deferred · 5,376 params"
+    canvas.controller.session.run_forward()     # the seed's first net(X) materializes the layers
+    qtbot.waitUntil(lambda: first.status.stats == "5,376 params")

@@ -15,8 +15,8 @@ thread through a queued Qt signal, optionally coalescing bursts.
 from __future__ import annotations
 
 import contextlib
-import time
 import logging
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
