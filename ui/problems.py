@@ -1,4 +1,5 @@
-"""The problems list: one row per diagnostic of the latest check.
+"""The problems list: one row per diagnostic of the latest check, and a warning
+for each recorded initializer or weight edit that no longer fits the graph.
 
 Activating a row emits ``problem_activated`` with its diagnostic; the window
 then opens the definition that holds the node and selects it.
@@ -9,11 +10,12 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QWidget
 
-from netstudio.analysis import CheckResult, Diagnostic
+from netstudio.analysis import WARNING, CheckResult, Diagnostic
 
 from .controller import DocumentController
 from .param_editors import sentence
 from .properties import severity_icon
+from .session_relay import SessionRelay
 
 DIAGNOSTIC_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -34,19 +36,34 @@ class ProblemsPanel(QTreeWidget):
         self.setColumnWidth(0, 220)
         self.itemClicked.connect(self._on_item)
         self.itemActivated.connect(self._on_item)
+        self.controller = controller
+        self._result = CheckResult()
+        self._relay = SessionRelay(controller.session, self)
+        self._relay.signals.rebuilt.connect(self._refresh)
         controller.checked.connect(self.show_result)
         if controller.result is not None:
             self.show_result(controller.result)
 
     def show_result(self, result: CheckResult) -> None:
+        self._result = result
+        self._refresh()
+
+    def _skipped(self) -> list[Diagnostic]:
+        root = self.controller.document.project.root
+        return [Diagnostic(WARNING, f"A recorded initialization or edit no longer applies and was skipped: "
+                                    f"{message.rstrip('.')}", root, where="recorded weights")
+                for message in self.controller.session.skipped]
+
+    def _refresh(self, *_) -> None:
         self.clear()
-        errors_first = sorted(result.diagnostics, key=lambda d: not d.is_error)
+        diagnostics = list(self._result.diagnostics) + self._skipped()
+        errors_first = sorted(diagnostics, key=lambda d: not d.is_error)
         for diag in errors_first:
             item = QTreeWidgetItem(self, [diag.where or diag.definition, sentence(diag.message)])
             item.setIcon(0, severity_icon(diag.severity))
             item.setToolTip(1, sentence(diag.message))
             item.setData(0, DIAGNOSTIC_ROLE, diag)
-        if not result.diagnostics:
+        if not diagnostics:
             placeholder = QTreeWidgetItem(self, ["", "No problems: the network is valid."])
             placeholder.setFlags(Qt.ItemFlag.NoItemFlags)
 
