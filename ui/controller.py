@@ -46,6 +46,7 @@ class DocumentController(QObject):
     tensor_selected = Signal(object)         # ui.panels.tensor_ref.TensorRef, or None
     path_changed = Signal(object)            # Path | None
     modified_changed = Signal(bool)
+    busy_changed = Signal(bool)              # a run (forward, training, a device move...) holds the network
 
     def __init__(self, document: Document | None = None, path: str | Path | None = None, parent=None):
         super().__init__(parent)
@@ -55,6 +56,7 @@ class DocumentController(QObject):
         self.path: Path | None = Path(path) if path else None
         self.result: CheckResult | None = None
         self.selection: tuple[str, list[str]] = (self.document.project.root, [])
+        self._runs = 0
         self._generation = 0
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
@@ -66,6 +68,21 @@ class DocumentController(QObject):
         self.document.events.changed.connect(self.schedule_check)
         self.document.events.reset.connect(self._on_reset)
         self.schedule_check()
+
+    @property
+    def busy(self) -> bool:
+        return self._runs > 0
+
+    def run_started(self) -> None:
+        """A worker began using the network: undoing weight changes would have to wait for it."""
+        self._runs += 1
+        if self._runs == 1:
+            self.busy_changed.emit(True)
+
+    def run_finished(self) -> None:
+        self._runs = max(0, self._runs - 1)
+        if self._runs == 0:
+            self.busy_changed.emit(False)
 
     def _on_clean_changed(self, clean: bool) -> None:
         self.modified_changed.emit(not clean)

@@ -99,6 +99,11 @@ class MainWindow(QMainWindow):
         self._update_title()
 
     # -- panels ---------------------------------------------------------------------------
+    def _sync_undo_actions(self, *_) -> None:
+        stack, busy = self.controller.undo_stack, self.controller.busy
+        self.undo_action.setEnabled(stack.canUndo() and not busy)
+        self.redo_action.setEnabled(stack.canRedo() and not busy)
+
     def make_dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
         """A dock named ``name`` (its objectName, by which its place is saved) holding ``widget``."""
         dock = QDockWidget(title, self)
@@ -143,6 +148,10 @@ class MainWindow(QMainWindow):
         redo.setShortcuts([QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
         redo.setIcon(qta.icon("mdi6.redo"))
         self.undo_action, self.redo_action = undo, redo
+        # While a run holds the network, undo/redo would freeze the window until it ends: disable them.
+        stack = self.controller.undo_stack
+        for signal in (stack.canUndoChanged, stack.canRedoChanged, self.controller.busy_changed):
+            signal.connect(self._sync_undo_actions)
         m.addActions([undo, redo])
         m.addSeparator()
         self._add_canvas_actions(m, EDIT_ACTIONS)

@@ -219,3 +219,25 @@ def test_install_docks_the_panel(make_window):
     panel = dock.widget()
     assert isinstance(panel, RunPanel) and panel.objectName() == "runPanel"
     assert panel.shape_edit.text() == "2, 20"  # the mlp example opened at first start
+
+
+def test_undo_is_disabled_while_a_run_holds_the_network(make_window, qtbot):
+    from ui.commands import Rename
+    from ui.panels.run_panel import RunPanel
+    window = make_window()
+    controller = window.controller
+    doc = controller.document
+    first = next(n for n in doc.project.root_definition.nodes.values() if n.type == "Linear")
+    controller.push(Rename(doc, "main", first.id, "first"))   # a valid edit, so training runs
+    assert window.undo_action.isEnabled()
+    run = window.docks["runPanelDock"].widget()
+    assert isinstance(run, RunPanel)
+    run.steps_spin.setValue(5000)
+    busy = []
+    controller.busy_changed.connect(busy.append)
+    assert run.train()
+    assert busy == [True] and not window.undo_action.isEnabled()
+    run.cancel()
+    assert run.wait(30000)
+    assert busy == [True, False]
+    qtbot.waitUntil(lambda: window.undo_action.isEnabled())

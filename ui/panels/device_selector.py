@@ -49,7 +49,7 @@ class DeviceSelector(QWidget):
         self.session = controller.session
         self.report_error = report_error or _show_error
         self.last_error: str | None = None
-        self.runner = Runner(self)
+        self.runner = Runner(self, controller)
         self.runner.finished.connect(self._on_moved)
         row = QHBoxLayout(self)
         row.setContentsMargins(4, 0, 4, 0)

@@ -107,7 +107,7 @@ class RunPanel(QWidget):
         self.last_result: object = None
         self.last_error: str | None = None
         self.steps_requested = 0
-        self.runner = Runner(self)
+        self.runner = Runner(self, controller)
         self.runner.progress.connect(self._on_progress)
         self.runner.finished.connect(self._on_finished)
         self._dirty = False

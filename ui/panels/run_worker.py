@@ -145,8 +145,9 @@ class Runner(QObject):
     progress = Signal(object)  # [(step, value), ...]
     finished = Signal(str, object, object)  # name, result, error sentence or None
 
-    def __init__(self, parent: QObject | None = None):
+    def __init__(self, parent: QObject | None = None, controller=None):
         super().__init__(parent)
+        self.controller = controller   # told when a job starts and ends (the window disables undo meanwhile)
         self.name: str | None = None
         self.token: CancelToken | None = None
         self._thread: QThread | None = None
@@ -184,6 +185,8 @@ class Runner(QObject):
         self._pair[0] = pair
         self._thread, self._worker = thread, worker
         thread.start()
+        if self.controller is not None:
+            self.controller.run_started()
         self.started.emit(name)
         return True
 
@@ -209,6 +212,8 @@ class Runner(QObject):
             _LIVE.discard(pair)
         self._thread = self._worker = None
         self._pair[0] = None
+        if self.controller is not None:
+            self.controller.run_finished()
         if error and trace:  # the user saw one sentence; the log keeps the whole story
             logging.getLogger(__name__).error("%s failed: %s\n%s", name or "run", error, trace)
         self.finished.emit(name or "", result, error)

@@ -73,7 +73,7 @@ class SharedLinksPanel(QWidget):
         self.controller = controller
         self.session = controller.session
         self.gradients: dict[str, UseGradients] = {}
-        self.runner = Runner(self)
+        self.runner = Runner(self, controller)
         self.runner.finished.connect(self._on_gradients)
         self._build()
         events = controller.document.events
