@@ -378,3 +378,17 @@ def test_keyboard_shortcuts_select_copy_paste_group_and_ungroup(open_canvas, qtb
     d = canvas.scene.model
     assert block not in d.nodes and {d.nodes[i].type for i in canvas.selected_node_ids()} == {"AddScalar", "ReLU"}
     QGuiApplication.clipboard().clear()
+
+
+def test_arrow_keys_nudge_the_selection_by_the_grid(open_canvas, qtbot):
+    canvas = open_canvas("mlp")
+    ids = nodes_by_title(canvas)
+    node = canvas.controller.document.definition("main").nodes[ids["0"]]
+    x, y = node.position
+    canvas.select_nodes([ids["0"]])
+    focus(canvas, qtbot)
+    qtbot.keyClick(canvas.view, Qt.Key.Key_Right)
+    qtbot.keyClick(canvas.view, Qt.Key.Key_Down, Qt.KeyboardModifier.ShiftModifier)
+    assert node.position == (x + 10, y + 50)
+    canvas.controller.undo_stack.undo()
+    assert node.position == (x + 10, y)

@@ -9,12 +9,16 @@ from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QFrame, QGraphicsView, QLabel
 
+from ui.commands import MoveNodes
 from ui.mime import BLOCK_MIME
 
 from . import theme
 from .edge_item import EdgeItem
 from .gestures import Gesture, MoveGesture, NewLinkGesture, PanGesture
 from .node_item import NodeItem
+
+
+_NUDGE = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
 
 
 class CanvasView(QGraphicsView):
@@ -268,7 +272,25 @@ class CanvasView(QGraphicsView):
                 self.scene().clearSelection()
             event.accept()
             return
+        if event.key() in _NUDGE and self._gesture is None:
+            big = bool(event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
+            if self.nudge(*_NUDGE[event.key()], big=big):
+                event.accept()
+                return
         super().keyPressEvent(event)
+
+    def nudge(self, dx: int, dy: int, big: bool = False) -> bool:
+        """Move the selected nodes one grid step (five with Shift) as one undo step; False if none."""
+        scene = self.scene()
+        ids = scene.selected_node_ids()
+        if not ids:
+            return False
+        step = theme.GRID * (5 if big else 1)
+        d = scene.model
+        moves = {i: (d.nodes[i].position, (d.nodes[i].position[0] + dx * step, d.nodes[i].position[1] + dy * step))
+                 for i in ids if i in d.nodes}
+        scene.controller.push(MoveNodes(scene.controller.document, scene.definition, moves, finished=True))
+        return True
 
     def keyReleaseEvent(self, event) -> None:
         if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
