@@ -56,6 +56,8 @@ class NetworkSession:
         self.device = torch.device("cpu")
         self.error: str | None = None
         self.skipped: list[str] = []   # recorded initializers/edits that no longer apply to the graph
+        self.weights_version = 0       # counts weight changes, so autosave writes them only when they moved
+        self.events.weights_changed.connect(self._count_weights_change)
         self.input: torch.Tensor | None = None
         self.output: torch.Tensor | None = None
         self.gradients: dict[str, torch.Tensor] = {}
@@ -69,6 +71,9 @@ class NetworkSession:
         document.events.changed.connect(self._on_document_changed)
         document.events.reset.connect(self._on_document_changed)
         document.events.node_changed.connect(self._on_node_changed)
+
+    def _count_weights_change(self, *_) -> None:
+        self.weights_version += 1
 
     def start_over(self, weights: dict[str, torch.Tensor] | None = None) -> None:
         """Forget the current network before another project replaces the document's (open, new, revert).

@@ -2,7 +2,8 @@
 
 While its project is modified, each window writes it every so often (30 s by
 default) to its own recovery file under ``<app data>/recovery``, with the
-original path recorded.  The file is locked (``QLockFile``) for the window's
+original path recorded, and its trained weights beside it (``.weights``, a
+safetensors file) when they differ from what the seed reproduces.  The file is locked (``QLockFile``) for the window's
 lifetime: a clean close or a save removes it, a crash leaves it behind with a
 stale lock, and the next start finds it and offers to recover it.
 """
@@ -21,6 +22,7 @@ from PySide6.QtCore import QLockFile, QObject, QTimer
 
 from netstudio.errors import NetStudioError
 from netstudio.files.atomic import atomic_write_bytes
+from netstudio.files.tensor_io import load_tensors, save_tensors
 from netstudio.graph import Project
 from netstudio.serialization import project_from_dict
 
@@ -29,6 +31,7 @@ from .settings import app_data_dir
 
 FORMAT = "netstudio-recovery"
 SUFFIX = ".recovery"
+WEIGHTS_SUFFIX = ".weights"
 DEFAULT_INTERVAL_MS = 30_000
 
 
@@ -75,6 +78,9 @@ class Autosaver(QObject):
         record = {"format": FORMAT, "version": 1, "saved": time.time(), "label": self.label(),
                   "original": str(self.controller.path) if self.controller.path else None,
                   "trusted": project.trusted, "project": project.to_dict()}
+        weights = self._save_weights()
+        if weights is not None:
+            record["weights"] = weights.name
         text = json.dumps(record, ensure_ascii=False)
         if text != self._written:
             try:
@@ -84,10 +90,36 @@ class Autosaver(QObject):
                 return
             self._written = text
 
+    @property
+    def weights_path(self) -> Path:
+        return self.path.with_suffix(WEIGHTS_SUFFIX)
+
+    def _save_weights(self) -> Path | None:
+        """Write the weights beside the recovery file when they changed since the last write
+        (never while a run is changing them: the next autosave catches up)."""
+        session = self.controller.session
+        if not session.weights_modified:
+            return None
+        if self.controller.busy or session.weights_version == self._weights_written:
+            return self.weights_path if self.weights_path.exists() else None
+        weights = session.weights_for_saving()
+        if weights is None:
+            return None
+        try:
+            save_tensors(weights, self.weights_path)
+        except (NetStudioError, OSError) as err:
+            logging.getLogger(__name__).warning("autosave of the weights failed: %s", err)
+            return None
+        self._weights_written = session.weights_version
+        return self.weights_path
+
     def discard(self) -> None:
         """Remove the recovery file (the project was saved, reverted or closed on purpose)."""
         self.path.unlink(missing_ok=True)
+        self.weights_path.unlink(missing_ok=True)
         self._written = None
+        self._weights_written = None
+        self._weights_written: int | None = None
 
     def close(self) -> None:
         """A clean exit: no recovery file, no lock."""
@@ -123,8 +155,20 @@ class Recovery:
     def project(self) -> Project:
         return project_from_dict(self.data, "The recovered project", trusted=self.trusted)
 
+    def weights(self) -> dict | None:
+        """The autosaved weights, or None (none were written, or they cannot be read)."""
+        path = self.path.with_suffix(WEIGHTS_SUFFIX)
+        if not path.exists():
+            return None
+        try:
+            loaded = load_tensors(path)
+        except NetStudioError:
+            return None
+        return {k: v.clone() for k, v in loaded.items()} if isinstance(loaded, dict) else None
+
     def discard(self) -> None:
         self.path.unlink(missing_ok=True)
+        self.path.with_suffix(WEIGHTS_SUFFIX).unlink(missing_ok=True)
         self.release()
 
     def release(self) -> None:

@@ -17,6 +17,8 @@ from netstudio.analysis import CheckResult, check
 from netstudio.graph import Document, Project
 from netstudio.session import NetworkSession
 
+from .session_relay import SessionRelay
+
 
 class _CheckJob(QRunnable):
     """Checks a copy of the project in a worker thread, so editing never waits for it."""
@@ -57,6 +59,10 @@ class DocumentController(QObject):
         self.result: CheckResult | None = None
         self.selection: tuple[str, list[str]] = (self.document.project.root, [])
         self._runs = 0
+        # Trained, imported or edited weights are unsaved work too, though no undo command made them.
+        self._weights_unsaved = False
+        self._relay = SessionRelay(self.session, self)
+        self._relay.signals.weights_changed.connect(self._on_weights_changed)
         self._generation = 0
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
@@ -85,7 +91,7 @@ class DocumentController(QObject):
             self.busy_changed.emit(False)
 
     def _on_clean_changed(self, clean: bool) -> None:
-        self.modified_changed.emit(not clean)
+        self.modified_changed.emit(self.modified)
 
     def close(self) -> None:
         """Stop following the document; the window calls this when it closes."""
@@ -101,7 +107,23 @@ class DocumentController(QObject):
 
     @property
     def modified(self) -> bool:
-        return not self.undo_stack.isClean()
+        """Unsaved changes: an edit since the last save, or weights changed by a run or an import."""
+        return not self.undo_stack.isClean() or self._weights_unsaved
+
+    def mark_saved(self) -> None:
+        """The project and its weights are on disk now."""
+        self._weights_unsaved = False
+        self.undo_stack.setClean()
+        self.modified_changed.emit(self.modified)
+
+    def forget_unsaved_weights(self) -> None:
+        """Another project replaced this one (open, new, revert): its weights are not this one's."""
+        self._weights_unsaved = False
+
+    def _on_weights_changed(self, *_) -> None:
+        if self.session.weights_modified and not self._weights_unsaved:
+            self._weights_unsaved = True
+            self.modified_changed.emit(True)
 
     def set_path(self, path: str | Path | None) -> None:
         self.path = Path(path) if path else None

@@ -140,7 +140,7 @@ class FileActions(QObject):
             recovery.discard()
             show_error(self.window, str(err), file_error_details(err), "Cannot recover project")
             return False
-        self._show(project, recovery.original, None, modified=True)
+        self._show(project, recovery.original, None, modified=True, weights=recovery.weights())
         recovery.discard()
         self.autosaver.save_now()
         return True
@@ -150,6 +150,7 @@ class FileActions(QObject):
         stack = self.controller.undo_stack
         stack.clear()
         self.controller.session.start_over(weights)
+        self.controller.forget_unsaved_weights()
         self.controller.document.replace(project)
         self.example = example
         self.controller.set_path(path)
@@ -184,7 +185,7 @@ class FileActions(QObject):
         except NetStudioError as err:
             show_error(self.window, str(err), title="Cannot save project")
             return False
-        self.controller.undo_stack.setClean()
+        self.controller.mark_saved()
         self.example = None
         self.controller.set_path(path.resolve())
         self.recent.add(path)

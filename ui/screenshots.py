@@ -127,7 +127,7 @@ def capture(folder: Path) -> list[Path]:
             path = folder / f"{name}.png"
             window.grab().save(str(path))
             saved.append(path)
-            window.controller.undo_stack.setClean()
+            window.controller.mark_saved()
             window.close()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

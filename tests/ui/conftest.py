@@ -80,7 +80,7 @@ def make_window(qtbot):
     for window in windows:
         if shiboken6.isValid(window):
             window.controller.wait_for_check()
-            window.controller.undo_stack.setClean()
+            window.controller.mark_saved()
             window.close()
             window.deleteLater()
     QApplication.processEvents()

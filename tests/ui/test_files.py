@@ -320,3 +320,28 @@ def test_trained_weights_are_saved_in_the_project_and_come_back(make_window, tmp
     fresh = again.controller.session.module
     again.controller.session.run_forward()
     assert not torch.equal(fresh[0].weight, trained["0.weight"])
+
+
+def test_training_is_unsaved_work_and_its_weights_are_recovered(make_window, qtbot, monkeypatch, examples_dir):
+    import torch
+
+    from netstudio.run import make_regression
+    window = make_window(examples_dir / "param_access.netstudio", panels=False)
+    assert not window.controller.modified
+    window.controller.session.run_training(make_regression(4, 1, n_samples=32, seed=4), steps=4, batch_size=8)
+    qtbot.waitUntil(lambda: window.controller.modified)     # no undo command made it, yet it is unsaved
+    assert window.isWindowModified()
+    trained = {k: v.clone() for k, v in window.controller.session.module.state_dict().items()}
+    autosaver = window.files.autosaver
+    autosaver.save_now()
+    assert autosaver.weights_path.is_file()
+    autosaver.lock.unlock()                                   # as if its process had died
+    monkeypatch.setattr(prompts, "ask_recover", lambda parent, text: prompts.RECOVER)
+    second = make_window(panels=False)
+    got = second.controller.session.module.state_dict()
+    assert all(torch.equal(got[k], trained[k]) for k in trained)
+    assert second.controller.modified
+    # Closing the first window now asks, since its trained weights were never saved.
+    asked = []
+    monkeypatch.setattr(prompts, "ask_save_changes", lambda parent, name: asked.append(name) or prompts.DISCARD)
+    assert window.close() and asked
