@@ -11,6 +11,9 @@ example, a shown widget, and a canvas.
 
 from __future__ import annotations
 
+import contextlib
+import threading
+
 import pytest
 import shiboken6
 from PySide6.QtCore import QSettings
@@ -143,3 +146,23 @@ def open_canvas(make_controller, show_widget):
     yield make
     # A QMimeData left on the clipboard crashes the offscreen platform at exit.
     QGuiApplication.clipboard().clear()
+
+
+@contextlib.contextmanager
+def lock_held_elsewhere(session):
+    """Another thread holds ``session.lock`` (as a training run does) until the block ends."""
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with session.lock:
+            held.set()
+            release.wait(5)
+
+    thread = threading.Thread(target=hold)
+    thread.start()
+    held.wait(5)
+    try:
+        yield
+    finally:
+        release.set()
+        thread.join()

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QMainWindow
 from netstudio.graph import Document
 from netstudio.run import Objective, make_regression
 from netstudio.serialization import load_project
+from tests.ui.conftest import lock_held_elsewhere
 from ui.controller import DocumentController
 from ui.panels import heatmap
 from ui.panels.colormaps import NAN_RGBA, NEG_INF_RGBA, POS_INF_RGBA
@@ -23,25 +24,15 @@ from ui.panels.tensor_ref import TensorRef
 
 
 @pytest.fixture
-def make_panel(qtbot, examples_dir):
-    controllers = []
-
+def make_panel(make_controller, show_widget, qtbot):
     def make(name: str = "param_access", run: bool = True, show: bool = False) -> HeatmapPanel:
-        controller = DocumentController(Document(load_project(examples_dir / f"{name}.netstudio")))
-        controllers.append(controller)
-        if run:
-            controller.session.run_forward()
-        panel = HeatmapPanel(controller)
+        panel = HeatmapPanel(make_controller(name, trusted=False, run=run))
+        if show:
+            return show_widget(panel, (900, 450))
         qtbot.addWidget(panel)
         panel.resize(900, 450)
-        if show:
-            panel.show()
-            qtbot.waitExposed(panel)
         return panel
-
-    yield make
-    for controller in controllers:
-        controller.close()
+    return make
 
 
 def param(panel: HeatmapPanel, name: str) -> torch.Tensor:
@@ -323,22 +314,9 @@ def test_live_training_on_a_worker_thread_updates_the_picture(make_panel, qtbot,
 def test_busy_network_skips_frames_instead_of_blocking(make_panel, qtbot):
     panel = make_panel()
     session = panel.session
-    held, release = threading.Event(), threading.Event()
-
-    def hold():
-        with session.lock:
-            held.set()
-            release.wait(5)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    held.wait(5)
-    try:
+    with lock_held_elsewhere(session):
         panel.controller.tensor_selected.emit(network_ref(session, "0.weight"))  # returns at once
         assert panel.displayed() is None and "Waiting" in panel.message()
-    finally:
-        release.set()
-        thread.join()
     qtbot.waitUntil(lambda: panel.displayed() is not None)
     np.testing.assert_allclose(panel.displayed(), param(panel, "0.weight").detach().numpy())
 

@@ -9,34 +9,23 @@ import torch
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QDockWidget
 
-from netstudio.graph import Document
-from netstudio.serialization import load_project
-from ui.controller import DocumentController
 from ui.panels import run_panel
 from ui.panels.run_panel import RunPanel, parse_shape
 
 
 @pytest.fixture
-def make_panel(qtbot, examples_dir):
-    controllers, panels = [], []
+def make_panel(make_controller, show_widget):
+    panels = []
 
     def make(name: str = "param_access") -> RunPanel:
-        controller = DocumentController(Document(load_project(examples_dir / f"{name}.netstudio")))
-        controllers.append(controller)
-        panel = RunPanel(controller)
+        panel = show_widget(RunPanel(make_controller(name, trusted=False)), (460, 1000))
         panels.append(panel)
-        qtbot.addWidget(panel)
-        panel.resize(460, 1000)
-        panel.show()
-        qtbot.waitExposed(panel)
         return panel
 
     yield make
-    for panel in panels:
+    for panel in panels:   # no run may outlive its controller
         panel.cancel()
         panel.wait()
-    for controller in controllers:
-        controller.close()
 
 
 def choose(combo: QComboBox, data) -> None:

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QDockWidget, QMainWindow
 from netstudio.files.tensor_io import load_tensors
 from netstudio.graph import Document
 from netstudio.serialization import load_project
+from tests.ui.conftest import lock_held_elsewhere
 from ui.controller import DocumentController
 from ui.panels import param_tree, save_tensors
 from ui.panels.param_tree import ParamTreePanel
@@ -278,25 +279,10 @@ def test_updates_come_from_a_worker_thread_safely(make_panel, qtbot):
 
 
 def test_busy_network_is_read_later_not_waited_for(make_panel, qtbot):
-    import threading
     panel = make_panel("lazy_mlp")
-    acquired = threading.Event()
-    release = threading.Event()
-
-    def hold():
-        with panel.session.lock:
-            acquired.set()
-            release.wait(5)
-
-    thread = threading.Thread(target=hold)
-    thread.start()
-    acquired.wait(5)
-    try:
+    with lock_held_elsewhere(panel.session):
         panel.refresh()            # returns at once instead of blocking the UI
         assert panel._retry.isActive()
-    finally:
-        release.set()
-        thread.join()
     panel.session.run_forward()
     qtbot.waitUntil(lambda: cell(panel, "0.weight", SHAPE) == "(256, 20)")
 
