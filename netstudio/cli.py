@@ -72,126 +72,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def cmd_check(args) -> int:
-    from .analysis import check
-    from .serialization import load_project
-    project = load_project(args.project, trusted=args.trust)
-    result = check(project)
-    for diag in result.diagnostics:
-        print(f"{diag.severity}: {diag.line()}")
-    if result.ok:
-        print(f"{project.name}: valid")
-    return 0 if result.ok else 1
+def _command(name: str):
+    """The ``run`` of ``netstudio.commands.<name>``, imported only when that command runs."""
+    import importlib
+    return importlib.import_module(f"netstudio.commands.{name}").run
 
 
-def cmd_summary(args) -> int:
-    from .analysis import check
-    from .serialization import load_project
-    from .summary import summarize
-    project = load_project(args.project, trusted=args.trust)
-    for node, shape in zip(project.root_definition.inputs, args.input or []):
-        node.params["shape"] = shape
-    result = check(project)
-    print(summarize(project, result).format())
-    for diag in result.errors:
-        print(f"error: {diag.line()}", file=sys.stderr)
-    return 0 if result.ok else 1
-
-
-def cmd_export(args) -> int:
-    from pathlib import Path
-
-    from .analysis import check
-    from .compiler import compile_project
-    from .errors import GraphError
-    from .export import example_inputs, export_onnx, export_plain_pytorch
-    from .export.onnx_export import require_onnx
-    from .serialization import load_project
-    if args.onnx:
-        require_onnx()  # before any work: a missing package is exit 2, like any unusable argument
-    project = load_project(args.project, trusted=args.trust)
-    result = check(project)
-    if not result.ok:
-        for diag in result.diagnostics:
-            print(f"{diag.severity}: {diag.line()}", file=sys.stderr)
-        return 1
-    try:
-        module = compile_project(project, result=result)
-    except GraphError as err:
-        print(f"netstudio: {err}", file=sys.stderr)
-        return 1
-    paths = list(export_plain_pytorch(project, module, args.outdir).paths)
-    if args.onnx:
-        paths.append(export_onnx(module, example_inputs(project, module), Path(args.outdir) / "model.onnx"))
-    for path in paths:
-        print(path)
-    return 0
-
-
-def cmd_inspect(args) -> int:
-    import json
-
-    from .files.checkpoint import open_checkpoint
-    from .tensors.stats import tensor_stats
-    ckpt = open_checkpoint(args.file)
-    tensors, values, stats_of = [], [], {}
-    for entry in ckpt.entries:
-        if not entry.is_tensor:
-            values.append({"name": entry.name, "value": _json_value(entry.value)})
-            continue
-        if entry.alias_of is None or entry.alias_of not in stats_of:
-            stats_of[entry.name] = tensor_stats(entry.load(), bins=1)
-        stats = stats_of.get(entry.alias_of) or stats_of[entry.name]
-        tensors.append({"name": entry.name, "shape": list(entry.shape), "dtype": entry.dtype, "numel": entry.numel,
-                        "nbytes": entry.nbytes, "alias_of": entry.alias_of, "min": stats.min, "max": stats.max,
-                        "mean": stats.mean, "std": stats.std, "nans": stats.nans, "infs": stats.infs})
-    totals = {"tensors": len(tensors), "numel": ckpt.numel, "nbytes": ckpt.nbytes}
-    if args.json:
-        print(json.dumps({"file": str(ckpt.path), "format": ckpt.kind, "tensors": tensors, "values": values,
-                          "metadata": ckpt.metadata, "totals": totals}, indent=1, allow_nan=False))
-        return 0
-    print(f"{ckpt.path.name} ({ckpt.kind})")
-    header = ("Name", "Shape", "Dtype", "Min", "Max", "Mean", "Std", "NaN", "Inf", "")
-    rows = [(t["name"], "(" + ", ".join(str(s) for s in t["shape"]) + ("," if len(t["shape"]) == 1 else "") + ")",
-             t["dtype"], *(_number(t[k]) for k in ("min", "max", "mean", "std")), str(t["nans"]), str(t["infs"]),
-             f"same tensor as {t['alias_of']}" if t["alias_of"] else "") for t in tensors]
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    right = {3, 4, 5, 6, 7, 8}
-    for row in [header, *rows]:
-        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(row, widths))]
-        print("  ".join(cells).rstrip())
-    for v in values:
-        print(f"{v['name']} = {json.dumps(v['value'])}")
-    print(f"Total: {len(tensors)} tensor{'s' if len(tensors) != 1 else ''}, {totals['numel']:,} elements, "
-          f"{_size(totals['nbytes'])}" + (" (shared tensors counted once)" if any(t["alias_of"] for t in tensors)
-                                          else ""))
-    return 0
-
-
-def _number(value: float | None) -> str:
-    return "-" if value is None else f"{value:.6g}"
-
-
-def _size(nbytes: int) -> str:
-    size = float(nbytes)
-    for unit in ("bytes", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            return f"{nbytes:,} bytes" if unit == "bytes" else f"{size:.2f} {unit}"
-        size /= 1024
-    return f"{size:.2f} TB"  # pragma: no cover - unreachable
-
-
-def _json_value(value):
-    """A checkpoint's non-tensor value as JSON: numbers, text, lists and objects as such, else its repr."""
-    import json
-    try:
-        json.dumps(value, allow_nan=False)
-        return value
-    except (TypeError, ValueError):
-        return repr(value)
-
-
-COMMANDS = {"check": cmd_check, "summary": cmd_summary, "export": cmd_export, "inspect": cmd_inspect}
+COMMANDS = {name: (lambda args, name=name: _command(name)(args)) for name in SUBCOMMANDS}
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ from .init.assignments import InitAssignment, apply_assignments, defer_until_mat
 from .params.direct_edits import DirectEdit
 from .params.tree import ParamTree, build_param_tree
 from .run import CancelToken, Objective, TrainResult, backward, forward, make_input, train
+from .run.modes import RunMode, changes_state_in_train_mode, running_in
 from .run.synthetic import SyntheticTask
 
 
@@ -56,6 +57,7 @@ class NetworkSession:
         self.device = torch.device("cpu")
         self.error: str | None = None
         self.skipped: list[str] = []   # recorded initializers/edits that no longer apply to the graph
+        self.last_mode: RunMode | None = None   # the mode of the last forward, backward or training run
         self.weights_version = 0       # counts weight changes, so autosave writes them only when they moved
         self.events.weights_changed.connect(self._count_weights_change)
         self.input: torch.Tensor | None = None
@@ -216,26 +218,43 @@ class NetworkSession:
             self.set_input()
         return module
 
-    def run_forward(self) -> torch.Tensor:
+    def run_forward(self, mode: RunMode = "eval") -> torch.Tensor:
+        """One forward pass without gradients; eval mode (the default) changes nothing in the network,
+        train mode updates BatchNorm's running statistics, which then count as changed weights."""
         with self.lock:
             module = self._need()
             was_lazy = not self.materialized
-            with torch.no_grad():
+            with torch.no_grad(), running_in(module, mode):
                 self.output = forward(self._runner(module), self.input)
-        if was_lazy:
+            self.last_mode = mode
+            changed = was_lazy or self._note_train_mode_changes(module, mode)
+        if changed:
             self.events.weights_changed.emit(None)
         self.events.ran.emit("forward")
         return self.output
 
-    def run_backward(self, objective: Objective) -> dict[str, torch.Tensor]:
+    def run_backward(self, objective: Objective, mode: RunMode = "eval") -> dict[str, torch.Tensor]:
+        """Forward, the objective and backward: the gradient of every parameter, in ``mode``."""
         with self.lock:
             module = self._need()
             module.zero_grad(set_to_none=True)
-            out = forward(self._runner(module), self.input)
+            with running_in(module, mode):
+                out = forward(self._runner(module), self.input)
             self.output = out.detach()
             self.gradients = backward(module, objective(out))
+            self.last_mode = mode
+            changed = self._note_train_mode_changes(module, mode)
+        if changed:
+            self.events.weights_changed.emit(None)
         self.events.ran.emit("backward")
         return self.gradients
+
+    def _note_train_mode_changes(self, module: nn.Module, mode: RunMode) -> bool:
+        """A run in train mode moved running statistics: they are unsaved work now."""
+        if mode == "train" and changes_state_in_train_mode(module):
+            self.weights_modified = True
+            return True
+        return False
 
     def run_training(self, task: SyntheticTask, optimizer: str = "sgd", lr: float = 0.01, steps: int = 20,
                      batch_size: int = 32, progress: Callable[[int, float], None] | None = None,
@@ -248,6 +267,7 @@ class NetworkSession:
             result = train(self._runner(module), task, optimizer, lr, steps, batch_size,
                            seed=self.document.project.seed or 0, progress=progress, cancel=cancel)
             self.losses.extend(result.losses)
+            self.last_mode = "train"
             self.weights_modified = True
         self.events.weights_changed.emit(None)
         self.events.ran.emit("train")

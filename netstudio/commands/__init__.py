@@ -1,0 +1,1 @@
+"""The engine's subcommands, one module each; ``netstudio.cli`` parses and dispatches."""
