@@ -49,6 +49,7 @@ class DocumentController(QObject):
     path_changed = Signal(object)            # Path | None
     modified_changed = Signal(bool)
     busy_changed = Signal(bool)              # a run (forward, training, a device move...) holds the network
+    project_opened = Signal()                # another project replaced this one (open, new, revert, recover)
 
     def __init__(self, document: Document | None = None, path: str | Path | None = None, parent=None):
         super().__init__(parent)

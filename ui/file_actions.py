@@ -157,6 +157,7 @@ class FileActions(QObject):
         self.controller.select(project.root, [])
         if modified:
             stack.resetClean()
+        self.controller.project_opened.emit()
         self.shown.emit()
 
     # -- saving ------------------------------------------------------------------------------

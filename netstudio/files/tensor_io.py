@@ -85,12 +85,24 @@ def save_tensors(obj: TensorContainer, path: str | os.PathLike, *, backup: bool 
         with atomic_writer(path, backup=backup) as f:
             torch.save(obj, f)
         return
+    write = _safetensors_writer(kind, named)
+    with atomic_writer(path, backup=backup) as f:
+        write(f)
+
+
+def write_safetensors(obj: TensorContainer, f: IO[bytes]) -> None:
+    """Stream ``obj`` as safetensors into an open binary file (a zip member, say), tensor by tensor,
+    so no second copy of the whole file is ever held in memory."""
+    _safetensors_writer(*_flatten_container(obj))(f)
+
+
+def _safetensors_writer(kind: str, named: list[tuple[str, torch.Tensor]]):
+    """Check everything first (nothing is written for a tensor safetensors cannot hold), then write."""
     tensors, aliases = _dedupe_aliases(named)
     for name, t in tensors:
         _check_storable(name, t)
     layout = {"kind": kind, "names": [name for name, _ in named], "aliases": aliases}
-    with atomic_writer(path, backup=backup) as f:
-        _write_safetensors(f, tensors, {METADATA_KEY: json.dumps(layout)})
+    return lambda f: _write_safetensors(f, tensors, {METADATA_KEY: json.dumps(layout)})
 
 
 def _flatten_container(obj: TensorContainer) -> tuple[str, list[tuple[str, torch.Tensor]]]:
