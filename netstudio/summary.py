@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from .analysis import CheckResult
 from .catalog import format_shape, get_block
 from .graph.definition import Definition
+from .graph.names import display_name
 from .graph.project import Project
 
 
@@ -35,10 +36,11 @@ class Summary:
         headers = ("Module (type)", "Output shape", "Param #", "Notes")
         body = []
         for r in self.rows:
-            label = ("  " * r.depth) + (f"{r.name.split('.')[-1]} " if r.name else "") + f"({r.type})"
+            leaf = display_name(r.name.split(".")[-1]) if r.name else ""
+            label = ("  " * r.depth) + (f"{leaf} " if leaf else "") + f"({display_name(str(r.type))})"
             notes = []
             if r.shared_with:
-                notes.append("shared with " + ", ".join(r.shared_with))
+                notes.append("shared with " + ", ".join(display_name(s) for s in r.shared_with))
             if r.deferred:
                 notes.append("deferred until the first forward")
             count = f"{r.params:,}" if r.params or not r.shared_with else "(counted once)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ..catalog import TensorSpec
+from ..graph.names import display_name
 from ..graph.project import Project
 from .diagnostics import ERROR, WARNING, Diagnostic
 from .shapes import NodeInfo, ShapeInference
@@ -62,10 +63,11 @@ def check(project: Project) -> CheckResult:
         chain = {n.id: i for i, n in enumerate(d.chain() or ())} if d.kind == "sequential" else None
         for diag in checker.run():
             node = d.nodes.get(diag.node_id) if diag.node_id else None
-            name = (d.effective_name(node, chain) or node.type) if node else ""
-            where = name if d.name == project.root else (f"{d.name}/{name}" if name else d.name)
+            name = display_name(str(d.effective_name(node, chain) or node.type)) if node else ""
+            dname = display_name(str(d.name))
+            where = name if d.name == project.root else (f"{dname}/{name}" if name else dname)
             severity = diag.severity if d.name in used else WARNING
-            result.diagnostics.append(replace(diag, where=where or d.name, severity=severity))
+            result.diagnostics.append(replace(diag, where=where or dname, severity=severity))
         bad[d.name] = checker.bad_nodes
     inference = ShapeInference(project, topologies, bad)
     inference.run()

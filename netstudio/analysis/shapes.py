@@ -19,6 +19,7 @@ from ..catalog import DTYPES, TensorSpec, format_shape, get_block
 from ..catalog.block_spec import ShapeError
 from ..catalog.code_loader import CodeError, describe_exception, instantiate, load_code_class
 from ..graph.definition import Definition
+from ..graph.names import display_name
 from ..graph.node import Node
 from ..graph.ports import input_ports
 from ..graph.project import Project
@@ -187,4 +188,5 @@ class ShapeInference:
         return d.effective_name(node, self._chain_index[d.name])
 
     def _report(self, d: Definition, node: Node, message: str, path, where) -> None:
-        self.diagnostics.append(Diagnostic(ERROR, message, d.name, node.id, path, ".".join(w for w in where if w)))
+        shown = ".".join(display_name(str(w)) for w in where if w)
+        self.diagnostics.append(Diagnostic(ERROR, message, d.name, node.id, path, shown))

@@ -5,21 +5,16 @@ These need no tensors at all; shape problems are found later by shape inference.
 
 from __future__ import annotations
 
-from torch import nn
-from torch.fx import GraphModule
-
 from ..catalog import get_block
 from ..catalog.code_block import CodeSyntaxError, find_class
 from ..catalog.containers import KIND_OF_CONTAINER
 from ..graph.definition import Definition
+from ..graph.names import NameKind, name_problem, node_name_kind
 from ..graph.node import Node
 from ..graph.ports import input_ports, output_ports
 from ..graph.project import Project
 from .diagnostics import ERROR, WARNING, Diagnostic
 from .topology import Topology
-
-_RESERVED = {"sequential": set(dir(nn.Sequential)), "graph": set(dir(GraphModule))}
-
 
 class DefinitionChecker:
     """Collects the structural diagnostics of one definition."""
@@ -86,6 +81,13 @@ class DefinitionChecker:
 
     def _check_code(self, node: Node) -> None:
         class_name = node.params.get("class_name")
+        problem = name_problem(class_name, NameKind.CLASS) if isinstance(class_name, str) else None
+        args = node.params.get("args")
+        if problem is None and isinstance(args, dict):
+            problem = next(filter(None, (name_problem(k, NameKind.ARGUMENT) for k in args)), None)
+        if problem:
+            self.error(node, f"code block cannot be compiled: {problem}")
+            return
         source = self.project.code.get(class_name) if isinstance(class_name, str) else None
         if source is None:
             self.error(node, f"the project has no code for class {class_name!r}")
@@ -127,19 +129,23 @@ class DefinitionChecker:
 
     # -- names ------------------------------------------------------------------
     def _check_names(self, chain_index: dict[str, int] | None) -> None:
+        """Every name must pass the one name rule (it will be written into generated code), and be unique."""
+        d = self.d
+        for problem in (name_problem(d.name, NameKind.DEFINITION),
+                        None if d.kind == "sequential" and d.class_name == "Sequential"
+                        else name_problem(d.class_name, NameKind.CLASS)):
+            if problem:
+                self.error(None, f"the definition cannot be compiled: {problem}")
         by_name: dict[str, list[Node]] = {}
-        reserved = _RESERVED[self.d.kind]
-        for node in self.d.nodes.values():
-            name = self.d.effective_name(node, chain_index) if self.d.kind == "sequential" else node.name
-            if not name:
-                if self.d.kind != "sequential" or node.type in ("Input", "Output"):
-                    self.error(node, "has no name")
+        for node in d.nodes.values():
+            spec = get_block(node.type)
+            problem = name_problem(node.name, node_name_kind(d.kind, spec.role if spec else None))
+            if problem:
+                self.error(node, "has no name" if node.name == "" else f"invalid name: {problem}")
                 continue
-            if "." in name:
-                self.error(node, f"name {name!r} contains '.', which PyTorch forbids in module names")
-            elif name in reserved and node.type not in ("Input", "Output"):
-                self.error(node, f"name {name!r} is reserved by torch.nn.Module")
-            by_name.setdefault(name, []).append(node)
+            name = d.effective_name(node, chain_index) if d.kind == "sequential" else node.name
+            if name:
+                by_name.setdefault(name, []).append(node)
         for name, nodes in by_name.items():
             if len(nodes) > 1:
                 for node in nodes:

@@ -21,6 +21,7 @@ from ..catalog import get_block
 from ..catalog.tensor_ops import constant_value
 from ..errors import GraphError
 from ..graph.definition import Definition
+from ..graph.names import NameKind, name_problem, node_name_kind
 from ..graph.node import Node
 from ..graph.ports import input_ports, output_ports
 from ..graph.project import Project
@@ -57,12 +58,26 @@ def compile_project(project: Project, device: str | torch.device | None = None,
         raise GraphError(f"The network cannot be compiled: {err}.") from None
 
 
+def _require_valid_names(d: Definition) -> None:
+    """Defence in depth: whatever the caller checked, no name reaches generated code unless it passes
+    the name rule (torch.fx writes Input names as arguments and child names as ``self.<name>``)."""
+    problems = [] if d.kind == "sequential" and d.class_name == "Sequential" else \
+        [name_problem(d.class_name, NameKind.CLASS)]
+    for node in d.nodes.values():
+        spec = get_block(node.type)
+        problems.append(name_problem(node.name, node_name_kind(d.kind, spec.role if spec else None)))
+    problem = next(filter(None, problems), None)
+    if problem:
+        raise GraphError(f"The network cannot be compiled: {problem}.")
+
+
 class _Builder:
     def __init__(self, project: Project, device: torch.device):
         self.project = project
         self.device = device
 
     def build(self, d: Definition, path: tuple[str, ...]) -> nn.Module:
+        _require_valid_names(d)
         return self._sequential(d, path) if d.kind == "sequential" else self._graph(d, path)
 
     # -- modules ---------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
@@ -20,7 +21,8 @@ from ..errors import NetStudioError
 from .definition import KINDS, Definition
 from .edge import Edge
 from .events import DocumentEvents
-from .naming import fresh_name, sanitize_name
+from .json_values import json_value_problem, text_problem
+from .names import NameKind, make_valid_name, name_problem, node_name_kind
 from .node import Node
 from .ports import input_ports, output_ports
 from .project import Project, next_id
@@ -96,12 +98,23 @@ class Document:
         self._counters[prefix] = n + 1
         return f"{prefix}{n}"
 
-    def unique_name(self, definition: str, base: str) -> str:
-        taken = {n.name for n in self.definition(definition).nodes.values()}
-        return fresh_name(sanitize_name(base) or "node", taken)
+    def unique_name(self, definition: str, base: str, role: str | None = None) -> str:
+        """A free name for a node of ``definition`` that passes the name rule, close to ``base``."""
+        d = self.definition(definition)
+        return make_valid_name(base, node_name_kind(d.kind, role), {n.name for n in d.nodes.values()})
 
     def unique_definition_name(self, base: str) -> str:
-        return fresh_name(sanitize_name(base).replace(" ", "") or "Block", self._project.definitions, sep="")
+        return make_valid_name(base, NameKind.DEFINITION, self._project.definitions, fallback="Block")
+
+    def name_problem(self, definition: str, node_id: str, name: str) -> str | None:
+        """Why ``node_id`` cannot be called ``name`` (the rule, or another node has it), as a sentence."""
+        d = self.definition(definition)
+        node = self.node(definition, node_id)
+        spec = get_block(node.type)
+        problem = name_problem(name, node_name_kind(d.kind, spec.role if spec else None))
+        if problem is None and name and any(n.name == name for n in d.nodes.values() if n.id != node_id):
+            problem = f"another block in {d.name} is already named {name!r}"
+        return _sentence(problem) if problem else None
 
     # -- nodes ----------------------------------------------------------------------
     def add_node(self, definition: str, type: str, name: str | None = None,
@@ -109,10 +122,17 @@ class Document:
                  node_id: str | None = None, index: int | None = None) -> Node:
         """Add a block; a missing name is made unique from the type (unnamed in a Sequential)."""
         d = self.definition(definition)
+        spec = get_block(type)
+        role = spec.role if spec else None
         if name is None:
-            spec = get_block(type)
-            auto_index = d.kind == "sequential" and spec is not None and spec.role not in ("input", "output")
-            name = "" if auto_index else self.unique_name(definition, _default_name(type))
+            auto_index = d.kind == "sequential" and spec is not None and role not in ("input", "output")
+            name = "" if auto_index else self.unique_name(definition, _default_name(type), role)
+        else:
+            problem = name_problem(name, node_name_kind(d.kind, role))
+            if problem:
+                raise EditError(_sentence(problem))
+        _require_storable("The hyperparameters", params or {})
+        _require_finite(position)
         node = Node(id=node_id or self._fresh("n"), type=type, name=name,
                     params=copy.deepcopy(params or {}), position=(float(position[0]), float(position[1])))
         return self.insert_node(definition, node, index)
@@ -159,9 +179,13 @@ class Document:
                 self.tie(removed.definition, other, removed.node.id)
 
     def rename(self, definition: str, node_id: str, name: str) -> None:
+        """Rename a node; a name that fails the name rule or is taken is refused (``EditError``)."""
         node = self.node(definition, node_id)
         if node.name == name:
             return
+        problem = self.name_problem(definition, node_id, name)
+        if problem:
+            raise EditError(problem)
         old = node.name
         node.name = name
         d = self.definition(definition)
@@ -186,6 +210,7 @@ class Document:
     def set_param(self, definition: str, node_id: str, key: str, value: Any) -> None:
         """Set one hyperparameter (validity is a diagnostic, not an error here)."""
         node = self.node(definition, node_id)
+        _require_storable(f"The value of {key!r}", {key: value})
         if key in node.params and node.params[key] == value and type(node.params[key]) is type(value):
             return
         node.params[key] = copy.deepcopy(value)
@@ -202,6 +227,7 @@ class Document:
 
     def move(self, definition: str, node_id: str, position: tuple[float, float]) -> None:
         node = self.node(definition, node_id)
+        _require_finite(position)
         pos = (float(position[0]), float(position[1]))
         if node.position != pos:
             node.position = pos
@@ -211,6 +237,9 @@ class Document:
     def set_init(self, definition: str, node_id: str, leaf: str, setting: dict[str, Any] | None) -> None:
         """Set (or clear, with None) the initializer of one of a node's parameters."""
         node = self.node(definition, node_id)
+        _require_storable("The initializer setting", {leaf: setting})
+        if setting is not None and not isinstance(setting, dict):
+            raise EditError("An initializer setting must be an object of named values.")
         if node.init.get(leaf) == setting:
             return
         if setting is None:
@@ -296,6 +325,11 @@ class Document:
             raise EditError(f"A definition's kind must be 'sequential' or 'graph', not {kind!r}.")
         if name in self._project.definitions:
             raise EditError(f"A block definition named {name!r} already exists.")
+        problem = name_problem(name, NameKind.DEFINITION) or (
+            None if not class_name or (kind == "sequential" and class_name == "Sequential")
+            else name_problem(class_name, NameKind.CLASS))
+        if problem:
+            raise EditError(_sentence(problem))
         d = Definition(name=name, kind=kind, class_name=class_name)
         self._project.definitions[name] = d
         self.events.definition_added.emit(name)
@@ -321,6 +355,10 @@ class Document:
 
     # -- code blocks -------------------------------------------------------------------
     def set_code(self, class_name: str, source: str) -> None:
+        problem = name_problem(class_name, NameKind.CLASS) or \
+            (text_problem(source) if isinstance(source, str) else "the source must be text")
+        if problem:
+            raise EditError(_sentence(problem))
         if self._project.code.get(class_name) == source:
             return
         self._project.code[class_name] = source
@@ -335,8 +373,11 @@ class Document:
     # -- settings ---------------------------------------------------------------------
     def set_setting(self, key: str, value: Any) -> None:
         """Project-level settings: ``seed``, ``name``, ``description``, ``trusted``, ``initializers``, ``edits``."""
-        if key not in ("seed", "name", "description", "trusted", "initializers", "edits"):
+        if key not in _SETTINGS:
             raise EditError(f"{key!r} is not a project setting.")
+        if not _SETTINGS[key](value):
+            raise EditError(f"{value!r:.60} is not a valid value for the project's {key}.")
+        _require_storable(f"The project's {key}", value)
         if getattr(self._project, key) == value:
             return
         setattr(self._project, key, copy.deepcopy(value))
@@ -375,6 +416,35 @@ class Document:
         m = re.match(r"^([a-z]+)(\d+)$", ident)
         if m and m.group(1) in self._counters:
             self._counters[m.group(1)] = max(self._counters[m.group(1)], int(m.group(2)) + 1)
+
+
+_SETTINGS = {
+    "seed": lambda v: v is None or (isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2 ** 63),
+    "name": lambda v: isinstance(v, str),
+    "description": lambda v: isinstance(v, str),
+    "trusted": lambda v: isinstance(v, bool),
+    "initializers": lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v),
+    "edits": lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v),
+}
+
+
+def _sentence(fragment: str) -> str:
+    return fragment[:1].upper() + fragment[1:] + ("" if fragment.endswith(".") else ".")
+
+
+def _require_storable(what: str, value: Any) -> None:
+    problem = json_value_problem(value)
+    if problem:
+        raise EditError(f"{what} cannot be stored: {problem}.")
+
+
+def _require_finite(position: tuple[float, float]) -> None:
+    try:
+        ok = len(position) == 2 and all(math.isfinite(float(c)) for c in position)
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise EditError("A block's position must be two finite numbers.")
 
 
 def _default_name(type_name: str) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .naming import fresh_name
+from .names import NameKind, make_valid_name
 from .node import Node
 
 if TYPE_CHECKING:
@@ -51,7 +51,7 @@ def group_nodes(doc: "Document", definition: str, node_ids: list[str], name: str
     names = {n.name for n in selected if n.name}
     for n in selected:
         if not n.name:
-            name = fresh_name(n.type.lower(), names)
+            name = make_valid_name(n.type.lower(), NameKind.CHILD, names)
             names.add(name)
             doc.rename(definition, n.id, name)
     for n in selected:

@@ -35,6 +35,8 @@ import unicodedata
 from torch import nn
 from torch.fx import Graph, GraphModule
 
+from .naming import fresh_name
+
 MAX_NAME_LENGTH = 200
 
 
@@ -65,8 +67,8 @@ def _module_attributes() -> frozenset[str]:
 
 MODULE_ATTRIBUTES = _module_attributes()
 _RESERVED = {
-    NameKind.CHILD: MODULE_ATTRIBUTES,
-    NameKind.SEQUENTIAL_CHILD: MODULE_ATTRIBUTES,
+    NameKind.CHILD: MODULE_ATTRIBUTES | {"self"},
+    NameKind.SEQUENTIAL_CHILD: MODULE_ATTRIBUTES | {"self"},
     NameKind.PORT: GENERATED_GLOBALS | {"self"},
     NameKind.DEFINITION: frozenset(),
     NameKind.CLASS: GENERATED_GLOBALS,
@@ -107,13 +109,34 @@ def name_problem(name: object, kind: NameKind) -> str | None:
     if name in _RESERVED[kind]:
         what = {NameKind.PORT: "generated code already uses it",
                 NameKind.CLASS: "the exported model.py already uses it",
-                NameKind.ARGUMENT: "it is the module itself"}.get(kind, "torch.nn.Module already has an attribute of that name")
+                NameKind.ARGUMENT: "it is the module itself"}.get(
+            kind, "it is the module itself" if name == "self" else "torch.nn.Module already has an attribute of that name")
         return f"{shown} is reserved: {what}"
     return None
 
 
 def is_valid_name(name: object, kind: NameKind) -> bool:
     return name_problem(name, kind) is None
+
+
+def reserved_names(kind: NameKind) -> frozenset[str]:
+    return _RESERVED[kind]
+
+
+def make_valid_name(text: str, kind: NameKind, taken=(), fallback: str = "node") -> str:
+    """A name that passes the rule and is not in ``taken``, as close to ``text`` as it can be:
+    ``"my input"`` → ``my_input``, ``"1x"`` → ``node_1x``, ``"code"`` → ``code_2`` in a block."""
+    if name_problem(text, kind) is None and text and text not in taken:
+        return text
+    text = unicodedata.normalize("NFKC", str(text))
+    kept = "".join(ch if ("a" + ch).isidentifier() else "_" for ch in text)
+    base = re.sub(r"_+", "_", kept).strip("_")[:MAX_NAME_LENGTH - 8] or fallback
+    if base[0].isdigit():
+        base = f"{fallback}_{base}"
+    if keyword.iskeyword(base):
+        base += "_"
+    name = fresh_name(base, set(taken) | _RESERVED[kind])
+    return name if name_problem(name, kind) is None else fresh_name(fallback, set(taken) | _RESERVED[kind])
 
 
 def node_name_kind(definition_kind: str, role: str | None) -> NameKind:
@@ -123,7 +146,15 @@ def node_name_kind(definition_kind: str, role: str | None) -> NameKind:
     return NameKind.SEQUENTIAL_CHILD if definition_kind == "sequential" else NameKind.CHILD
 
 
+def display_name(text: str, limit: int = 60) -> str:
+    """A name as it may be shown or printed: shortened, control and invisible characters escaped,
+    so a name from a file cannot rewrite a terminal line or hide what it is."""
+    text = text if len(text) <= limit else text[:limit - 3] + "..."
+    if all(ch.isprintable() for ch in text):
+        return text
+    return ascii(text)[1:-1]
+
+
 def _shown(name: str) -> str:
     """The name quoted for a message, shortened and with control characters escaped."""
-    text = name if len(name) <= 40 else name[:37] + "..."
-    return ascii(text) if any(not ch.isprintable() for ch in text) else repr(text)
+    return repr(display_name(name, 40)) if all(ch.isprintable() for ch in name) else f"'{display_name(name, 40)}'"

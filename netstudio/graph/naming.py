@@ -1,15 +1,6 @@
-"""Names: what PyTorch accepts as a module name, and a free variant of a taken one."""
+"""A free variant of a taken name: ``relu``, ``relu_2``, ``relu_3``..."""
 
 from __future__ import annotations
-
-import re
-
-_DOTS = re.compile(r"\.+")
-
-
-def sanitize_name(name: str) -> str:
-    """A usable module name: no dots (PyTorch forbids them), no leading/trailing space."""
-    return _DOTS.sub("_", name.strip()).strip("_")
 
 
 def fresh_name(base: str, taken, sep: str = "_") -> str:

@@ -70,17 +70,29 @@ def test_unknown_block_type_and_invalid_hyperparameters():
     assert node.id in {d.node_id for d in check(doc.project).errors}
 
 
-def test_name_clash_and_invalid_names():
+@pytest.mark.parametrize("name, message", [
+    ("a", "a: name 'a' is used by 2 nodes; names must be unique in a block"),
+    ("x.y", "x.y: invalid name: 'x.y' contains '.', which PyTorch uses to separate module names"),
+    ("forward", "forward: invalid name: 'forward' is reserved: torch.nn.Module already has an attribute of that name"),
+    ("training", "training: invalid name: 'training' is reserved: torch.nn.Module already has an attribute of that name"),
+    ("", "Linear: has no name"),
+    ("my input", "my input: invalid name: 'my input' is not a valid name: use letters, digits and underscores, "
+                 "not starting with a digit"),
+    ("class", "class: invalid name: 'class' is a Python keyword"),
+    ("x\n-y", "x\\n-y: invalid name: 'x\\n-y' is not a valid name: use letters, digits and underscores, "
+               "not starting with a digit"),
+])
+def test_name_clash_and_invalid_names(name, message):
+    """Names as a file may hold them (the document refuses them in edits): each is a diagnostic on its node,
+    printed with control characters escaped, and the network is not compiled."""
     doc, ids = chain_project([("Linear", {"out_features": 20}, "a"), ("Linear", {"out_features": 20}, "b")],
                              kind="graph")
-    doc.rename("main", ids[1], "a")
-    assert "a: name 'a' is used by 2 nodes; names must be unique in a block" in messages(doc.project)
-    doc.rename("main", ids[1], "x.y")
-    assert "x.y: name 'x.y' contains '.', which PyTorch forbids in module names" in messages(doc.project)
-    doc.rename("main", ids[1], "forward")
-    assert "forward: name 'forward' is reserved by torch.nn.Module" in messages(doc.project)
-    doc.rename("main", ids[1], "")
-    assert "Linear: has no name" in messages(doc.project)
+    doc.project.definitions["main"].nodes[ids[1]].name = name
+    result = check(doc.project)
+    assert message in [d.line() for d in result.diagnostics]
+    assert ids[1] in {d.node_id for d in result.errors}
+    with pytest.raises(GraphError):
+        compile_project(doc.project)
 
 
 def test_tied_nodes_of_different_shapes():

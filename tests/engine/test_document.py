@@ -226,15 +226,6 @@ def test_undo_paths_restore_edges_whose_port_disappeared(examples_dir):
     assert check(doc.project).ok
 
 
-def test_renaming_an_unnamed_input_renames_the_port_too(examples_dir):
-    doc = Document(load_project(examples_dir / "nest_mlp.netstudio"))
-    inner = doc.definition("NestMLP_net")
-    doc.rename("NestMLP_net", inner.inputs[0].id, "")
-    doc.rename("NestMLP_net", inner.inputs[0].id, "features")
-    net = next(n for n in doc.definition("main").nodes.values() if n.name == "net")
-    assert any(e.dst == net.id and e.dst_port == "features" for e in doc.definition("main").edges.values())
-
-
 def test_grouping_unnamed_children_of_a_sequential_gives_a_working_block(examples_dir):
     doc = Document(load_project(examples_dir / "mlp.netstudio"))
     original = doc.project.copy()

@@ -97,7 +97,7 @@ def random_body(draw, doc: Document, definition: str, kind: str, allow_blocks: b
     if len(linears) >= 2 and draw(st.booleans()):
         doc.tie(definition, linears[-1], linears[0])
     if len(made) > 2 and draw(st.integers(0, 12)) == 0:  # a name clash
-        doc.rename(definition, made[2], doc.node(definition, made[1]).name or "x")
+        doc.node(definition, made[2]).name = doc.node(definition, made[1]).name or "x"  # as a file may have it
 
 
 @st.composite

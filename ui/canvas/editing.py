@@ -14,7 +14,7 @@ from netstudio.catalog.code_block import TEMPLATE
 from netstudio.catalog.containers import KIND_OF_CONTAINER
 from netstudio.graph import Document
 from netstudio.graph.layout import layered_positions
-from netstudio.graph.naming import fresh_name
+from netstudio.graph.names import NameKind, make_valid_name
 from netstudio.graph.ports import input_ports, output_ports
 from ui.commands import AddNode, Disconnect, MoveNodes, RemoveNode, Rename, SnapshotCommand, Tie
 
@@ -62,7 +62,7 @@ def snap_point(pos: QPointF | tuple[float, float]) -> tuple[float, float]:
 # -- adding blocks ----------------------------------------------------------------------------
 def unique_class_name(doc: Document, base: str) -> str:
     taken = set(doc.project.code) | {d.class_name for d in doc.project.definitions.values()}
-    return fresh_name(base, taken, sep="")
+    return make_valid_name(base, NameKind.CLASS, taken, fallback="CustomLayer")
 
 
 def add_block(controller, definition: str, type_name: str, pos) -> tuple[str | None, str | None]:
@@ -129,17 +129,16 @@ def _dangling(project, d, edge) -> bool:
 
 # -- renaming, ties -----------------------------------------------------------------------------------
 def rename(controller, definition: str, node_id: str, name: str) -> str | None:
-    """Rename a node; returns why not, or None.  Only a Sequential's children may go
-    without a name (they then show their index)."""
+    """Rename a node; returns why not (the engine's name rule, or a clash), or None."""
     doc = controller.document
     name = name.strip()
     d = doc.definition(definition)
     node = d.nodes.get(node_id)
     if node is None or node.name == name:
         return None
-    if not name and (d.kind != "sequential" or node.type in ("Input", "Output")):
-        return "A name is needed here." if node.type not in ("Input", "Output") else \
-            "An input or output needs a name: it names a port of the blocks that use this definition."
+    problem = doc.name_problem(definition, node_id, name)
+    if problem:
+        return problem
     if node.type in ("Input", "Output") and doc.project.uses_of(definition):
         # Renaming re-connects the edges of every block using this definition; the engine
         # refuses (half-way) when one of those edges is already broken, so keep it all-or-nothing.
