@@ -101,7 +101,7 @@ def _walk(project: Project, result: CheckResult, d: Definition, path: tuple[str,
         if d.kind == "graph" and node.tied_to:
             continue  # calls the owner's module again; no attribute of its own
         type_name = node.type
-        child = project.definitions.get(node.params.get("definition")) if spec.role == "container" else None
+        child = project.definitions.get(node.text_param("definition") or "") if spec.role == "container" else None
         if child is not None and child.name in active:
             child = None  # a recursive block: reported by check, not walked
         if child is not None:

@@ -131,23 +131,24 @@ class Rename(DocCommand):
         self.doc.rename(self.definition, self.node_id, self.old)
 
 
-_MISSING = object()
-
-
 class SetParam(DocCommand):
+    """Set one hyperparameter; undo puts back the old value, or the default if it had none."""
+
     def __init__(self, doc: Document, definition: str, node_id: str, key: str, value: Any):
         super().__init__(doc, f"Set {key}")
         self.definition, self.node_id, self.key, self.value = definition, node_id, key, copy.deepcopy(value)
-        self.old = copy.deepcopy(doc.node(definition, node_id).params.get(key, _MISSING))
+        params = doc.node(definition, node_id).params
+        self.had_value = key in params
+        self.old = copy.deepcopy(params[key]) if self.had_value else None
 
     def redo(self) -> None:
         self.doc.set_param(self.definition, self.node_id, self.key, self.value)
 
     def undo(self) -> None:
-        if self.old is _MISSING:
-            self.doc.reset_param(self.definition, self.node_id, self.key)
-        else:
+        if self.had_value:
             self.doc.set_param(self.definition, self.node_id, self.key, self.old)
+        else:
+            self.doc.reset_param(self.definition, self.node_id, self.key)
 
 
 class Tie(DocCommand):

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ..catalog import TensorSpec
+from ..catalog.code_loader import describe_exception
 from ..graph.names import display_name
 from ..graph.project import Project
 from .diagnostics import ERROR, WARNING, Diagnostic
 from .shapes import NodeInfo, ShapeInference
+from .network_size import size_diagnostics
 from .structure import DefinitionChecker
 from .topology import topology
 
@@ -23,6 +25,7 @@ class CheckResult:
 
     diagnostics: list[Diagnostic] = field(default_factory=list)
     infos: dict[tuple[tuple[str, ...], str], NodeInfo] = field(default_factory=dict)
+    network_bytes: int = 0   # parameters and constants of the compiled network
 
     @property
     def errors(self) -> list[Diagnostic]:
@@ -48,8 +51,19 @@ def reachable_definitions(project: Project) -> set[str]:
     return project.reachable_from(project.root)
 
 
-def check(project: Project) -> CheckResult:
-    """Check structure, then infer shapes; never raises for a bad graph."""
+def check(project: Project, memory_budget: int | None = None) -> CheckResult:
+    """Check structure, then infer shapes, then the network's size against ``memory_budget``
+    (bytes; by default :func:`netstudio.limits.memory_budget`).  Never raises: a bug in a rule
+    becomes a diagnostic too, so a hostile file can at worst be reported invalid."""
+    try:
+        return _check(project, memory_budget)
+    except Exception as err:
+        root = project.root if isinstance(project.root, str) else "main"
+        return CheckResult([Diagnostic(ERROR, f"the project could not be checked: {describe_exception(err)}",
+                                       root, where=display_name(root))])
+
+
+def _check(project: Project, memory_budget: int | None) -> CheckResult:
     result = CheckResult()
     if project.root not in project.definitions:
         result.diagnostics.append(Diagnostic(ERROR, f"the top-level definition {project.root!r} does not exist",
@@ -59,12 +73,17 @@ def check(project: Project) -> CheckResult:
     topologies, bad = {}, {}
     for d in project.definitions.values():
         topologies[d.name] = topo = topology(d)
+        dname = display_name(str(d.name))
         checker = DefinitionChecker(project, d, topo)
-        chain = {n.id: i for i, n in enumerate(d.chain() or ())} if d.kind == "sequential" else None
-        for diag in checker.run():
+        try:
+            found = checker.run()
+            chain = {n.id: i for i, n in enumerate(d.chain() or ())} if d.kind == "sequential" else None
+        except Exception as err:   # a rule's bug: this definition is reported, the others still checked
+            found, chain = [Diagnostic(ERROR, f"could not be checked: {describe_exception(err)}", d.name)], None
+            checker.bad_nodes.update(d.nodes)
+        for diag in found:
             node = d.nodes.get(diag.node_id) if diag.node_id else None
             name = display_name(str(d.effective_name(node, chain) or node.type)) if node else ""
-            dname = display_name(str(d.name))
             where = name if d.name == project.root else (f"{dname}/{name}" if name else dname)
             severity = diag.severity if d.name in used else WARNING
             result.diagnostics.append(replace(diag, where=where or dname, severity=severity))
@@ -78,4 +97,5 @@ def check(project: Project) -> CheckResult:
             seen.add(key)
             result.diagnostics.append(diag)
     result.infos = inference.infos
+    result.diagnostics.extend(size_diagnostics(project, result, memory_budget))
     return result

@@ -23,7 +23,7 @@ from ..graph.names import display_name
 from ..graph.node import Node
 from ..graph.ports import input_ports
 from ..graph.project import Project
-from .diagnostics import ERROR, Diagnostic
+from .diagnostics import ERROR, WARNING, Diagnostic
 from .topology import Topology
 
 # Inputs up to this many elements may be run for real when meta execution cannot decide.
@@ -68,6 +68,7 @@ class ShapeInference:
         specs = {}
         for node in root.inputs:
             shape, dtype = node.params.get("shape"), node.params.get("dtype", "float32")
+            dtype = dtype if isinstance(dtype, str) else None
             if isinstance(shape, list) and dtype in DTYPES and node.id not in self.bad_nodes.get(root.name, ()):
                 specs[node.id] = TensorSpec(tuple(shape), DTYPES[dtype])
         self.infer(root, specs, (), ())
@@ -104,6 +105,11 @@ class ShapeInference:
                 continue
             if info is None:
                 continue
+            if spec.warn is not None:
+                owner = d.nodes.get(node.tied_to, node) if node.tied_to else node
+                message = spec.warn(spec.resolve(owner.params), ins)
+                if message:
+                    self._report(d, node, message, path, where, WARNING)
             if not info.inputs and ins:
                 info.inputs = tuple(ins)
             self.infos[(path, node_id)] = info
@@ -187,6 +193,6 @@ class ShapeInference:
             self._chain_index[d.name] = {n.id: i for i, n in enumerate(d.chain() or ())}
         return d.effective_name(node, self._chain_index[d.name])
 
-    def _report(self, d: Definition, node: Node, message: str, path, where) -> None:
+    def _report(self, d: Definition, node: Node, message: str, path, where, severity: str = ERROR) -> None:
         shown = ".".join(display_name(str(w)) for w in where if w)
-        self.diagnostics.append(Diagnostic(ERROR, message, d.name, node.id, path, shown))
+        self.diagnostics.append(Diagnostic(severity, message, d.name, node.id, path, shown))

@@ -119,11 +119,12 @@ class DefinitionChecker:
         else:
             spec = get_block(node.type)
             mine, theirs = spec.resolve(node.params), spec.resolve(target.params)
-            differ = [k for k in mine if k not in ("in_features", "in_channels", "num_features") and mine[k] != theirs[k]]
+            differ = [k for k in dict.fromkeys([*mine, *theirs])
+                      if k not in ("in_features", "in_channels", "num_features") and mine.get(k) != theirs.get(k)]
             if differ:
                 k = differ[0]
-                self.error(node, f"shares parameters with {self._label(target)!r} but has {k} {mine[k]!r} "
-                                 f"instead of {theirs[k]!r}: tied nodes must have the same shape")
+                self.error(node, f"shares parameters with {self._label(target)!r} but has {k} {mine.get(k)!r:.60} "
+                                 f"instead of {theirs.get(k)!r:.60}: tied nodes must have the same shape")
             elif spec.role in ("input", "output", "constant"):
                 self.error(node, f"a {node.type} has no module to share")
 

@@ -43,6 +43,8 @@ class BlockSpec:
     infer: Callable[[dict, list[TensorSpec]], TensorSpec] | None = None
     param_shapes: Callable[[dict, list[TensorSpec]], dict[str, tuple[int, ...]]] | None = None
     is_deferred: Callable[[dict], bool] | None = None
+    # A problem that is not an error (it works in eval mode, say): a warning on the node.
+    warn: Callable[[dict, list[TensorSpec]], str | None] | None = None
     icon: str = "mdi6.cube-outline"
     # How the compiler treats it: "layer", "input", "output", "constant", "container" or "code".
     role: str = "layer"

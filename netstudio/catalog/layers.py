@@ -6,8 +6,8 @@ import torch
 from torch import nn
 
 from .block_spec import BlockSpec, ShapeError
-from .params import ParamSpec
-from .shape_rules import conv_out, need_float, need_rank, pair
+from .params import MAX_FEATURES, ParamSpec
+from .shape_rules import conv_out, need_float, need_rank, need_weight_dtype, pair
 from .tensor_spec import TensorSpec, format_shape
 
 LAYERS = "Layers"
@@ -21,7 +21,7 @@ def _linear_module(p: dict) -> nn.Module:
 
 def _linear_infer(p: dict, ins: list[TensorSpec]) -> TensorSpec:
     (x,) = ins
-    need_float("Linear", x)
+    need_weight_dtype("Linear", x)
     if not x.shape:
         raise ShapeError("Linear needs an input with at least one dimension, receives a scalar")
     got = x.shape[-1]
@@ -41,8 +41,8 @@ def _linear_params(p: dict, ins: list[TensorSpec]) -> dict:
 LINEAR = BlockSpec(
     "Linear", LAYERS, "Fully connected layer y = x Wᵀ + b; leave in_features empty to size it from the input.",
     params=(
-        ParamSpec("in_features", "int", None, "input size; empty means deferred (LazyLinear)", minimum=1, optional=True),
-        ParamSpec("out_features", "int", 10, "output size", minimum=1, key=True),
+        ParamSpec("in_features", "int", None, "input size; empty means deferred (LazyLinear)", minimum=1, maximum=MAX_FEATURES, optional=True),
+        ParamSpec("out_features", "int", 10, "output size", minimum=1, maximum=MAX_FEATURES, key=True),
         ParamSpec("bias", "bool", True, "learn an additive bias"),
     ),
     make_module=_linear_module, infer=_linear_infer, param_shapes=_linear_params,
@@ -62,7 +62,7 @@ def _conv_module(p: dict) -> nn.Module:
 def _conv_infer(p: dict, ins: list[TensorSpec]) -> TensorSpec:
     (x,) = ins
     need_rank("Conv2d", x, (3, 4), "(C, H, W) or (N, C, H, W)")
-    need_float("Conv2d", x)
+    need_weight_dtype("Conv2d", x)
     c = x.shape[-3]
     if p["in_channels"] is not None and c != p["in_channels"]:
         raise ShapeError(f"Conv2d expects {p['in_channels']} input channels, receives {c}")
@@ -90,13 +90,13 @@ _KERNEL = dict(kind="ints", minimum=1, length=(1, 2))
 CONV2D = BlockSpec(
     "Conv2d", LAYERS, "2-D convolution over (N, C, H, W) images; leave in_channels empty to size it from the input.",
     params=(
-        ParamSpec("in_channels", "int", None, "input channels; empty means deferred (LazyConv2d)", minimum=1, optional=True),
-        ParamSpec("out_channels", "int", 16, "output channels", minimum=1, key=True),
+        ParamSpec("in_channels", "int", None, "input channels; empty means deferred (LazyConv2d)", minimum=1, maximum=MAX_FEATURES, optional=True),
+        ParamSpec("out_channels", "int", 16, "output channels", minimum=1, maximum=MAX_FEATURES, key=True),
         ParamSpec("kernel_size", default=[3, 3], doc="kernel height and width", key=True, **_KERNEL),
         ParamSpec("stride", default=[1, 1], doc="step between kernel positions", **_KERNEL),
         ParamSpec("padding", "ints", [0, 0], "zeros added on each side", minimum=0, length=(1, 2)),
         ParamSpec("dilation", default=[1, 1], doc="spacing between kernel elements", **_KERNEL),
-        ParamSpec("groups", "int", 1, "blocked connections from input to output channels", minimum=1),
+        ParamSpec("groups", "int", 1, "blocked connections from input to output channels", minimum=1, maximum=MAX_FEATURES),
         ParamSpec("bias", "bool", True, "learn an additive bias"),
     ),
     make_module=_conv_module, infer=_conv_infer, param_shapes=_conv_params,
@@ -175,14 +175,18 @@ def _batchnorm(name: str, ranks: tuple[int, ...], layout: str, eager, lazy):
     def infer(p: dict, ins: list[TensorSpec]) -> TensorSpec:
         (x,) = ins
         need_rank(name, x, ranks, layout)
-        need_float(name, x)
+        need_weight_dtype(name, x)
         c = x.shape[1]
         if p["num_features"] is not None and c != p["num_features"]:
             raise ShapeError(f"{name} expects {p['num_features']} features, receives {c}")
-        if x.numel // max(c, 1) == 1:
-            raise ShapeError(f"{name} needs more than one value per channel when training, "
-                             f"receives shape {format_shape(x.shape)}")
         return x
+
+    def warn(p: dict, ins: list[TensorSpec]) -> str | None:
+        x = ins[0]
+        if x.numel // max(x.shape[1], 1) == 1:
+            return (f"{name} receives one value per channel (shape {format_shape(x.shape)}): it works in eval "
+                    "mode, but training needs a batch of more than one")
+        return None
 
     def params(p: dict, ins: list[TensorSpec]) -> dict:
         x = ins[0].shape
@@ -196,13 +200,13 @@ def _batchnorm(name: str, ranks: tuple[int, ...], layout: str, eager, lazy):
     return BlockSpec(
         name, LAYERS, f"Normalises each feature over the batch ({layout} input); learns a scale and shift.",
         params=(
-            ParamSpec("num_features", "int", None, "features (channels); empty means deferred", minimum=1,
+            ParamSpec("num_features", "int", None, "features (channels); empty means deferred", minimum=1, maximum=MAX_FEATURES,
                       optional=True, key=True),
             ParamSpec("eps", "float", 1e-5, "added to the variance for stability (positive)", minimum=1e-12),
             ParamSpec("momentum", "float", 0.1, "running statistics update rate", minimum=0.0, maximum=1.0),
             ParamSpec("affine", "bool", True, "learn a scale and shift"),
         ),
-        make_module=module, infer=infer, param_shapes=params,
+        make_module=module, infer=infer, param_shapes=params, warn=warn,
         is_deferred=lambda p: p["num_features"] is None, icon="mdi6.chart-bell-curve",
     )
 
@@ -213,6 +217,8 @@ BATCHNORM2D = _batchnorm("BatchNorm2d", (4,), "(N, C, H, W)", nn.BatchNorm2d, nn
 
 def _layernorm_infer(p: dict, ins: list[TensorSpec]) -> TensorSpec:
     (x,) = ins
+    if p["elementwise_affine"]:
+        need_weight_dtype("LayerNorm", x)
     need_float("LayerNorm", x)
     norm = tuple(p["normalized_shape"])
     if tuple(x.shape[len(x.shape) - len(norm):]) != norm or len(norm) > len(x.shape):
@@ -249,8 +255,8 @@ def _embedding_infer(p: dict, ins: list[TensorSpec]) -> TensorSpec:
 EMBEDDING = BlockSpec(
     "Embedding", LAYERS, "Looks up a learned vector for each integer index.",
     params=(
-        ParamSpec("num_embeddings", "int", 1000, "size of the vocabulary", minimum=1, key=True),
-        ParamSpec("embedding_dim", "int", 64, "size of each vector", minimum=1, key=True),
+        ParamSpec("num_embeddings", "int", 1000, "size of the vocabulary", minimum=1, maximum=MAX_FEATURES, key=True),
+        ParamSpec("embedding_dim", "int", 64, "size of each vector", minimum=1, maximum=MAX_FEATURES, key=True),
     ),
     make_module=lambda p: nn.Embedding(p["num_embeddings"], p["embedding_dim"]),
     infer=_embedding_infer,

@@ -7,6 +7,9 @@ from typing import Any
 
 # Anything larger is almost certainly a typo, and would only be shape-inferred anyway.
 MAX_DIM = 1 << 40
+# Features, channels and vocabulary sizes: 16.7 million is far beyond any real layer, and keeps one
+# hyperparameter from asking for gigabytes (Linear(1, 5e8) is 4 GB).  The memory budget does the rest.
+MAX_FEATURES = 1 << 24
 
 
 @dataclass(frozen=True)
@@ -46,12 +49,16 @@ class ParamSpec:
             return "one of " + ", ".join(repr(c) for c in self.choices)
         lo, hi = self.minimum, self.maximum
         if lo is not None and hi is not None:
-            return f"between {lo:g} and {hi:g}"
+            return f"between {_number(lo)} and {_number(hi)}"
         if lo is not None:
-            return f"at least {lo:g}"
+            return f"at least {_number(lo)}"
         if hi is not None:
-            return f"at most {hi:g}"
+            return f"at most {_number(hi)}"
         return ""
+
+
+def _number(x: int | float) -> str:
+    return f"{x:,}" if isinstance(x, int) else f"{x:g}"
 
 
 def _is_int(v: Any) -> bool:
@@ -62,13 +69,12 @@ def _is_number(v: Any) -> bool:
     return (isinstance(v, (int, float)) and not isinstance(v, bool))
 
 
-def _range(spec: ParamSpec, v: float) -> str | None:
+def _range(spec: ParamSpec, v: int | float) -> str | None:
     if v != v:  # NaN
         return f"'{spec.name}' must be a number, not NaN"
-    if spec.minimum is not None and v < spec.minimum:
-        return f"'{spec.name}' must be {spec.describe_range()}, not {v:g}"
-    if spec.maximum is not None and v > spec.maximum:
-        return f"'{spec.name}' must be {spec.describe_range()}, not {v:g}"
+    if (spec.minimum is not None and v < spec.minimum) or (spec.maximum is not None and v > spec.maximum):
+        shown = f"{v:g}" if isinstance(v, float) else (str(v) if abs(v) < 10 ** 15 else f"{float(v):.3g}")
+        return f"'{spec.name}' must be {spec.describe_range()}, not {shown}"
     return None
 
 
@@ -83,7 +89,7 @@ def _check_float(spec: ParamSpec, v: Any) -> str | None:
         return f"'{spec.name}' must be a number, not {v!r}"
     if v in (float("inf"), float("-inf")):
         return f"'{spec.name}' must be finite"
-    return _range(spec, float(v))
+    return _range(spec, v)
 
 
 def _check_bool(spec: ParamSpec, v: Any) -> str | None:

@@ -7,6 +7,8 @@ the meta device.
 
 from __future__ import annotations
 
+import torch
+
 from .block_spec import ShapeError
 from .tensor_spec import TensorSpec, format_shape
 
@@ -34,6 +36,17 @@ def need_rank(block: str, spec: TensorSpec, ranks: tuple[int, ...], layout: str)
 def need_float(block: str, spec: TensorSpec) -> None:
     if not spec.dtype.is_floating_point:
         raise ShapeError(f"{block} needs a floating-point input, receives {spec.dtype_name}")
+
+
+def need_weight_dtype(block: str, spec: TensorSpec) -> None:
+    """A layer's weights are created in the default dtype (float32); PyTorch does not cast the input
+    to them, so a float64 or float16 input fails at the first forward.  Say so before that."""
+    need_float(block, spec)
+    weights = torch.get_default_dtype()
+    if spec.dtype != weights:
+        shown = TensorSpec((), weights).dtype_name
+        raise ShapeError(f"{block}'s weights are {shown} but it receives {spec.dtype_name}; "
+                         f"set the Input's dtype to {shown}")
 
 
 def broadcast(block: str, a: TensorSpec, b: TensorSpec) -> tuple[int, ...]:

@@ -10,6 +10,7 @@ graph.  Module and parameter names are exactly PyTorch's: ``0.weight``,
 from __future__ import annotations
 
 import operator
+import sys
 from collections import OrderedDict
 
 import torch
@@ -39,13 +40,14 @@ def compile_project(project: Project, device: str | torch.device | None = None,
     same initial weights and constants, bit for bit.  Recorded initializers and
     edits that no longer apply are skipped, and why goes into ``skipped``.
     """
-    result = result if result is not None else check(project)
+    device = torch.device(device) if device is not None else torch.device("cpu")
+    if result is None:   # the meta device holds no data, so the memory budget does not apply there
+        result = check(project, memory_budget=sys.maxsize if device.type == "meta" else None)
     errors = result.errors
     if errors:
         first = errors[0].line()
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise GraphError(f"The network cannot be compiled: {first}{more}.", errors)
-    device = torch.device(device) if device is not None else torch.device("cpu")
     try:
         with torch.random.fork_rng(devices=[]), torch.device(device):
             if project.seed is not None:

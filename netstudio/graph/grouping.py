@@ -96,7 +96,7 @@ def ungroup_node(doc: "Document", definition: str, node_id: str) -> list[str]:
     container = doc.node(definition, node_id)
     if container.type not in ("Block", "Sequential"):
         raise EditError("Only a Block or Sequential node can be ungrouped.")
-    inner = doc.definition(container.params.get("definition", ""))
+    inner = doc.definition(container.text_param("definition") or "")
     parent = doc.definition(definition)
     if any(n.tied_to == node_id for n in parent.nodes.values()) or container.tied_to:
         raise EditError("This block shares its parameters with another node; untie it first.")

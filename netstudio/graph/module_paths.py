@@ -52,7 +52,7 @@ def _walk(project: Project, name: str, instance: tuple[str, ...], prefix: str, o
         else:
             path = prefix + names[node.id]
         out.append(NodePlace(name, node.id, instance, path))
-        child = node.params.get("definition") if spec.role == "container" else None
+        child = node.text_param("definition") if spec.role == "container" else None
         if child in project.definitions and child not in active and not node.tied_to:
             _walk(project, child, instance + (node.id,), path + ".", out, active | {child})
 

@@ -43,5 +43,11 @@ class Node:
                    params=copy.deepcopy(data.get("params", {})), position=(float(x), float(y)),
                    init=copy.deepcopy(data.get("init", {})), tied_to=data.get("tied_to"))
 
+    def text_param(self, key: str) -> str | None:
+        """A hyperparameter that names something (a definition, a class, a dtype), or None when the
+        value is missing or not text: a file may hold a list there, which no lookup may choke on."""
+        value = self.params.get(key)
+        return value if isinstance(value, str) else None
+
     def copy(self) -> "Node":
         return Node.from_dict(self.to_dict())

@@ -14,12 +14,13 @@ def input_ports(project: Project, node: Node) -> tuple[str, ...]:
     if spec is None:
         return ()
     if spec.role == "container":
-        d = project.definitions.get(node.params.get("definition", ""))
+        d = project.definitions.get(node.text_param("definition") or "")
         return tuple(n.name for n in d.inputs) if d is not None else ()
     if spec.role == "code":
-        source = project.code.get(node.params.get("class_name", ""), "")
+        class_name = node.text_param("class_name") or ""
+        source = project.code.get(class_name, "")
         try:
-            return forward_ports(source, node.params.get("class_name", ""))
+            return forward_ports(source, class_name)
         except CodeSyntaxError:
             return ("in",)
     return spec.input_ports(node.params)
@@ -30,6 +31,6 @@ def output_ports(project: Project, node: Node) -> tuple[str, ...]:
     if spec is None:
         return ()
     if spec.role == "container":
-        d = project.definitions.get(node.params.get("definition", ""))
+        d = project.definitions.get(node.text_param("definition") or "")
         return tuple(n.name for n in d.outputs) if d is not None else ()
     return spec.outputs

@@ -59,8 +59,8 @@ class Project:
                 continue
             seen.add(name)
             for n in self.definitions[name].nodes.values():
-                if n.type in ("Block", "Sequential") and isinstance(n.params.get("definition"), str):
-                    stack.append(n.params["definition"])
+                if n.type in ("Block", "Sequential") and n.text_param("definition"):
+                    stack.append(n.text_param("definition"))
         return seen
 
     def first_instance_path(self, definition: str) -> tuple[str, ...] | None:
@@ -75,15 +75,15 @@ class Project:
                 continue
             seen.add(name)
             for n in self.definitions[name].nodes.values():
-                child = n.params.get("definition")
-                if n.type in ("Block", "Sequential") and isinstance(child, str):
+                child = n.text_param("definition")
+                if n.type in ("Block", "Sequential") and child:
                     queue.append((child, path + (n.id,)))
         return None
 
     def uses_of(self, definition: str) -> list[tuple[str, str]]:
         """(definition name, node id) of every container node that uses ``definition``."""
         return [(d.name, n.id) for d in self.definitions.values() for n in d.nodes.values()
-                if n.type in ("Block", "Sequential") and n.params.get("definition") == definition]
+                if n.type in ("Block", "Sequential") and n.text_param("definition") == definition]
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {

@@ -60,7 +60,7 @@ def test_unknown_block_type_and_invalid_hyperparameters():
     doc, ids = chain_project([("Linear", {"out_features": 0}, "lin"), ("Dropout", {"p": 1.5}, "drop")], kind="graph")
     node = doc.add_node("main", "Transformer9000", "mystery")
     text = messages(doc.project)
-    assert "lin: invalid hyperparameter: 'out_features' must be at least 1, not 0" in text
+    assert "lin: invalid hyperparameter: 'out_features' must be between 1 and 16,777,216, not 0" in text
     assert "drop: invalid hyperparameter: 'p' must be between 0 and 1, not 1.5" in text
     assert "mystery: has unknown block type 'Transformer9000'" in text
     doc.set_param("main", ids[0], "out_features", "ten")
@@ -187,12 +187,18 @@ def test_huge_layer_is_reported_never_allocated():
     summary = summarize(doc.project, result)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    assert result.ok
+    (error,) = result.errors
+    assert error.node_id == ids[0]
+    assert error.message.startswith("the network needs 3.6 TB for its parameters and constants, more than the "
+                                    "memory budget of ")
+    assert result.network_bytes == 4 * (1_000_000 * 1_000_000 + 1_000_000)
     assert summary.total_params == 1_000_000 * 1_000_000 + 1_000_000
     assert summary.total_bytes == 4 * summary.total_params
     assert "TB" in summary.format().splitlines()[-1]
     assert peak < 50 * 1024 * 1024
-    # And the compiled module can be built on the meta device without memory.
+    with pytest.raises(GraphError, match="memory budget"):
+        compile_project(doc.project)
+    # The meta device holds no data, so the budget does not apply there.
     net = compile_project(doc.project, device="meta")
     assert net[0].weight.is_meta
 
