@@ -3,9 +3,12 @@ device, the sample input, the last output, gradients and loss history.
 
 The document is the graph; the session is what it compiles to, kept in step:
 when the graph changes (not mere moves), the network is rebuilt and every
-tensor whose name and shape survive keeps its value, so trained weights are not
-lost to an unrelated edit.  Panels read the session and follow its events.
-Runs may happen on a worker thread: ``lock`` guards the module.
+tensor keeps its value by node identity (:mod:`netstudio.tensor_keeper`), so
+trained weights survive renames, reorderings and edits that are undone.
+Stored tensors that fit nowhere are kept too (:mod:`netstudio.unplaced`).
+Panels read the session and follow its events.  Runs may happen on a worker
+thread: ``lock`` guards the module, and saves take their copy of the weights
+between two steps (:mod:`netstudio.weights_snapshot`).
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ from .params.tree import ParamTree, build_param_tree
 from .run import CancelToken, Objective, TrainResult, backward, forward, make_input, train
 from .run.modes import RunMode, changes_state_in_train_mode, running_in
 from .run.synthetic import SyntheticTask
+from .tensor_keeper import Identity, TensorKeeper, tensor_identities, tensors_of
+from .unplaced import UnplacedTensor, place, unplaced_after_import
+from .weights_snapshot import SnapshotRequests, WeightsSnapshot
 
 
 class SessionEvents(SignalGroup):
@@ -40,13 +46,6 @@ class SessionEvents(SignalGroup):
     weights_changed = Signal(object)    # names of changed tensors, or None for "any"
     device_changed = Signal(str)
     ran = Signal(str)                   # "forward", "backward" or "train"
-
-
-def tensors_of(module: nn.Module) -> dict[str, torch.Tensor]:
-    """Parameters and buffers by state_dict name (non-persistent buffers included)."""
-    out = dict(module.named_parameters(remove_duplicate=False))
-    out.update(module.named_buffers(remove_duplicate=False))
-    return out
 
 
 class NetworkSession:
@@ -70,6 +69,10 @@ class NetworkSession:
         self._fingerprint: str | None = None
         self._built_seed: int | None = None
         self._pending_weights = weights
+        self._identities: dict[str, Identity] = {}     # of the current (or last good) module's tensors
+        self.keeper = TensorKeeper()
+        self.unplaced: dict[str, UnplacedTensor] = {}  # stored tensors that fit nowhere, kept until discarded
+        self._snapshots = SnapshotRequests()
         document.events.changed.connect(self._on_document_changed)
         document.events.reset.connect(self._on_document_changed)
         document.events.node_changed.connect(self._on_node_changed)
@@ -77,18 +80,34 @@ class NetworkSession:
     def _count_weights_change(self, *_) -> None:
         self.weights_version += 1
 
-    def start_over(self, weights: dict[str, torch.Tensor] | None = None) -> None:
+    def start_over(self, weights: dict[str, torch.Tensor] | None = None,
+                   unplaced: dict[str, torch.Tensor] | None = None) -> None:
         """Forget the current network before another project replaces the document's (open, new, revert).
 
         The next build keeps nothing from the old network and takes ``weights``
-        (those stored in the opened file) instead.
+        (those stored in the opened file) instead; ``unplaced`` are the file's
+        tensors that fit nowhere when it was saved, tried again at each build.
         """
         with self.lock:
             self._module, self._last_good, self._fingerprint = None, None, None
+            self._identities = {}
+            self.keeper = TensorKeeper()
             self._pending_weights = weights
-            self.weights_modified = weights is not None
+            self.unplaced = {name: UnplacedTensor(t, "it did not fit when the file was saved")
+                             for name, t in (unplaced or {}).items()}
+            self.weights_modified = weights is not None or bool(unplaced)
             self.input = self.output = None
             self.gradients, self.losses = {}, []
+
+    def state(self) -> dict[str, Any]:
+        """Everything ``start_over`` replaces, for ``restore_state`` if opening another project fails."""
+        with self.lock:
+            return dict(vars(self))
+
+    def restore_state(self, state: dict[str, Any]) -> None:
+        with self.lock:
+            vars(self).update({k: v for k, v in state.items() if k not in ("lock", "document", "events")})
+        self.events.rebuilt.emit()
 
     def close(self) -> None:
         """Stop following the document (the app calls this when a window closes)."""
@@ -105,39 +124,66 @@ class NetworkSession:
         return self._module
 
     def rebuild(self) -> None:
-        """Compile the graph again, keeping every tensor whose name and shape survive.
+        """Compile the graph again; every tensor keeps its value by node identity, and the values of
+        removed or resized blocks are kept for undo (see :mod:`netstudio.tensor_keeper`).
 
         Never raises: a failure leaves ``module`` None and says why in ``error``, and
         the last good network is kept so its weights come back once the graph is valid
         again (an edge re-routed through a moment of invalid graph loses nothing).
-        A new project seed draws everything afresh instead.
+        A new project seed draws everything afresh (the old values stay kept, for undo).
         """
         with self.lock:
             project = self.document.project
             old = self._module or self._last_good
-            if old is not None and self._built_seed != project.seed:
-                old = None
             fingerprint = self._graph_fingerprint()
             try:
                 skipped: list[str] = []
                 module = compile_project(project, device=self.device, skipped=skipped)
                 self.skipped = skipped
-                if old is not None and not all(is_lazy(t) for t in tensors_of(old).values()):
+                identities = tensor_identities(project, tensors_of(module))
+                if (old is not None and not all(is_lazy(t) for t in tensors_of(old).values())) or len(self.keeper):
                     self._materialize(module)
-                    _carry_over(old, module)
+                    filled = self.keeper.carry_over(old, self._identities, self._built_seed, module, identities,
+                                                    project.seed)
+                    fresh = set(tensors_of(module)) - filled
+                else:
+                    fresh = set(tensors_of(module))
                 if self._pending_weights is not None:
                     self._materialize(module)
-                    import_weights(module, self._pending_weights, strict=False)
+                    state = self._pending_weights
+                    report = import_weights(module, state, strict=False)
+                    self.unplaced.update(unplaced_after_import(report, state))
                     self._pending_weights = None
+                elif self.unplaced:
+                    self._materialize(module)
+                    self.unplaced = place(module, self.unplaced, tensors_of(module), fresh)
             except Exception as err:  # a rebuild runs inside document events: it must never raise
                 self._module, self._last_good = None, old
                 self.error = str(err) if isinstance(err, NetStudioError) else \
                     f"The network cannot be built: {type(err).__name__}: {err}."
             else:
                 self._module, self._last_good, self.error = module, None, None
-                self._built_seed = project.seed
+                self._built_seed, self._identities = project.seed, identities
             self._fingerprint = fingerprint
             self.output, self.gradients = None, {}
+        self.events.rebuilt.emit()
+
+    @property
+    def notices(self) -> list[str]:
+        """Sentences about what could not be applied or kept: recorded initializers or edits that no
+        longer fit, stored tensors that fit nowhere, values not kept for undo."""
+        return [*self.skipped, *(u.describe(name) for name, u in self.unplaced.items()), *self.keeper.dropped]
+
+    def discard_unplaced(self) -> dict[str, UnplacedTensor]:
+        """The user's Discard: forget the stored tensors that fit nowhere; returns them, for undo."""
+        with self.lock:
+            gone, self.unplaced = self.unplaced, {}
+        self.events.rebuilt.emit()
+        return gone
+
+    def restore_unplaced(self, unplaced: dict[str, UnplacedTensor]) -> None:
+        with self.lock:
+            self.unplaced = {**unplaced, **self.unplaced}
         self.events.rebuilt.emit()
 
     def _graph_fingerprint(self) -> str:
@@ -264,11 +310,19 @@ class NetworkSession:
             if not self.materialized:
                 with torch.no_grad():
                     forward(module, self.input)
-            result = train(self._runner(module), task, optimizer, lr, steps, batch_size,
-                           seed=self.document.project.seed or 0, progress=progress, cancel=cancel)
+            self.weights_modified = True
+
+            def step_done(step: int, loss: float) -> None:
+                self._serve_snapshots()
+                if progress is not None:
+                    progress(step, loss)
+            try:
+                result = train(self._runner(module), task, optimizer, lr, steps, batch_size,
+                               seed=self.document.project.seed or 0, progress=step_done, cancel=cancel)
+            finally:
+                self._serve_snapshots()
             self.losses.extend(result.losses)
             self.last_mode = "train"
-            self.weights_modified = True
         self.events.weights_changed.emit(None)
         self.events.ran.emit("train")
         return result
@@ -329,17 +383,34 @@ class NetworkSession:
     def weights_for_saving(self) -> dict[str, torch.Tensor] | None:
         """The state_dict to store in the project file, or None when the seed reproduces it.
 
-        While the graph is invalid, the last good network's weights (or those still
-        waiting to be loaded) are saved, so a save never drops trained weights.
+        Call it while holding ``lock`` (or use ``request_snapshot``).  It never rebuilds:
+        while the graph is invalid, or changed during a run, the live (or last good)
+        network's weights, or those still waiting to be loaded, are saved, so a save
+        never drops trained weights; tensors that fit nowhere then stay unplaced.
         """
         if not self.weights_modified:
             return None
         if self._pending_weights is not None:
             return dict(self._pending_weights)
-        module = self.module or self._last_good
+        module = self._module or self._last_good
         if module is None or any(is_lazy(t) for t in tensors_of(module).values()):
             return None
         return {k: v.detach() for k, v in module.state_dict().items()}
+
+    def request_snapshot(self):
+        """A ``concurrent.futures.Future`` of a consistent :class:`WeightsSnapshot` (copies): at once when
+        nothing holds the network, else at the end of the running step."""
+        return self._snapshots.request(self.lock, self._take_snapshot)
+
+    def _take_snapshot(self) -> WeightsSnapshot:
+        weights = self.weights_for_saving()
+        copies = {k: v.detach().clone() for k, v in weights.items()} if weights is not None else None
+        return WeightsSnapshot(copies, {name: u.tensor for name, u in self.unplaced.items()})
+
+    def _serve_snapshots(self) -> None:
+        """The weights are whole now (between steps, or a run ends): answer waiting saves."""
+        if self._snapshots.pending:
+            self._snapshots.serve(self._take_snapshot)
 
     def _runner(self, module: nn.Module) -> nn.Module:
         """What runs the network: on a GPU with others beside it, a replica on each of them
@@ -374,14 +445,3 @@ class NetworkSession:
             self.device = target
             self.output, self.gradients = None, {}
         self.events.device_changed.emit(str(target))
-
-
-def _carry_over(old: nn.Module, new: nn.Module) -> None:
-    """Copy every materialized tensor whose name and shape survive a rebuild."""
-    old_tensors, new_tensors = tensors_of(old), tensors_of(new)
-    with torch.no_grad():
-        for name, value in old_tensors.items():
-            target = new_tensors.get(name)
-            if target is None or is_lazy(value) or is_lazy(target) or target.shape != value.shape:
-                continue
-            target.copy_(value)
