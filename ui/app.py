@@ -30,6 +30,8 @@ def ensure_app(argv: list[str] | None = None) -> QApplication:
     app.setOrganizationName(ORGANIZATION)
     app.setApplicationName(APPLICATION)
     app.setDesktopFileName("netstudio")
+    from .wheel_guard import WheelGuard
+    WheelGuard.install(app)   # the wheel scrolls panels; it never changes a value nobody is editing
     return app
 
 
@@ -45,6 +47,7 @@ def create_window(project_path: str | Path | None = None, panels: bool = True):
     from .main_window import MainWindow
 
     window = MainWindow()
+    _sweep_litter(window)
     if not _offer_recovery(window, find_recoveries()):
         recent = window.files.recent.paths()
         candidates = [project_path] if project_path else recent[:1]
@@ -54,6 +57,20 @@ def create_window(project_path: str | Path | None = None, panels: bool = True):
         install_panels(window)
     window.restore_layout()
     return window
+
+
+def _sweep_litter(window) -> None:
+    """Remove what saves killed half-way left behind (hidden temporary files as large as the model)
+    beside the recent projects and in the recovery folder; files of a live writer are left alone."""
+    from netstudio.files.atomic import sweep_stale_temp_files
+
+    from .autosave import recovery_dir
+    folders: dict = {}
+    for path in window.files.recent.paths():
+        folders.setdefault(path.parent, []).append(path.name)
+    for folder, names in folders.items():
+        sweep_stale_temp_files(folder, names)
+    sweep_stale_temp_files(recovery_dir())
 
 
 def _offer_recovery(window, recoveries) -> bool:

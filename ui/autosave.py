@@ -32,6 +32,7 @@ from .settings import app_data_dir
 FORMAT = "netstudio-recovery"
 SUFFIX = ".recovery"
 WEIGHTS_SUFFIX = ".weights"
+UNPLACED_SUFFIX = ".unplaced"
 DEFAULT_INTERVAL_MS = 30_000
 
 
@@ -62,6 +63,7 @@ class Autosaver(QObject):
         self.lock = _lock(self.path)
         self.lock.tryLock(0)
         self._written: str | None = None
+        self._weights_written: int | None = None
         self.timer = QTimer(self, interval=interval_ms)
         self.timer.timeout.connect(self.save_now)
         controller.modified_changed.connect(self._on_modified)
@@ -81,44 +83,54 @@ class Autosaver(QObject):
         weights = self._save_weights()
         if weights is not None:
             record["weights"] = weights.name
-        text = json.dumps(record, ensure_ascii=False)
-        if text != self._written:
-            try:
+        try:
+            text = json.dumps(record, ensure_ascii=False)
+            if text != self._written:
                 atomic_write_bytes(self.path, text.encode("utf-8"))
-            except (NetStudioError, OSError) as err:  # a full disk must not raise from a timer every 30 s
-                logging.getLogger(__name__).warning("autosave to %s failed: %s", self.path, err)
-                return
-            self._written = text
+                self._written = text
+        except Exception as err:  # noqa: BLE001 - a full disk (or anything) must not raise from a timer every 30 s
+            logging.getLogger(__name__).warning("autosave to %s failed: %s", self.path, err)
 
     @property
     def weights_path(self) -> Path:
         return self.path.with_suffix(WEIGHTS_SUFFIX)
 
     def _save_weights(self) -> Path | None:
-        """Write the weights beside the recovery file when they changed since the last write
-        (never while a run is changing them: the next autosave catches up)."""
+        """Write the weights (and the stored tensors that fit nowhere) beside the recovery file when
+        they changed since the last write; never while a run is changing them: the next autosave
+        catches up."""
         session = self.controller.session
         if not session.weights_modified:
             return None
         if self.controller.busy or session.weights_version == self._weights_written:
             return self.weights_path if self.weights_path.exists() else None
-        weights = session.weights_for_saving()
-        if weights is None:
-            return None
+        future = session.request_snapshot()
+        if not future.done():
+            return self.weights_path if self.weights_path.exists() else None
         try:
-            save_tensors(weights, self.weights_path)
+            snapshot = future.result()
+            if snapshot.weights is None and not snapshot.unplaced:
+                return None
+            save_tensors(snapshot.weights or {}, self.weights_path)
+            if snapshot.unplaced:
+                save_tensors(snapshot.unplaced, self.unplaced_path)
+            else:
+                self.unplaced_path.unlink(missing_ok=True)
         except (NetStudioError, OSError) as err:
             logging.getLogger(__name__).warning("autosave of the weights failed: %s", err)
             return None
         self._weights_written = session.weights_version
         return self.weights_path
 
+    @property
+    def unplaced_path(self) -> Path:
+        return self.path.with_suffix(UNPLACED_SUFFIX)
+
     def discard(self) -> None:
         """Remove the recovery file (the project was saved, reverted or closed on purpose)."""
-        self.path.unlink(missing_ok=True)
-        self.weights_path.unlink(missing_ok=True)
+        for path in (self.path, self.weights_path, self.unplaced_path):
+            path.unlink(missing_ok=True)
         self._written = None
-        self._weights_written = None
         self._weights_written: int | None = None
 
     def close(self) -> None:
@@ -157,22 +169,29 @@ class Recovery:
 
     def weights(self) -> dict | None:
         """The autosaved weights, or None (none were written, or they cannot be read)."""
-        path = self.path.with_suffix(WEIGHTS_SUFFIX)
-        if not path.exists():
-            return None
-        try:
-            loaded = load_tensors(path)
-        except NetStudioError:
-            return None
-        return {k: v.clone() for k, v in loaded.items()} if isinstance(loaded, dict) else None
+        return _read_tensors(self.path.with_suffix(WEIGHTS_SUFFIX))
+
+    def unplaced(self) -> dict:
+        """The autosaved stored tensors that fit nowhere (empty if none)."""
+        return _read_tensors(self.path.with_suffix(UNPLACED_SUFFIX)) or {}
 
     def discard(self) -> None:
-        self.path.unlink(missing_ok=True)
-        self.path.with_suffix(WEIGHTS_SUFFIX).unlink(missing_ok=True)
+        for suffix in (SUFFIX, WEIGHTS_SUFFIX, UNPLACED_SUFFIX):
+            self.path.with_suffix(suffix).unlink(missing_ok=True)
         self.release()
 
     def release(self) -> None:
         self.lock.unlock()
+
+
+def _read_tensors(path: Path) -> dict | None:
+    if not path.exists():
+        return None
+    try:
+        loaded = load_tensors(path)
+    except NetStudioError:
+        return None
+    return {k: v.clone() for k, v in loaded.items()} if isinstance(loaded, dict) else None
 
 
 def find_recoveries() -> list[Recovery]:

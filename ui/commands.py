@@ -186,6 +186,21 @@ class SetCode(DocCommand):
             self.doc.set_code(self.class_name, self.old)
 
 
+class DiscardUnplaced(QUndoCommand):
+    """Forget the stored tensors that fit nowhere (they are written back by every save until then)."""
+
+    def __init__(self, session):
+        super().__init__("Discard stored tensors that fit nowhere")
+        self.session = session
+        self.gone: dict = {}
+
+    def redo(self) -> None:
+        self.gone = self.session.discard_unplaced()
+
+    def undo(self) -> None:
+        self.session.restore_unplaced(self.gone)
+
+
 class SnapshotCommand(DocCommand):
     """A composite edit undone by restoring the project as it was (group, ungroup, paste, layout).
 

@@ -8,6 +8,7 @@ panel bound to the controller follows without being rebuilt.
 
 from __future__ import annotations
 
+import logging
 import traceback
 from pathlib import Path
 
@@ -18,7 +19,9 @@ from PySide6.QtWidgets import QMainWindow, QMenu
 
 from netstudio.errors import NetStudioError
 from netstudio.graph import Project, new_project
-from netstudio.serialization import SUFFIX, load_project_and_weights, save_project
+from netstudio.serialization import SUFFIX, save_project
+from netstudio.serialization.project_file import load_project_file
+from netstudio.trust import TrustStore
 
 from . import prompts
 from .autosave import Autosaver, Recovery
@@ -26,7 +29,9 @@ from .controller import DocumentController
 from .error_dialog import file_error_details, show_error
 from .examples import bundled_examples, is_bundled
 from .recent_files import RecentFiles
+from .settings import app_data_dir
 from .trust import needs_trust
+from .waiting import wait_for
 
 
 class FileActions(QObject):
@@ -41,6 +46,7 @@ class FileActions(QObject):
         self.example: Path | None = None  # the bundled example on show, until saved elsewhere
         self.recent = RecentFiles(self)
         self.autosaver = Autosaver(controller, self.display_name, self)
+        self.trust_store = TrustStore(app_data_dir() / "trusted-code.json")
         self.actions: dict[str, QAction] = {}
         for name, text, icon, keys, slot in (
                 ("new", "&New", "mdi6.file-outline", QKeySequence.StandardKey.New, self.new),
@@ -104,33 +110,34 @@ class FileActions(QObject):
         """Open ``path`` in this window, after offering to save the current changes."""
         return self.maybe_save() and self.load(path)
 
-    def load(self, path: str | Path, trusted: bool | None = None) -> bool:
-        """Show the project at ``path``; on failure show why and keep the current one.
+    def load(self, path: str | Path) -> bool:
+        """Show the project at ``path``; on failure show why and keep the current one, all of it.
 
-        ``trusted`` None means: bundled examples are trusted, other projects
-        with code ask the user first.
+        Bundled examples are trusted; other projects with code are trusted if the user
+        trusted exactly this code before (:mod:`netstudio.trust`), else the user is asked.
         """
         path = Path(path)
         bundled = is_bundled(path)
         try:
-            project, weights = load_project_and_weights(path, trusted=bundled)
+            loaded = load_project_file(path, trusted=bundled)
         except NetStudioError as err:
             show_error(self.window, str(err), file_error_details(err), "Cannot open project")
             return False
-        except (ValueError, KeyError, TypeError, RecursionError) as err:  # a file the validator let through
+        except Exception as err:  # noqa: BLE001 - a file the validator let through: one sentence, details on demand
             show_error(self.window, f"{path.name} cannot be opened: {type(err).__name__}: {err}.",
                        traceback.format_exc(), "Cannot open project")
             return False
-        if trusted is not None:
-            project.trusted = trusted
-        elif project.code and not bundled:
-            project.trusted = prompts.ask_trust(self.window, sorted(project.code))
-        if bundled:
-            self._show(project, None, path, weights=weights)
-        else:
-            self._show(project, path.resolve(), None, weights=weights)
+        project = loaded.project
+        if project.code and not bundled:
+            project.trusted = self.trust_store.trusts(project) or \
+                prompts.ask_trust(self.window, sorted(project.code))
+            if project.trusted:
+                self.trust_store.remember(project)
+        shown = self._show(project, None if bundled else path.resolve(), path if bundled else None,
+                           weights=loaded.weights, unplaced=loaded.unplaced)
+        if shown and not bundled:
             self.recent.add(path)
-        return True
+        return shown
 
     def recover(self, recovery: Recovery) -> bool:
         """Show an autosaved project left by a crash, as modified; the recovery file goes."""
@@ -140,25 +147,46 @@ class FileActions(QObject):
             recovery.discard()
             show_error(self.window, str(err), file_error_details(err), "Cannot recover project")
             return False
-        self._show(project, recovery.original, None, modified=True, weights=recovery.weights())
+        if not self._show(project, recovery.original, None, modified=True, weights=recovery.weights(),
+                          unplaced=recovery.unplaced()):
+            return False
         recovery.discard()
         self.autosaver.save_now()
         return True
 
     def _show(self, project: Project, path: Path | None, example: Path | None, modified: bool = False,
-              weights: dict | None = None) -> None:
-        stack = self.controller.undo_stack
-        stack.clear()
-        self.controller.session.start_over(weights)
-        self.controller.forget_unsaved_weights()
-        self.controller.document.replace(project)
+              weights: dict | None = None, unplaced: dict | None = None) -> bool:
+        """Show ``project`` in this window: all of it, or (if a view fails on it) nothing at all,
+        so the window never shows one project under another's path."""
+        controller, document = self.controller, self.controller.document
+        previous, session_state = document.project, controller.session.state()
+        try:
+            controller.session.start_over(weights, unplaced)
+            document.replace(project)
+        except Exception as err:  # noqa: BLE001 - a view failed on the new project: put the old one back
+            details = traceback.format_exc()
+            try:
+                controller.session.restore_state(session_state)
+                document.replace(previous)
+            except Exception:  # noqa: BLE001
+                logging.getLogger(__name__).exception("could not show the previous project again")
+            show_error(self.window, f"{self.display_name_of(path or example)} cannot be shown: "
+                                    f"{type(err).__name__}: {err}.", details, "Cannot open project")
+            return False
+        controller.undo_stack.clear()
+        controller.forget_unsaved_weights()
         self.example = example
-        self.controller.set_path(path)
-        self.controller.select(project.root, [])
+        controller.set_path(path)
+        controller.select(project.root, [])
         if modified:
-            stack.resetClean()
-        self.controller.project_opened.emit()
+            controller.undo_stack.resetClean()
+        controller.project_opened.emit()
         self.shown.emit()
+        return True
+
+    @staticmethod
+    def display_name_of(path: Path | None) -> str:
+        return path.name if path is not None else "The project"
 
     # -- saving ------------------------------------------------------------------------------
     def save(self) -> bool:
@@ -176,16 +204,27 @@ class FileActions(QObject):
         path = Path(chosen)
         if path.suffix != SUFFIX:
             path = path.with_name(path.name + SUFFIX)
+        document = self.controller.document
+        if document.project.name != path.stem:   # the project is called what its file is called
+            document.set_setting("name", path.stem)
         return self.write(path)
 
     def write(self, path: Path) -> bool:
-        """Save atomically to ``path`` (the old version stays as a backup)."""
+        """Save atomically to ``path`` (the old version stays as a backup).
+
+        The weights are copied between two training steps (a save during training waits for
+        the running step, with the window responsive), so the file never holds a torn mix.
+        """
+        controller = self.controller
         try:
-            save_project(self.controller.document.project, path,
-                         weights=self.controller.session.weights_for_saving())
+            snapshot = wait_for(controller.session.request_snapshot(), self.window,
+                                "Saving: waiting for the current training step to finish…")
+            save_project(controller.document.project, path, weights=snapshot.weights, unplaced=snapshot.unplaced)
         except NetStudioError as err:
             show_error(self.window, str(err), title="Cannot save project")
             return False
+        if controller.document.project.trusted:
+            self.trust_store.remember(controller.document.project)   # the code the user wrote or trusted
         self.controller.mark_saved()
         self.example = None
         self.controller.set_path(path.resolve())
@@ -203,13 +242,15 @@ class FileActions(QObject):
         return answer == prompts.DISCARD
 
     def revert(self) -> None:
+        """Read the file again; its code is trusted only if it is exactly the code trusted before."""
         source = self.source()
         if source is None or not prompts.confirm_revert(self.window, self.display_name()):
             return
-        self.load(source, trusted=self.controller.document.project.trusted)
+        self.load(source)
 
     def trust(self) -> None:
         self.controller.document.set_setting("trusted", True)
+        self.trust_store.remember(self.controller.document.project)
 
     # -- menus and enabled states ----------------------------------------------------------------
     def _fill_recent(self) -> None:

@@ -1,5 +1,7 @@
 """The problems list: one row per diagnostic of the latest check, and a warning
-for each recorded initializer or weight edit that no longer fits the graph.
+for each recorded initializer or weight edit that no longer fits the graph, each
+stored tensor that fits nowhere (with Discard in the row's context menu), and
+each earlier value that could not be kept for undo.
 
 Activating a row emits ``problem_activated`` with its diagnostic; the window
 then opens the definition that holds the node and selects it.
@@ -8,16 +10,18 @@ then opens the definition that holds the node and selects it.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QAbstractItemView, QTreeWidget, QTreeWidgetItem, QWidget
+from PySide6.QtWidgets import QAbstractItemView, QMenu, QTreeWidget, QTreeWidgetItem, QWidget
 
 from netstudio.analysis import WARNING, CheckResult, Diagnostic
 
+from .commands import DiscardUnplaced
 from .controller import DocumentController
 from .param_editors import sentence
 from .properties import severity_icon
 from .session_relay import SessionRelay
 
 DIAGNOSTIC_ROLE = Qt.ItemDataRole.UserRole + 1
+UNPLACED_WHERE = "stored weights"
 
 
 class ProblemsPanel(QTreeWidget):
@@ -48,15 +52,35 @@ class ProblemsPanel(QTreeWidget):
         self._result = result
         self._refresh()
 
-    def _skipped(self) -> list[Diagnostic]:
-        root = self.controller.document.project.root
-        return [Diagnostic(WARNING, f"A recorded initialization or edit no longer applies and was skipped: "
-                                    f"{message.rstrip('.')}", root, where="recorded weights")
-                for message in self.controller.session.skipped]
+    def _session_notices(self) -> list[Diagnostic]:
+        session, root = self.controller.session, self.controller.document.project.root
+        out = [Diagnostic(WARNING, f"A recorded initialization or edit no longer applies and was skipped: "
+                                   f"{message.rstrip('.')}", root, where="recorded weights")
+               for message in session.skipped]
+        out += [Diagnostic(WARNING, item.describe(name), root, where=UNPLACED_WHERE)
+                for name, item in session.unplaced.items()]
+        out += [Diagnostic(WARNING, message, root, where="kept weights") for message in session.keeper.dropped]
+        return out
+
+    def contextMenuEvent(self, event) -> None:
+        item = self.itemAt(event.pos())
+        diag = item.data(0, DIAGNOSTIC_ROLE) if item is not None else None
+        if diag is None or diag.where != UNPLACED_WHERE:
+            return
+        menu = QMenu(self)
+        count = len(self.controller.session.unplaced)
+        menu.addAction(f"Discard the {count} stored tensor{'s' if count != 1 else ''} that fit nowhere",
+                       self.discard_unplaced)
+        menu.exec(event.globalPos())
+
+    def discard_unplaced(self) -> None:
+        """Forget the stored tensors that fit nowhere: one undo step, and unsaved work until saved."""
+        if self.controller.session.unplaced:
+            self.controller.push(DiscardUnplaced(self.controller.session))
 
     def _refresh(self, *_) -> None:
         self.clear()
-        diagnostics = list(self._result.diagnostics) + self._skipped()
+        diagnostics = list(self._result.diagnostics) + self._session_notices()
         errors_first = sorted(diagnostics, key=lambda d: not d.is_error)
         for diag in errors_first:
             item = QTreeWidgetItem(self, [diag.where or diag.definition, sentence(diag.message)])
