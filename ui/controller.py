@@ -8,7 +8,9 @@ to ``controller.document.events``; none of them edits the project except by
 
 from __future__ import annotations
 
+from concurrent.futures import Future
 from pathlib import Path
+from typing import Callable
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
@@ -60,6 +62,7 @@ class DocumentController(QObject):
         self.result: CheckResult | None = None
         self.selection: tuple[str, list[str]] = (self.document.project.root, [])
         self._runs = 0
+        self._cancels: list[Callable[[], None]] = []
         # Trained, imported or edited weights are unsaved work too, though no undo command made them.
         self._weights_unsaved = False
         self._relay = SessionRelay(self.session, self)
@@ -80,16 +83,37 @@ class DocumentController(QObject):
     def busy(self) -> bool:
         return self._runs > 0
 
-    def run_started(self) -> None:
-        """A worker began using the network: undoing weight changes would have to wait for it."""
+    def run_started(self, cancel: Callable[[], None] | None = None) -> None:
+        """A worker began using the network: undoing weight changes would have to wait for it.
+        ``cancel`` stops it (after its current step), for ``stop_runs``."""
         self._runs += 1
+        if cancel is not None:
+            self._cancels.append(cancel)
         if self._runs == 1:
             self.busy_changed.emit(True)
 
-    def run_finished(self) -> None:
+    def run_finished(self, cancel: Callable[[], None] | None = None) -> None:
         self._runs = max(0, self._runs - 1)
+        if cancel in self._cancels:
+            self._cancels.remove(cancel)
         if self._runs == 0:
             self.busy_changed.emit(False)
+
+    def stop_runs(self) -> Future:
+        """Ask every run to stop; the future is done once none holds the network any more."""
+        done: Future = Future()
+        if not self.busy:
+            done.set_result(None)
+            return done
+
+        def on_busy(busy: bool) -> None:
+            if not busy and not done.done():
+                self.busy_changed.disconnect(on_busy)
+                done.set_result(None)
+        self.busy_changed.connect(on_busy)
+        for cancel in list(self._cancels):
+            cancel()
+        return done
 
     def _on_clean_changed(self, clean: bool) -> None:
         self.modified_changed.emit(self.modified)

@@ -233,7 +233,12 @@ class FileActions(QObject):
         return True
 
     def maybe_save(self) -> bool:
-        """True when the current project may be replaced or closed (saved, or changes discarded)."""
+        """True when the current project may be replaced or closed: no run holds the network any more
+        (the user agreed to stop it), and its changes are saved or discarded."""
+        if self.controller.busy:
+            if not prompts.ask_stop_run(self.window, "close this project"):
+                return False
+            wait_for(self.controller.stop_runs(), self.window, "Stopping the run after its current step…")
         if not self.controller.modified:
             return True
         answer = prompts.ask_save_changes(self.window, self.display_name())

@@ -64,6 +64,19 @@ def ask_recover(parent: QWidget | None, description: str) -> str:
     return RECOVER if clicked is recover else DISCARD if clicked is discard else LATER
 
 
+def ask_stop_run(parent: QWidget, doing: str) -> bool:
+    """Whether to stop a running job (training...) so that the project can be replaced or closed."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Stop the run?",
+                      f"A run is using the network. Stop it to {doing}?", QMessageBox.StandardButton.NoButton,
+                      parent)
+    box.setInformativeText("The run stops after its current step; what it has done so far is kept.")
+    stop = box.addButton("Stop the run", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Keep running", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(stop)
+    box.exec()
+    return box.clickedButton() is stop
+
+
 def choose_open_path(parent: QWidget, directory: str) -> str | None:
     path, _ = QFileDialog.getOpenFileName(parent, "Open project", directory, FILE_FILTER)
     return path or None

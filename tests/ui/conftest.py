@@ -26,7 +26,7 @@ from ui import create_window, prompts
 from ui.controller import DocumentController
 from ui.settings import DATA_DIR_ENV
 
-PROMPTS = ("ask_save_changes", "confirm_revert", "ask_trust", "ask_recover", "choose_open_path",
+PROMPTS = ("ask_save_changes", "confirm_revert", "ask_trust", "ask_recover", "ask_stop_run", "choose_open_path",
            "choose_save_path")
 
 
