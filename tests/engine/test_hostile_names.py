@@ -197,7 +197,6 @@ def _exercise(data, tmp: Path, capsys, trusted: bool) -> None:
     out = tmp / f"export-{uuid.uuid4().hex[:6]}"
     export_code, err = _run_cli(["export", str(path), str(out), *trust], capsys)
     assert export_code in (0, 1, 2) and "Traceback" not in err and "unexpected error" not in err, err
-    event(f"check exit {code}, export exit {export_code}")
     if code == 0:   # check said valid: compile and export must agree
         assert export_code == 0, f"check says valid but export failed: {err}"
     if export_code == 0:
@@ -209,6 +208,7 @@ def _exercise(data, tmp: Path, capsys, trusted: bool) -> None:
         with torch.no_grad():
             net.eval()(*example_inputs(project, net))
     assert not MARKER.exists(), f"a name ran as code: {data}"
+    return code, export_code
 
 
 _SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -217,19 +217,19 @@ _SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scop
 @settings(max_examples=120, **_SETTINGS)
 @given(case=renamed_projects(trusted=False))
 def test_no_name_in_an_untrusted_project_runs(case, tmp_path, capsys):
-    _exercise(case[1], tmp_path, capsys, trusted=False)
+    event("check exit %d, export exit %d" % _exercise(case[1], tmp_path, capsys, trusted=False))
 
 
 @settings(max_examples=60, **_SETTINGS)
 @given(case=renamed_projects(trusted=True))
 def test_no_name_in_a_trusted_project_runs(case, tmp_path, capsys):
-    _exercise(case[1], tmp_path, capsys, trusted=True)
+    event("check exit %d, export exit %d" % _exercise(case[1], tmp_path, capsys, trusted=True))
 
 
 @settings(max_examples=60, **_SETTINGS)
 @given(case=hostile_projects(trusted=False))
 def test_no_string_anywhere_in_a_project_runs(case, tmp_path, capsys):
-    _exercise(case[1], tmp_path, capsys, trusted=False)
+    event("check exit %d, export exit %d" % _exercise(case[1], tmp_path, capsys, trusted=False))
 
 
 @pytest.mark.parametrize("payload", PAYLOADS)
