@@ -1,38 +1,54 @@
 """Reading and writing ``.netstudio`` project files.
 
 A project file is either UTF-8 JSON (the graph alone, as the bundled examples
-are: their weights follow from the seed), or, when it carries weights, a zip
+are: their weights follow from the seed), or, when it carries tensors, a zip
 archive (stored, not compressed) holding ``project.json``, ``meta.json``
-(format version, torch version, seed) and ``weights.safetensors`` (tied
-tensors stored once).  See ``docs/file-format.md``.  Every load validates the
-project and names the JSON path of each problem; a file that is not a project,
-or comes from a newer version, gets a one-sentence error.  Saving is atomic
-(temporary file, fsync, rename) and keeps the previous version as a backup.
+(format version, torch version, seed), ``weights.safetensors`` (tied tensors
+stored once) and ``unplaced.safetensors`` (stored tensors that fit no block
+of the graph, kept until the user discards them).  See ``docs/file-format.md``.
+
+Every load validates the project and names the JSON path of each problem; a
+file that is not a project, comes from a newer version, or is hostile (a
+device, a FIFO, a bomb, absurd numbers or nesting: see ``files/safe_read``,
+``json_limits`` and ``archive``) gets a one-sentence error within seconds,
+never an exhausted memory.  Saving is atomic (temporary file, fsync, rename),
+keeps the previous version as a backup, streams the tensors into the archive,
+and refuses, in one sentence, a project it could not open again.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
-import zipfile
-import zlib
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ..errors import FileFormatError, ProjectFormatError
 from .. import __version__
+from ..errors import FileFormatError, NetStudioError, ProjectFormatError
 from ..files.atomic import atomic_write_bytes, atomic_writer
-from ..files.tensor_io import load_tensors, save_tensors
+from ..files.safe_read import TooLarge, display_name, open_regular_file, read_at_most, too_large_message
 from ..graph.project import FORMAT, VERSION, Project
-from .validate import NotAProject, validate_project
+from ..limits import format_bytes, memory_budget
+from .archive import UNPLACED_MEMBER, WEIGHTS_MEMBER, open_archive, write_archive
+from .json_limits import MAX_JSON_BYTES, parse_json, value_problem
+from .validate import MAX_PROBLEMS, NotAProject, position_problems, validate_project
 
 SUFFIX = ".netstudio"
-# A project's JSON is small; a larger file is not a project (and would hang the parser).
-MAX_BYTES = 256 * 1024 * 1024
+ZIP_MAGIC = b"PK\x03\x04"
+
+
+@dataclass(frozen=True)
+class ProjectFile:
+    """What a project file holds: the project, its weights (None when it has none, or they were not
+    asked for) and its unplaced tensors (stored tensors that fit no block; empty when none)."""
+
+    project: Project
+    weights: dict[str, torch.Tensor] | None = None
+    unplaced: dict[str, torch.Tensor] = field(default_factory=dict)
 
 
 def project_from_dict(data: Any, source: str = "The project", trusted: bool = False) -> Project:
@@ -42,93 +58,66 @@ def project_from_dict(data: Any, source: str = "The project", trusted: bool = Fa
         raise ProjectFormatError(f"{source} cannot be opened: {err}.") from None
     if problems:
         path, message = problems[0]
-        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        if len(problems) >= MAX_PROBLEMS:
+            more = " (and many more problems)"
+        else:
+            more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
         raise ProjectFormatError(f"{source} is not a valid project: {path}: {_one_line(message)}{more}.", problems)
     return Project.from_dict(data, trusted=trusted)
 
 
+def load_project_file(path: str | os.PathLike, trusted: bool = False, weights: bool = True) -> ProjectFile:
+    """Read and validate a project file; with ``weights``, its stored tensors too.
 
-def _read(p: Path, with_weights: bool) -> tuple[dict, dict[str, torch.Tensor] | None]:
+    Code blocks stay disabled unless ``trusted``.  The project is validated
+    before any tensor is read, so a bad project costs no inflating.
+    """
+    p, name = Path(path), display_name(path)
     try:
-        with open(p, "rb") as f:
-            magic = f.read(4)
+        with open_regular_file(p) as f:
+            if f.read(4) == ZIP_MAGIC:
+                f.seek(0)
+                return _read_archive(f, name, trusted, weights)
+            f.seek(0)
+            raw = _read_json_bytes(f, name)
     except OSError as err:
-        raise FileFormatError(f"Cannot read {p.name}: {err.strerror or err}.") from None
-    if magic == b"PK\x03\x04":
-        return _read_archive(p, with_weights)
-    try:
-        size = p.stat().st_size
-        if size > MAX_BYTES:
-            raise FileFormatError(f"{p.name} is {size // (1024 * 1024)} MB, far too large to be a project file.")
-        raw = p.read_bytes()
-    except OSError as err:
-        raise FileFormatError(f"Cannot read {p.name}: {err.strerror or err}.") from None
-    return _parse_json(p.name, raw), None
-
-
-def _read_archive(p: Path, with_weights: bool) -> tuple[dict, dict[str, torch.Tensor] | None]:
-    try:
-        with zipfile.ZipFile(p) as archive:
-            names = set(archive.namelist())
-            if "project.json" not in names:
-                raise ProjectFormatError(f"{p.name} cannot be opened: the archive holds no project.json.")
-            info = archive.getinfo("project.json")
-            if info.file_size > MAX_BYTES:
-                raise ProjectFormatError(f"{p.name} cannot be opened: its project.json is far too large.")
-            data = _parse_json(p.name, archive.read("project.json"))
-            weights = None
-            if with_weights and "weights.safetensors" in names:
-                weights = _read_weights(p, archive)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, zlib.error, RuntimeError,
-            NotImplementedError) as err:
-        raise ProjectFormatError(f"{p.name} cannot be opened: the archive is damaged ({_one_line(str(err))}).") \
-            from None
-    except OSError as err:
-        raise FileFormatError(f"Cannot read {p.name}: {err.strerror or err}.") from None
-    return data, weights
-
-
-def _read_weights(p: Path, archive: zipfile.ZipFile) -> dict[str, torch.Tensor]:
-    with tempfile.TemporaryDirectory() as tmp:
-        extracted = Path(tmp) / "weights.safetensors"
-        with archive.open("weights.safetensors") as src, open(extracted, "wb") as dst:
-            while chunk := src.read(1 << 24):
-                dst.write(chunk)
-        try:
-            loaded = load_tensors(extracted)
-        except FileFormatError:
-            raise ProjectFormatError(f"{p.name} cannot be opened: its weights are damaged.") from None
-        if not isinstance(loaded, dict):
-            raise ProjectFormatError(f"{p.name} cannot be opened: its weights are not a state_dict.")
-        clones: dict[int, torch.Tensor] = {}
-        return {k: clones.setdefault(id(v), v.clone()) for k, v in loaded.items()}
-
-
-def _parse_json(name: str, raw: bytes) -> Any:
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ProjectFormatError(f"{name} cannot be opened: it is not a NetStudio project (not text).") from None
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as err:
-        raise ProjectFormatError(f"{name} cannot be opened: it is not valid JSON "
-                                 f"(line {err.lineno}, column {err.colno}: {err.msg}).") from None
-    except RecursionError:
-        raise ProjectFormatError(f"{name} cannot be opened: it is nested too deeply to be a project.") from None
+        raise FileFormatError(f"Cannot read {name}: {_reason(err)}.") from None
+    return ProjectFile(project_from_dict(parse_json(name, raw), name, trusted=trusted))
 
 
 def load_project(path: str | os.PathLike, trusted: bool = False) -> Project:
     """Read and validate a project; its code blocks stay disabled unless ``trusted``."""
-    return load_project_and_weights(path, trusted, weights=False)[0]
+    return load_project_file(path, trusted, weights=False).project
 
 
 def load_project_and_weights(path: str | os.PathLike, trusted: bool = False,
                              weights: bool = True) -> tuple[Project, dict[str, torch.Tensor] | None]:
     """The project and, if the file carries them, its weights (a state_dict; tied tensors shared again)."""
-    p = Path(path)
-    data, tensors = _read(p, with_weights=weights)
-    return project_from_dict(data, p.name, trusted=trusted), tensors
+    loaded = load_project_file(path, trusted, weights=weights)
+    return loaded.project, loaded.weights
+
+
+def _read_json_bytes(f, name: str) -> bytes:
+    size = os.fstat(f.fileno()).st_size
+    if size > MAX_JSON_BYTES:
+        raise FileFormatError(too_large_message(name, "a project file", size, MAX_JSON_BYTES))
+    try:
+        return read_at_most(f, MAX_JSON_BYTES)
+    except TooLarge:   # it grew while we read it
+        raise FileFormatError(f"{name} is more than the {format_bytes(MAX_JSON_BYTES)} "
+                              "a project file may have.") from None
+
+
+def _read_archive(f, name: str, trusted: bool, with_tensors: bool) -> ProjectFile:
+    with open_archive(f, name) as archive:
+        project = project_from_dict(parse_json(name, archive.project_json(MAX_JSON_BYTES)), name, trusted=trusted)
+        if not with_tensors:
+            return ProjectFile(project)
+        budget = memory_budget()
+        weights = archive.tensors(WEIGHTS_MEMBER, budget)
+        used = sum(t.numel() * t.element_size() for t in {id(t): t for t in (weights or {}).values()}.values())
+        unplaced = archive.tensors(UNPLACED_MEMBER, max(budget - used, 0)) or {}
+    return ProjectFile(project, weights, unplaced)
 
 
 def project_to_json(project: Project) -> str:
@@ -136,25 +125,55 @@ def project_to_json(project: Project) -> str:
 
 
 def save_project(project: Project, path: str | os.PathLike, backup: bool = True,
-                 weights: dict[str, torch.Tensor] | None = None) -> None:
-    """Write atomically: plain JSON, or an archive with the weights when ``weights`` is given."""
-    if weights is None:
-        atomic_write_bytes(path, project_to_json(project).encode("utf-8"), backup=backup)
-        return
-    meta = {"format": FORMAT, "version": VERSION, "netstudio": __version__, "torch": torch.__version__,
-            "seed": project.seed, "saved": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+                 weights: dict[str, torch.Tensor] | None = None,
+                 unplaced: dict[str, torch.Tensor] | None = None) -> None:
+    """Write atomically: plain JSON, or an archive when there are ``weights`` or ``unplaced`` tensors.
+
+    Raises only a one-sentence :class:`NetStudioError` ("Could not save
+    'net.netstudio': No space left on device."); the old file and its backup
+    are then untouched and no temporary file remains.
+    """
+    name = Path(path).name
+    name = name if name.isprintable() else ascii(name)[1:-1]
     try:
-        with tempfile.TemporaryDirectory(dir=Path(path).resolve().parent) as tmp:
-            tensors = Path(tmp) / "weights.safetensors"
-            save_tensors(dict(weights), tensors)
-            with atomic_writer(path, backup=backup) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as archive:
-                archive.writestr("meta.json", json.dumps(meta, indent=1))
-                archive.writestr("project.json", project_to_json(project))
-                archive.write(tensors, "weights.safetensors")
-    except OSError as err:
-        raise FileFormatError(f"Cannot save {Path(path).name}: {err.strerror or err}.") from None
+        data = project.to_dict()
+        problem = value_problem(data) or next(iter(position_problems(data)), None)
+        if problem is not None:
+            raise NetStudioError(f"Could not save '{name}': {problem[0]}: {_one_line(problem[1])}.")
+        encoded = (json.dumps(data, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+        if weights is None and not unplaced:
+            atomic_write_bytes(path, encoded, backup=backup)
+            return
+        meta = {"format": FORMAT, "version": VERSION, "netstudio": __version__, "torch": torch.__version__,
+                "seed": project.seed, "saved": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        with atomic_writer(path, backup=backup) as f:
+            write_archive(f, meta, encoded, weights, unplaced)
+    except NetStudioError as err:
+        if str(err).startswith("Could not save '") and "\n" not in str(err):
+            raise
+        raise NetStudioError(f"Could not save '{name}': {_one_line(str(err))}.") from None
+    except Exception as err:   # defensive: whatever went wrong, one sentence
+        cause = _os_error_in(err)
+        if cause is not None:
+            raise NetStudioError(f"Could not save '{name}': {_reason(cause)}.") from None
+        raise NetStudioError(f"Could not save '{name}': {type(err).__name__}: {_one_line(str(err))}.") from None
+
+
+def _os_error_in(err: BaseException) -> OSError | None:
+    """The operating system error behind ``err``: zipfile's cleanup may raise anew after a full disk."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, OSError):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
+
+
+def _reason(err: OSError) -> str:
+    return " ".join((err.strerror or str(err) or type(err).__name__).split()).rstrip(".")
 
 
 def _one_line(message: str) -> str:
-    text = " ".join(message.split())
-    return text if len(text) <= 160 else text[:157] + "..."
+    text = " ".join(message[:2000].split()).rstrip(".")
+    return text if len(text) <= 200 else text[:197] + "..."

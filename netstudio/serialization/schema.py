@@ -1,14 +1,20 @@
-"""The JSON schema of a project (format ``netstudio-project``, version 1).
+r"""The JSON schema of a project (format ``netstudio-project``, version 1).
 
 Structure only: block types and hyperparameter values are not checked here but
 by ``check``, so a project that uses a block this version does not know still
-opens, with a diagnostic on that node.  ``docs/file-format.md`` documents it.
+opens, with a diagnostic on that node.  Names are only bounded in length here
+(the one name rule, ``graph/names.py``, is the checker's).  Patterns end in
+``\Z``, not ``$``: Python's ``$`` also matches before a final newline, and an
+id or class name with a newline would break every one-line message.
+``docs/file-format.md`` documents it.
 """
 
 from __future__ import annotations
 
-_ID = {"type": "string", "pattern": r"^[A-Za-z0-9_\-]+$", "maxLength": 64}
-_NAME = {"type": "string", "maxLength": 200}
+from ..graph.names import MAX_NAME_LENGTH
+
+_ID = {"type": "string", "pattern": r"^[A-Za-z0-9_\-]+\Z", "maxLength": 64}
+_NAME = {"type": "string", "maxLength": MAX_NAME_LENGTH}
 
 NODE = {
     "type": "object",
@@ -20,7 +26,7 @@ NODE = {
         "name": _NAME,
         "params": {"type": "object"},
         "position": {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2},
-        "init": {"type": "object"},
+        "init": {"type": "object", "additionalProperties": {"type": "object"}},
         "tied_to": {"type": ["string", "null"]},
     },
 }
@@ -40,7 +46,7 @@ DEFINITION = {
     "additionalProperties": False,
     "properties": {
         "kind": {"enum": ["sequential", "graph"]},
-        "class_name": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*$"},
+        "class_name": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*\Z"},
         "nodes": {"type": "array", "items": NODE},
         "edges": {"type": "array", "items": EDGE},
     },

@@ -1,15 +1,25 @@
-"""Validation of a project dict: every problem with the JSON path where it is."""
+"""Validation of a project dict: every problem with the JSON path where it is.
+
+Run on data that :func:`json_limits.value_problem` accepted (bounded depth, no
+huge integers, no lone surrogates).  At most :data:`MAX_PROBLEMS` schema
+problems are collected: a file whose million array items are each wrong would
+otherwise build a million error objects, kilobytes each.
+"""
 
 from __future__ import annotations
 
+import itertools
+import math
 from typing import Any
 
 from jsonschema import Draft202012Validator
 
 from ..graph.project import FORMAT, VERSION
+from .json_limits import format_path, value_problem
 from .schema import PROJECT
 
 _VALIDATOR = Draft202012Validator(PROJECT)
+MAX_PROBLEMS = 100
 
 
 class NotAProject(Exception):
@@ -17,10 +27,7 @@ class NotAProject(Exception):
 
 
 def json_path(parts) -> str:
-    out = "$"
-    for p in parts:
-        out += f"[{p}]" if isinstance(p, int) else f".{p}"
-    return out
+    return format_path(parts)
 
 
 def validate_project(data: Any) -> list[tuple[str, str]]:
@@ -34,11 +41,25 @@ def validate_project(data: Any) -> list[tuple[str, str]]:
     if isinstance(version, int) and not isinstance(version, bool) and version > VERSION:
         raise NotAProject(f"it was saved by a newer NetStudio (format version {version}); "
                           f"this version reads version {VERSION}")
-    problems = [(json_path(e.absolute_path), e.message)
-                for e in sorted(_VALIDATOR.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))]
+    problem = value_problem(data)
+    if problem is not None:
+        return [problem]
+    errors = itertools.islice(_VALIDATOR.iter_errors(data), MAX_PROBLEMS)
+    problems = [(json_path(e.absolute_path), _message(e))
+                for e in sorted(errors, key=lambda e: list(map(str, e.absolute_path)))]
     if problems:
         return problems
     return _check_references(data)
+
+
+def _message(error) -> str:
+    """jsonschema's message, with a long value in it shortened ("'aaaa...' is too long")."""
+    message = error.message
+    if len(message) > 120:
+        shown = repr(error.instance)
+        if len(shown) > 40 and shown in message:
+            message = message.replace(shown, shown[:36] + "..." + shown[-1], 1)
+    return message
 
 
 def _check_references(data: dict) -> list[tuple[str, str]]:
@@ -49,17 +70,31 @@ def _check_references(data: dict) -> list[tuple[str, str]]:
     for dname, d in data["definitions"].items():
         ids = set()
         for i, node in enumerate(d["nodes"]):
-            path = f"$.definitions.{dname}.nodes[{i}].id"
+            path = json_path(("definitions", dname, "nodes", i, "id"))
             if node["id"] in seen:
                 problems.append((path, f"node id {node['id']!r} is used twice"))
             seen[node["id"]] = path
             ids.add(node["id"])
         for i, edge in enumerate(d["edges"]):
-            path = f"$.definitions.{dname}.edges[{i}]"
+            path = json_path(("definitions", dname, "edges", i))
             if edge["id"] in seen:
                 problems.append((path + ".id", f"id {edge['id']!r} is used twice"))
             seen[edge["id"]] = path
             for end in ("src", "dst"):
                 if edge[end][0] not in ids:
                     problems.append((f"{path}.{end}[0]", f"node {edge[end][0]!r} is not in definition {dname!r}"))
+    return problems + position_problems(data)
+
+
+def position_problems(data: dict) -> list[tuple[str, str]]:
+    """Canvas positions must be finite (``NaN`` and ``Infinity`` parse, but place a block nowhere).
+
+    Takes schema-valid data, or ``Project.to_dict()`` output when saving."""
+    problems = []
+    for dname, d in data["definitions"].items():
+        for i, node in enumerate(d["nodes"]):
+            for axis, value in enumerate(node.get("position", ())):
+                if isinstance(value, float) and not math.isfinite(value):
+                    problems.append((json_path(("definitions", dname, "nodes", i, "position", axis)),
+                                     f"{value} is not a finite number"))
     return problems
