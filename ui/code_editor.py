@@ -1,8 +1,11 @@
-"""The code block editor: a code block's class source with Python highlighting,
-line numbers and live syntax checking, plus its constructor arguments as JSON.
+"""The code block editor: a code block's class name and source with Python
+highlighting, line numbers and live syntax checking, plus its constructor
+arguments as JSON.
 
-Apply pushes one undo step (SetCode and SetParam in a macro); nothing runs here,
-the source is only parsed.
+Apply pushes one undo step (a class rename, SetCode and SetParam in a macro);
+nothing runs here, the source is only parsed.  A new class name renames the
+class everywhere (``netstudio.graph.code_classes``); the editor follows a
+rename made elsewhere (the properties panel, undo) at once.
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, Q
                                QVBoxLayout, QWidget)
 
 from netstudio.catalog.code_block import CodeSyntaxError, find_class, forward_ports
+from netstudio.graph.code_classes import class_name_problem, rename_class_statement
+from ui.code_class_command import RenameCodeClass
 from ui.commands import SetCode, SetParam
+from ui.panels.run_worker import follow
 
 ERROR_COLOR = "#d92d20"
 OK_COLOR = "#2f8f5b"
@@ -204,16 +210,25 @@ class CodeEditorDialog(QDialog):
         self.class_name = node.params.get("class_name", "")
         self._loaded_source = doc.project.code.get(self.class_name, "")
         self._loaded_args = node.params.get("args", {})
-        self.setWindowTitle(f"Code block — {self.class_name}")
         self.resize(720, 560)
 
         layout = QVBoxLayout(self)
-        users = [n for d in doc.project.definitions.values() for n in d.nodes.values()
-                 if n.type == "Code" and n.params.get("class_name") == self.class_name]
-        header = QLabel(f"<b>class {self.class_name}</b>"
-                        + (f" <span style='color:{MUTED}'>— used by {len(users)} blocks; editing the class changes"
-                           " them all</span>" if len(users) > 1 else ""))
-        layout.addWidget(header)
+        self.header = QLabel()
+        self.header.setObjectName("codeHeader")
+        layout.addWidget(self.header)
+        name_form = QFormLayout()
+        self.name_edit = QLineEdit(self.class_name)
+        self.name_edit.setObjectName("classNameEdit")
+        self.name_edit.setToolTip("The class's name; a new name renames it in the code and in every block using it.")
+        name_form.addRow("Class name", self.name_edit)
+        layout.addLayout(name_form)
+        self.name_label = QLabel()
+        self.name_label.setObjectName("classNameProblem")
+        self.name_label.setWordWrap(True)
+        self.name_label.setStyleSheet(f"color: {ERROR_COLOR};")
+        self.name_label.hide()
+        layout.addWidget(self.name_label)
+        self._show_class_name()
         self.trust_label = QLabel("This project is not trusted: code blocks are checked but not run until you "
                                   "trust it.")
         self.trust_label.setWordWrap(True)
@@ -255,9 +270,41 @@ class CodeEditorDialog(QDialog):
         self.editor.textChanged.connect(self._timer.start)
         self.args_edit.textChanged.connect(self._check_args)
         controller.checked.connect(self._on_checked)
+        for signal in (doc.events.code_changed, doc.events.node_changed, doc.events.reset):
+            follow(self, signal, self._follow_class)
         self.check_syntax()
         self._check_args()
         self._show_diagnostics()
+
+    # -- the class name ---------------------------------------------------------------------------
+    def _show_class_name(self) -> None:
+        doc = self.controller.document
+        users = [n for d in doc.project.definitions.values() for n in d.nodes.values()
+                 if n.type == "Code" and n.params.get("class_name") == self.class_name]
+        self.setWindowTitle(f"Code block — {self.class_name}")
+        self.header.setText(f"<b>class {self.class_name}</b>"
+                            + (f" <span style='color:{MUTED}'>— used by {len(users)} blocks; editing the class "
+                               "changes them all</span>" if len(users) > 1 else ""))
+
+    def _follow_class(self, *_) -> None:
+        """The node's class was renamed elsewhere (the properties panel, undo): follow it, source included."""
+        doc = self.controller.document
+        node = doc.project.definitions.get(self.definition)
+        node = node.nodes.get(self.node_id) if node is not None else None
+        new = node.params.get("class_name", "") if node is not None else self.class_name
+        if new == self.class_name or new not in doc.project.code:
+            return
+        old, self.class_name = self.class_name, new
+        if self.name_edit.text().strip() == old:
+            self.name_edit.setText(new)
+        self._loaded_source = doc.project.code[new]
+        if self.editor.document().isModified():   # keep the person's unsaved edits, under the new name
+            self.editor.setPlainText(rename_class_statement(self.source(), old, new))
+        else:
+            self.editor.setPlainText(self._loaded_source)
+            self.editor.document().setModified(False)
+        self._show_class_name()
+        self.check_syntax()
 
     # -- live checks ------------------------------------------------------------------------------
     def source(self) -> str:
@@ -317,7 +364,8 @@ class CodeEditorDialog(QDialog):
 
     # -- applying -------------------------------------------------------------------------------------
     def apply(self) -> bool:
-        """Push the edits as one undo step; False (nothing pushed) when the arguments are not JSON."""
+        """Push the edits as one undo step; False (nothing pushed) when the arguments are not JSON or
+        the new class name is refused (said in one sentence under the name)."""
         args = self.args()
         if args is None:
             self._check_args()
@@ -325,20 +373,32 @@ class CodeEditorDialog(QDialog):
         doc = self.controller.document
         if self.node_id not in doc.definition(self.definition).nodes:
             return False
-        source = self.source()
-        commands = []
-        if doc.project.code.get(self.class_name) != source:
-            commands.append(SetCode(doc, self.class_name, source))
-        if doc.node(self.definition, self.node_id).params.get("args", {}) != args:
-            commands.append(SetParam(doc, self.definition, self.node_id, "args", args))
-        if commands:
-            stack = self.controller.undo_stack
-            stack.beginMacro(f"Edit code block {self.class_name}")
-            for cmd in commands:
-                self.controller.push(cmd)
+        old, new = self.class_name, self.name_edit.text().strip()
+        problem = class_name_problem(doc, old, new) if new != old else None
+        self.name_label.setText(problem or "")
+        self.name_label.setVisible(problem is not None)
+        if problem:
+            return False
+        source = rename_class_statement(self.source(), old, new) if new != old else self.source()
+        renamed = rename_class_statement(doc.project.code.get(old, ""), old, new)
+        if new == old and renamed == source and doc.node(self.definition, self.node_id).params.get("args", {}) == args:
+            self.editor.document().setModified(False)
+            return True   # nothing to change
+        stack = self.controller.undo_stack
+        stack.beginMacro(f"Edit code block {new}")
+        try:   # commands are made as they are pushed: each one sees what the one before it did
+            if new != old:
+                self.controller.push(RenameCodeClass(doc, old, new))   # the editor follows it (_follow_class)
+            if doc.project.code.get(new) != source:
+                self.controller.push(SetCode(doc, new, source))
+            if doc.node(self.definition, self.node_id).params.get("args", {}) != args:
+                self.controller.push(SetParam(doc, self.definition, self.node_id, "args", args))
+        finally:
             stack.endMacro()
+        self.editor.setPlainText(source)
         self._loaded_source = source
         self.editor.document().setModified(False)
+        self.check_syntax()
         return True
 
     def _ok(self) -> None:

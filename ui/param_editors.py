@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Signal
@@ -93,7 +94,11 @@ class _RangeSpin(QSpinBox):
 
 
 class IntEditor(ParamEditor):
-    """A spin box within the spec's range; an optional int gets an "auto" box meaning None."""
+    """A spin box within the spec's range; an optional int gets an "auto" box meaning None.
+
+    Unticking "auto" fills in ``when_set()`` when it knows a number (the size the input gives a
+    deferred layer), else the number last shown.
+    """
 
     def __init__(self, spec: ParamSpec, parent: QWidget | None = None):
         super().__init__(spec, parent)
@@ -106,6 +111,7 @@ class IntEditor(ParamEditor):
         self.spin.editingFinished.connect(lambda: self.show_problem(None))
         self._layout.addWidget(self.spin, 1)
         self.auto: QCheckBox | None = None
+        self.when_set: Callable[[], int | None] | None = None
         if spec.optional:
             self.auto = QCheckBox("auto", self)
             self.auto.setToolTip(f"Leave {spec.name} unset: {spec.doc}" if spec.doc else f"Leave {spec.name} unset")
@@ -125,7 +131,15 @@ class IntEditor(ParamEditor):
 
     def _on_auto(self, checked: bool) -> None:
         self.spin.setEnabled(not checked)
-        self.offer(None if checked else self.spin.value())
+        if checked:
+            self.offer(None)
+            return
+        value = self.when_set() if self.when_set is not None else None
+        if value is not None:
+            self.spin.blockSignals(True)
+            self.spin.setValue(value)
+            self.spin.blockSignals(False)
+        self.offer(self.spin.value())
 
 
 class _TextEditor(ParamEditor):
@@ -195,6 +209,25 @@ class ListEditor(_TextEditor):
         except ValueError:
             raise ValueError(f"'{self.spec.name}' must be whole numbers separated by commas, "
                              f"such as 3, 3") from None
+
+
+class NameEditor(_TextEditor):
+    """A name typed as text (a code block's class); ``problem_of(name)`` refuses a name with a sentence."""
+
+    placeholder = "a name"
+
+    def __init__(self, spec: ParamSpec, problem_of=None, parent: QWidget | None = None):
+        super().__init__(spec, parent)
+        self.problem_of = problem_of
+
+    def format(self, value: Any) -> str:
+        return str(value)
+
+    def parse(self, text: str) -> str:
+        problem = self.problem_of(text) if self.problem_of is not None else None
+        if problem:
+            raise ValueError(problem)
+        return text
 
 
 class JsonEditor(_TextEditor):

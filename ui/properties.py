@@ -2,8 +2,10 @@
 
 It follows the controller's selection and the document's events, and edits
 only through undo commands: each accepted change is one ``SetParam`` (or
-``Rename``).  With no node selected it describes the definition on show; it
-also lists the node's diagnostics from the latest check.
+``Rename``; a code block's class name renames the class, ``RenameCodeClass``).
+With no node selected it describes the definition on show; it also lists the
+node's diagnostics from the latest check.  Unticking "auto" of a deferred size
+fills in what the input gives it (``netstudio.catalog.deferred_sizes``).
 """
 
 from __future__ import annotations
@@ -19,11 +21,14 @@ from PySide6.QtWidgets import (QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEd
 from netstudio.analysis import CheckResult
 from netstudio.catalog import get_block
 from netstudio.catalog.containers import KIND_OF_CONTAINER
+from netstudio.catalog.deferred_sizes import size_from_input, sized_keys
 from netstudio.graph import Node
+from netstudio.graph.code_classes import class_name_problem, users_of
 
+from .code_class_command import rename_class
 from .commands import Rename, SetParam
 from .controller import DocumentController
-from .param_editors import INVALID_STYLE, ParamEditor, make_editor, sentence
+from .param_editors import INVALID_STYLE, IntEditor, NameEditor, ParamEditor, make_editor, sentence
 
 SEVERITY_ICONS = {"error": ("mdi6.close-circle", "#d93025"), "warning": ("mdi6.alert", "#e8a100")}
 
@@ -89,7 +94,10 @@ class PropertiesPanel(QScrollArea):
         else:
             self._build_definition(layout)
         layout.addLayout(self._diagnostics)
+        old = self.takeWidget()
         self.setWidget(page)
+        if old is not None:
+            old.deleteLater()   # not at once: the rebuild may come from a signal of one of its editors
         self._show_diagnostics(self.controller.result)
 
     def _build_definition(self, layout: QVBoxLayout) -> None:
@@ -126,7 +134,7 @@ class PropertiesPanel(QScrollArea):
             shared.setObjectName("sharedWith")
             form.addRow("Shared", shared)
         for param in spec.params if spec else ():
-            editor = make_editor(param, self._options(node, param.name), editable=spec.role == "code")
+            editor = self._make_editor(node, spec, param)
             editor.setObjectName(f"param_{param.name}")
             editor.set_value(node.params.get(param.name, param.default))
             editor.committed.connect(lambda value, key=param.name: self._commit(key, value))
@@ -140,6 +148,29 @@ class PropertiesPanel(QScrollArea):
             button.setObjectName("editCodeButton")
             button.clicked.connect(self.edit_code_action.trigger)
             layout.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
+
+    def _make_editor(self, node: Node, spec, param) -> ParamEditor:
+        doc = self.controller.document
+        if spec.role == "code" and param.name == "class_name":   # typing a name renames the class
+            old = node.params.get("class_name", "")
+            editor = NameEditor(param, lambda name: class_name_problem(doc, old, name.strip()))
+            users = len(users_of(doc, old))
+            editor.setToolTip(f"Renames the class in the code and in the {users} blocks using it."
+                              if users > 1 else "Renames the class in the code.")
+            return editor
+        editor = make_editor(param, self._options(node, param.name), editable=spec.role == "code")
+        if isinstance(editor, IntEditor) and param.name in sized_keys(node.type):
+            editor.when_set = lambda key=param.name, node_id=node.id: self._inferred_size(node_id, key)
+        return editor
+
+    def _inferred_size(self, node_id: str, key: str) -> int | None:
+        """What the node's input gives ``key`` (``in_features``...), from the latest check; None if unknown."""
+        result, project = self.controller.result, self.controller.document.project
+        d = project.definitions.get(self.definition)
+        node = d.nodes.get(node_id) if d is not None else None
+        path = project.first_instance_path(self.definition)
+        info = result.info(node_id, path) if result is not None and path is not None else None
+        return size_from_input(node.type, key, info.inputs) if info is not None and node is not None else None
 
     def _options(self, node: Node, key: str) -> list[str]:
         """Names a ``str`` parameter may take: definitions of the right kind, or code classes."""
@@ -175,6 +206,11 @@ class PropertiesPanel(QScrollArea):
         current = node.params.get(key, spec.param(key).default if spec and spec.param(key) else None)
         if current == value and type(current) is type(value):
             return
+        if spec is not None and spec.role == "code" and key == "class_name":
+            problem = rename_class(self.controller, current, value)
+            if problem and key in self.editors:
+                self.editors[key].show_problem(problem)
+            return
         self.controller.push(SetParam(self.controller.document, self.definition, node.id, key, value))
 
     def _on_name_edited(self) -> None:
@@ -191,14 +227,7 @@ class PropertiesPanel(QScrollArea):
             self.controller.push(Rename(self.controller.document, self.definition, node.id, name))
 
     def _name_problem(self, node: Node, name: str) -> str | None:
-        d = self.controller.document.project.definitions[self.definition]
-        if "." in name:
-            return "A name cannot contain a dot (PyTorch uses dots to separate module names)."
-        if not name and d.kind != "sequential":
-            return "A block in a graph needs a name."
-        if name and any(n.name == name for n in d.nodes.values() if n.id != node.id):
-            return f"Another block in {d.name} is already named {name!r}."
-        return None
+        return self.controller.document.name_problem(self.definition, node.id, name)
 
     # -- following the model --------------------------------------------------------------
     def _on_node_changed(self, definition: str, node_id: str, field: str) -> None:

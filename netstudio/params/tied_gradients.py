@@ -12,6 +12,7 @@ family keeps ``_flat_weights``) are not split this way.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -169,3 +170,43 @@ def per_use_gradients(model: nn.Module, inputs: Inputs, objective: Objective) ->
             total=total,
         )
     return result
+
+
+@dataclass(frozen=True)
+class UseParts:
+    """One number of a shared parameter's gradient, per use and in total; the uses' numbers add up to it.
+
+    Norms would not add up (‖a + b‖ ≠ ‖a‖ + ‖b‖), so a table that should show the sum shows one
+    element, or the sum of all elements, of each use's gradient instead.
+    """
+
+    what: str                              # "[3, 1]", or "sum of all elements"
+    uses: tuple[tuple[str, float], ...]    # (call site, value) in call order
+    total: float                           # the same number of autograd's gradient (.grad)
+
+
+def use_parts(grads: UseGradients, element: str | tuple[int, ...] = "largest") -> UseParts:
+    """``element``: "largest" (the element of largest |total|), "sum" (of all elements), or an index."""
+    total = grads.total.detach()
+    if element == "sum":
+        return UseParts("sum of all elements", tuple((u.call_site, float(u.grad.sum())) for u in grads.uses),
+                        float(total.sum()))
+    if element == "largest":
+        flat = int(total.abs().reshape(-1).argmax()) if total.numel() else 0
+        index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), tuple(total.shape)))
+    else:
+        index = tuple(int(i) for i in element)
+        shape = tuple(total.shape)
+        if len(index) != len(shape) or any(not -n <= i < n for i, n in zip(index, shape)):
+            raise RunError(f"Index {list(index)} is out of range for '{grads.name}' of shape {shape}.")
+    return UseParts(f"[{', '.join(map(str, index))}]", tuple((u.call_site, float(u.grad[index])) for u in grads.uses),
+                    float(total[index]))
+
+
+def aligned(values: list[float], digits: int = 6) -> list[str]:
+    """The numbers with one count of decimals (the largest gets ``digits`` significant ones), so a
+    column of them adds up as written, to within the last decimal."""
+    largest = max((abs(v) for v in values if math.isfinite(v)), default=0.0)
+    decimals = digits - 1 - math.floor(math.log10(largest)) if largest > 0 else digits - 1
+    decimals = min(max(decimals, 0), 15)
+    return [f"{v:.{decimals}f}" for v in values]

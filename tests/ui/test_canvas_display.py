@@ -272,3 +272,41 @@ def test_deferred_layers_stop_showing_deferred_once_the_network_ran(open_canvas,
     assert first.status.stats == "deferred · 5,376 params"
     canvas.controller.session.run_forward()     # the seed's first net(X) materializes the layers
     qtbot.waitUntil(lambda: first.status.stats == "5,376 params")
+
+
+def test_opening_a_project_fits_it_into_view(make_window, examples_dir, qtbot):
+    """The zoom and pan of the previous project do not carry over: the new one is shown whole."""
+    window = make_window(panels=False)
+    canvas, view = window.canvas, window.canvas.view
+
+    def shown_whole() -> bool:
+        visible = view.mapToScene(view.viewport().rect()).boundingRect()
+        return visible.contains(canvas.scene.items_bounds())
+
+    for open_next in (lambda: window.files.load(examples_dir / "tied.netstudio"),
+                      lambda: window.files.load(examples_dir / "chimera.netstudio"),
+                      window.files.actions["new"].trigger):
+        view.set_zoom(3.0)
+        view.centerOn(5000, -3000)              # far away from every block
+        assert not shown_whole()
+        window.controller.mark_saved()
+        open_next()
+        assert shown_whole() and view.zoom() <= 1.0
+
+
+def test_share_candidates_are_listed_when_the_menu_opens_not_on_selection(open_canvas, monkeypatch):
+    from ui.canvas import canvas_widget
+    canvas = open_canvas("tied")
+    asked = []
+    real = canvas_widget.tie_candidates
+    monkeypatch.setattr(canvas_widget, "tie_candidates", lambda project, d, node_id, result=None:
+                        asked.append(node_id) or real(project, d, node_id, result))
+    ids = by_title(canvas)
+    for title in ("0", "2", "6", "0"):
+        canvas.select_nodes([ids[title]])
+    assert asked == [] and canvas.actions["share_parameters"].isEnabled()   # selecting asks nothing
+    canvas.select_nodes([ids["6"]])
+    canvas._share_menu.aboutToShow.emit()                                      # the menu opens
+    assert asked == [ids["6"]]
+    offered = [a.data() for a in canvas._share_menu.actions() if a.data()]
+    assert offered == [] and not canvas._share_menu.actions()[0].isEnabled()   # out_features 1 vs 8

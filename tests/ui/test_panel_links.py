@@ -96,6 +96,8 @@ def test_stop_sharing_and_share_again_as_undo_commands(qtbot, make_panel):
     assert p["2.weight"] is not p["4.weight"]
     assert not panel.tie_list.isVisible() and panel.empty_label.isVisible()
     # Linear 2 and Linear 4 have the same type, hyperparameters and shapes: they can share again
+    # (not Linear 0: it is deferred too, but fed 20 features where they get 8)
+    panel.controller.wait_for_check()
     panel.node_a.setCurrentIndex(panel.node_a.findData(n4))
     assert [panel.node_b.itemData(i) for i in range(panel.node_b.count())] == [n2]
     assert panel.tie_button.isEnabled()
@@ -115,9 +117,52 @@ def test_stop_sharing_and_share_again_as_undo_commands(qtbot, make_panel):
 
 def test_only_compatible_nodes_are_offered(make_panel):
     panel = make_panel("param_access")  # Linear(4, 8) and Linear(8, 1): different hyperparameters
+    panel.controller.wait_for_check()
     assert panel.tie_list.topLevelItemCount() == 0 and panel.empty_label.isVisible()
-    assert panel.node_a.count() == 0 and not panel.tie_button.isEnabled()
+    assert panel.node_a.count() == 2 and panel.node_b.count() == 0 and not panel.tie_button.isEnabled()
+    assert "cannot share with any" in panel.tie_hint.text()
     assert panel.alias_combo.count() == 0 and not panel.set_button.isEnabled()
+
+
+def test_deferred_layers_fed_different_widths_are_not_offered(make_controller, show_widget):
+    """Two deferred Linear(?, 4), one fed 20 features and one 8: the same hyperparameters, but tying
+    them fails the checker, so neither the panel nor the canvas offers it; fed 8 and 8 they are offered."""
+    from tests.engine.test_tie_candidates import fork
+    from ui.canvas import CanvasWidget
+    deferred = {"in_features": None, "out_features": 4}
+    for widths, offered in (((20, 8), False), ((8, 8), True)):
+        doc, a, b = fork(widths, deferred, deferred)
+        controller = make_controller(doc.project)
+        panel = show_widget(SharedLinksPanel(controller), (460, 900))
+        canvas = show_widget(CanvasWidget(controller), (900, 600))
+        controller.wait_for_check()
+        panel.node_a.setCurrentIndex(panel.node_a.findData(a))
+        shown = [panel.node_b.itemData(i) for i in range(panel.node_b.count())]
+        assert shown == ([b] if offered else []) and panel.tie_button.isEnabled() == offered
+        menu = canvas.build_context_menu(a)
+        share = next(action.menu() for action in menu.actions() if action.menu() is not None)
+        assert [action.data() for action in share.actions() if action.data()] == ([b] if offered else [])
+        assert share.isEnabled() == offered
+        canvas.select_nodes([a, b])
+        assert canvas.actions["share_parameters"].isEnabled() == offered
+        menu.deleteLater()
+        canvas.close()
+
+
+def shown_gradients(panel: SharedLinksPanel) -> dict[str, dict[str, str]]:
+    """The table as {parameter label: {use: number as shown}}."""
+    table, out = panel.grad_table, {}
+    for r in range(table.rowCount()):
+        out.setdefault(table.item(r, 0).text(), {})[table.item(r, 1).text()] = table.item(r, 2).text()
+    return out
+
+
+def assert_rows_add_up(rows: dict[str, str]) -> None:
+    """The uses' numbers, as written, add up to the total as written (to within the last decimal)."""
+    total = rows.pop("total")
+    decimals = len(total.partition(".")[2])
+    assert all(len(text.partition(".")[2]) == decimals for text in rows.values())   # one column of decimals
+    assert abs(sum(float(t) for t in rows.values()) - float(total)) <= (len(rows) + 1) * 0.5 * 10.0 ** -decimals
 
 
 def test_gradients_of_each_use_add_up_to_the_total(qtbot, make_panel):
@@ -133,13 +178,44 @@ def test_gradients_of_each_use_add_up_to_the_total(qtbot, make_panel):
         assert not torch.allclose(g.uses[0].grad, g.total)  # each use alone is only a part
     autograd = panel.session.run_backward(Objective("sum"))
     assert torch.allclose(autograd["2.weight"], grads["2.weight"].total, atol=1e-6)
-    table = panel.grad_table
-    rows = [tuple(table.item(r, c).text() for c in range(3)) for r in range(table.rowCount())]
-    assert rows[0] == ("2.weight", "use 2", f"{grads['2.weight'].uses[0].grad.norm().item():.6g}")
-    assert rows[1][1] == "use 4" and rows[3] == ("2.weight", "total",
-                                                 f"{grads['2.weight'].total.norm().item():.6g}")
-    assert "2.weight: total = Σ uses ✓" in panel.grad_check.text()
+    # By default, each parameter's element of largest total gradient: one number per use, and the total.
+    total = grads["2.weight"].total
+    row, col = divmod(int(total.abs().argmax()), total.shape[1])
+    table = shown_gradients(panel)
+    rows = table[f"2.weight[{row}, {col}]"]
+    assert list(rows) == ["use 2", "use 4", "total"]
+    assert float(rows["total"]) == pytest.approx(total[row, col].item(), abs=1e-5)
+    assert float(rows["use 4"]) == pytest.approx(grads["2.weight"].uses[1].grad[row, col].item(), abs=1e-5)
+    for rows in table.values():
+        assert_rows_add_up(rows)
+    assert "✓" in panel.grad_check.text() and "✗" not in panel.grad_check.text()
+    # One element the user picks, then the sum of all elements: the rows still add up.
+    panel.element_combo.setCurrentIndex(panel.element_combo.findData("index"))
+    assert panel.element_index.isVisible()
+    panel.element_index.clear()
+    qtbot.keyClicks(panel.element_index, "1, 2")
+    qtbot.keyClick(panel.element_index, Qt.Key.Key_Return)
+    rows = shown_gradients(panel)["2.weight[1, 2]"]
+    assert float(rows["use 2"]) == pytest.approx(grads["2.weight"].uses[0].grad[1, 2].item(), abs=1e-5)
+    assert_rows_add_up(rows)
+    panel.element_combo.setCurrentIndex(panel.element_combo.findData("sum"))
+    table = shown_gradients(panel)
+    assert set(table) == {"Σ 2.weight", "Σ 2.bias"}
+    assert float(table["Σ 2.bias"]["total"]) == pytest.approx(grads["2.bias"].total.sum().item(), rel=1e-4)
+    for rows in table.values():
+        assert_rows_add_up(rows)
     assert panel.why.text() == WHY_SUM_EXPLANATION and "sum" in panel.why.text()
+
+
+def test_an_index_outside_the_gradient_is_said_in_one_sentence(qtbot, make_panel):
+    panel = make_panel("tied")
+    qtbot.mouseClick(panel.grad_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not panel.runner.busy and bool(panel.gradients), timeout=20000)
+    panel.element_combo.setCurrentIndex(panel.element_combo.findData("index"))
+    panel.element_index.clear()
+    qtbot.keyClicks(panel.element_index, "0, 99")
+    qtbot.keyClick(panel.element_index, Qt.Key.Key_Return)
+    assert panel.status.text() == "Index [0, 99] is out of range for '2.weight' of shape (8, 8)."
 
 
 def test_gradients_on_a_deferred_network_create_the_parameters_first(qtbot, make_panel):
@@ -155,3 +231,21 @@ def test_install_docks_the_panel(make_window):
     dock = shared_links.install(window)
     assert isinstance(dock, QDockWidget) and window.docks[dock.objectName()] is dock
     assert isinstance(dock.widget(), SharedLinksPanel) and dock.widget().objectName() == "sharedLinks"
+
+
+def test_candidates_are_asked_for_the_node_picked_only(make_controller, show_widget, monkeypatch):
+    """On a long chain of alike blocks, building and refreshing the panel never pairs every node with every other."""
+    from tests.engine.builders import chain_project
+    asked = []
+    real = shared_links.tie_candidates
+    monkeypatch.setattr(shared_links, "tie_candidates", lambda project, d, node_id, result=None:
+                        asked.append(node_id) or real(project, d, node_id, result))
+    doc, ids = chain_project([("Linear", {"in_features": 8, "out_features": 8})] * 300, shape=(2, 8))
+    controller = make_controller(doc.project)
+    panel = show_widget(SharedLinksPanel(controller), (460, 900))
+    controller.wait_for_check()
+    assert panel.node_a.count() == 300 and panel.node_b.count() == 299
+    assert set(asked) == {ids[0]} and len(asked) <= 4       # the node shown in "Node", once per refresh
+    asked.clear()
+    panel.node_a.setCurrentIndex(panel.node_a.findData(ids[7]))
+    assert asked == [ids[7]] and panel.node_b.count() == 299

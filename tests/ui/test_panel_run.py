@@ -230,3 +230,110 @@ def test_undo_is_disabled_while_a_run_holds_the_network(make_window, qtbot):
     assert run.wait(30000)
     assert busy == [True, False]
     qtbot.waitUntil(lambda: window.undo_action.isEnabled())
+
+
+def dropout_batchnorm_project():
+    from tests.engine.builders import chain_project
+    doc, _ = chain_project([("Linear", {"in_features": 20, "out_features": 6}), ("BatchNorm1d", {"num_features": 6}),
+                            ("Dropout", {"p": 0.5}), ("Linear", {"in_features": 6, "out_features": 3})],
+                           shape=(8, 20))
+    return doc.project
+
+
+def running_stats(panel: RunPanel) -> tuple[torch.Tensor, torch.Tensor]:
+    buffers = dict(panel.session.module.named_buffers())
+    return buffers["1.running_mean"].clone(), buffers["1.running_var"].clone()
+
+
+def test_forward_runs_in_eval_mode_unless_train_mode_is_chosen(qtbot, make_controller, show_widget):
+    panel = show_widget(RunPanel(make_controller(dropout_batchnorm_project())), (460, 1000))
+    assert panel.mode_combo.currentData() == "eval" and panel.mode_label.text() == ""
+    press(qtbot, panel, panel.forward_button)
+    first, stats = panel.session.output.clone(), running_stats(panel)
+    press(qtbot, panel, panel.forward_button)
+    # Eval mode: Dropout is off, so two Forwards agree, and BatchNorm's running statistics do not move.
+    assert torch.equal(panel.session.output, first)
+    assert all(torch.equal(a, b) for a, b in zip(running_stats(panel), stats))
+    assert panel.session.last_mode == "eval"
+    assert panel.mode_label.text().startswith("Ran in eval mode: Dropout off, BatchNorm uses its running")
+    assert panel.mode_label.isVisible()
+    choose(panel.mode_combo, "train")
+    press(qtbot, panel, panel.forward_button)
+    # Train mode: Dropout zeroes values at random and BatchNorm updates its running statistics.
+    assert not torch.equal(panel.session.output, first)
+    assert not torch.equal(running_stats(panel)[0], stats[0])
+    assert panel.session.last_mode == "train" and panel.mode_label.text().startswith("Ran in train mode")
+    choose(panel.mode_combo, "eval")
+    choose(panel.objective_combo, "sum")
+    press(qtbot, panel, panel.backward_button)
+    assert panel.session.last_mode == "eval" and "eval mode" in panel.mode_label.text()
+    stats = running_stats(panel)
+    press(qtbot, panel, panel.backward_button)
+    assert all(torch.equal(a, b) for a, b in zip(running_stats(panel), stats))
+
+
+def test_train_always_trains_in_train_mode(qtbot, make_controller, show_widget):
+    panel = show_widget(RunPanel(make_controller(dropout_batchnorm_project())), (460, 1000))
+    assert panel.mode_combo.currentData() == "eval"
+    panel.steps_spin.setValue(3)
+    press(qtbot, panel, panel.forward_button)
+    before = running_stats(panel)
+    press(qtbot, panel, panel.train_button)
+    assert panel.last_result.steps_done == 3
+    assert panel.session.last_mode == "train" and panel.mode_label.text().startswith("Ran in train mode")
+    assert not torch.equal(running_stats(panel)[0], before[0])   # BatchNorm learnt from the batches
+
+
+def scroll_to_bottom_edge(panel: RunPanel, widget) -> None:
+    """Scroll so that ``widget`` is the last thing in view, as when the person has just scrolled down to it."""
+    scroll = panel.findChild(run_panel.QScrollArea)
+    bar, viewport = scroll.verticalScrollBar(), scroll.viewport()
+    bottom = widget.mapTo(scroll.widget(), widget.rect().bottomLeft()).y()
+    bar.setValue(bottom - viewport.height() + 2)
+    assert 0 < bar.value() < bar.maximum()
+
+
+def assert_beside(label, button) -> None:
+    """The label shows, inside the visible part of its scroll area, right under the button."""
+    scroll = label.window().findChild(run_panel.QScrollArea)
+    viewport = scroll.viewport()
+    top_left = label.mapTo(viewport, label.rect().topLeft())
+    bottom_right = label.mapTo(viewport, label.rect().bottomRight())
+    assert label.isVisible() and label.text()
+    assert viewport.rect().contains(top_left) and viewport.rect().contains(bottom_right)
+    below = label.mapTo(viewport, label.rect().topLeft()).y() - button.mapTo(viewport, button.rect().bottomLeft()).y()
+    assert 0 <= below <= 30, below
+    left = label.mapTo(viewport, label.rect().topLeft()).x() - button.mapTo(viewport, button.rect().topLeft()).x()
+    assert abs(left) <= 20, left
+
+
+def test_a_failed_forward_says_why_beside_its_button(qtbot, make_controller, show_widget):
+    panel = show_widget(RunPanel(make_controller("mlp", trusted=False)), (460, 160))  # the panel scrolls
+    scroll = panel.findChild(run_panel.QScrollArea)
+    assert scroll.verticalScrollBar().maximum() > 0
+    type_into(qtbot, panel.shape_edit, "2, 5")
+    scroll_to_bottom_edge(panel, panel.forward_button)
+    press(qtbot, panel, panel.forward_button)
+    message = "Forward pass failed in '0': mat1 and mat2 shapes cannot be multiplied (2x5 and 20x256)."
+    assert panel.run_error.text() == message and not panel.train_error.isVisible()
+    assert_beside(panel.run_error, panel.forward_button)
+    # A shape that cannot be read is said there too; the next good run clears it.
+    type_into(qtbot, panel.shape_edit, "2, x")
+    scroll_to_bottom_edge(panel, panel.backward_button)
+    qtbot.mouseClick(panel.backward_button, Qt.MouseButton.LeftButton)
+    assert panel.run_error.text().startswith("'2, x' is not a shape")
+    assert_beside(panel.run_error, panel.forward_button)
+    type_into(qtbot, panel.shape_edit, "2, 20")
+    press(qtbot, panel, panel.forward_button)
+    assert not panel.run_error.isVisible() and panel.status.text() == "Forward pass done."
+
+
+def test_a_failed_training_says_why_beside_the_train_button(qtbot, make_controller, show_widget):
+    panel = show_widget(RunPanel(make_controller("param_access", trusted=False)), (460, 380))
+    choose(panel.task_combo, "classification")
+    scroll_to_bottom_edge(panel, panel.train_button)
+    press(qtbot, panel, panel.train_button)
+    assert panel.train_error.text() == ("A classification task needs at least 2 outputs (one per class); "
+                                        "this network has 1.")
+    assert not panel.run_error.isVisible()
+    assert_beside(panel.train_error, panel.train_button)

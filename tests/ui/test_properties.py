@@ -58,7 +58,7 @@ def test_out_of_range_int_is_refused_and_said_why(window, qtbot):
     editor.spin.setFocus()
     editor.spin.lineEdit().selectAll()
     qtbot.keyClicks(editor.spin, "0")
-    assert editor.problem == "'out_features' must be at least 1, not 0."
+    assert editor.problem == "'out_features' must be between 1 and 16,777,216, not 0."
     assert "border" in editor.spin.styleSheet() and editor.spin.toolTip() == editor.problem
     qtbot.keyClick(editor.spin, Qt.Key.Key_Return)
     assert node.params["out_features"] == 256 and window.controller.undo_stack.count() == 0
@@ -126,7 +126,7 @@ def test_rename_through_the_name_field(window, qtbot):
 def test_a_name_with_a_dot_or_taken_is_refused(window, qtbot):
     first, second = select(window, "Linear", 0), None
     type_into(qtbot, window.properties.name_edit, "a.b")
-    assert first.name == "" and "dot" in window.properties.name_edit.toolTip()
+    assert first.name == "" and "contains '.'" in window.properties.name_edit.toolTip()
     type_into(qtbot, window.properties.name_edit, "hidden")
     second = select(window, "Linear", 1)
     type_into(qtbot, window.properties.name_edit, "hidden")
@@ -170,3 +170,104 @@ def test_nothing_selected_describes_the_definition(window):
     window.canvas.select_nodes([])
     assert window.properties.node is None and not window.properties.editors
     assert window.properties.widget().findChild(QLineEdit) is None
+
+
+@pytest.mark.parametrize("blocks, shape, sizes", [
+    ([("Linear", {"in_features": None, "out_features": 6}), ("BatchNorm1d", {"num_features": None}),
+      ("Linear", {"in_features": None, "out_features": 3})], (4, 20), (20, 6, 6)),
+    ([("Conv2d", {"in_channels": None, "out_channels": 5}), ("BatchNorm2d", {"num_features": None})],
+     (2, 3, 9, 9), (3, 5)),
+])
+def test_unticking_auto_fills_in_the_size_the_input_gives(make_controller, show_widget, qtbot, blocks, shape, sizes):
+    """in_features, in_channels, num_features: the number the input gives the deferred layer, not 1."""
+    from netstudio.catalog.deferred_sizes import sized_keys
+    from tests.engine.builders import chain_project
+    from ui.properties import PropertiesPanel
+    doc, ids = chain_project(blocks, shape=shape)
+    controller = make_controller(doc.project)
+    panel = show_widget(PropertiesPanel(controller), (360, 600))
+    controller.wait_for_check()
+    for node_id, size in zip(ids, sizes):
+        controller.select("main", [node_id])
+        node = controller.document.project.root_definition.nodes[node_id]
+        key = sized_keys(node.type)[0]
+        editor = panel.editors[key]
+        assert editor.auto.isChecked() and not editor.spin.isEnabled()
+        qtbot.mouseClick(editor.auto, Qt.MouseButton.LeftButton, pos=editor.auto.rect().center())
+        assert node.params[key] == size and editor.spin.value() == size   # what the input gives, not 1
+        controller.wait_for_check()
+        assert controller.result.ok                                      # so the network stays valid
+        controller.undo_stack.undo()
+        assert node.params[key] is None and editor.auto.isChecked()
+
+
+def code_block(window):
+    node = select(window, "Code")
+    return node, window.properties.editors["class_name"]
+
+
+def test_editing_a_code_blocks_class_name_renames_the_class_and_the_editor_follows(window, qtbot):
+    from ui.param_editors import NameEditor
+    window.files.load(window.files.source().with_name("fixed_hidden_mlp.netstudio"))
+    project = window.controller.document.project
+    node, editor = code_block(window)
+    assert isinstance(editor, NameEditor) and editor.line.text() == "HalveUntilSmall"
+    dialog = window.canvas.edit_code(node.id)
+    qtbot.addWidget(dialog)
+    before = project.to_dict()
+    type_into(qtbot, editor.line, "Halver")
+    assert node.params["class_name"] == "Halver" and set(project.code) == {"Halver"}
+    assert "class Halver(nn.Module):" in project.code["Halver"]
+    assert window.controller.undo_stack.count() == 1                      # one step
+    # The open code editor follows: its name, its title and its source.
+    assert dialog.class_name == "Halver" and dialog.name_edit.text() == "Halver"
+    assert "class Halver(" in dialog.editor.toPlainText() and "Halver" in dialog.windowTitle()
+    assert dialog.check_syntax()
+    window.controller.wait_for_check()
+    assert window.controller.result.ok
+    assert window.canvas.node_item(node.id).look.subtitle == "Code · Halver"
+    window.controller.undo_stack.undo()
+    assert window.controller.document.project.to_dict() == before
+    assert dialog.class_name == "HalveUntilSmall" and "class HalveUntilSmall(" in dialog.editor.toPlainText()
+    dialog.close()
+
+
+@pytest.mark.parametrize("name, why", [
+    ("FixedHiddenMLP", "Another class in this project is already named 'FixedHiddenMLP'"),
+    ("torch", "is reserved"),
+    ("2x", "is not a valid name"),
+])
+def test_a_refused_class_name_changes_nothing_and_says_why(window, qtbot, name, why):
+    window.files.load(window.files.source().with_name("fixed_hidden_mlp.netstudio"))
+    project = window.controller.document.project
+    node, editor = code_block(window)
+    before = project.to_dict()
+    type_into(qtbot, editor.line, name)
+    assert project.to_dict() == before and window.controller.undo_stack.count() == 0
+    assert why in editor.problem and editor.problem.endswith(".") and editor.line.toolTip() == editor.problem
+    assert "border" in editor.line.styleSheet()
+
+
+def test_the_code_editor_renames_the_class_with_its_source_edits_in_one_step(window, qtbot):
+    window.files.load(window.files.source().with_name("fixed_hidden_mlp.netstudio"))
+    controller = window.controller
+    project = controller.document.project
+    node, _ = code_block(window)
+    dialog = window.canvas.edit_code(node.id)
+    qtbot.addWidget(dialog)
+    before = project.to_dict()
+    dialog.name_edit.setText("FixedHiddenMLP")
+    assert not dialog.apply()
+    assert dialog.name_label.isVisible() and "already named 'FixedHiddenMLP'" in dialog.name_label.text()
+    assert project.to_dict() == before and controller.undo_stack.count() == 0
+    dialog.name_edit.setText("Shrink")
+    dialog.editor.setPlainText(dialog.editor.toPlainText() + "\n# tuned\n")
+    assert dialog.apply() and not dialog.name_label.isVisible()
+    assert set(project.code) == {"Shrink"} and project.code["Shrink"].endswith("# tuned\n")
+    assert "class Shrink(nn.Module):" in project.code["Shrink"] and node.params["class_name"] == "Shrink"
+    assert controller.undo_stack.count() == 1 and dialog.windowTitle().endswith("Shrink")
+    assert window.properties.editors["class_name"].line.text() == "Shrink"
+    controller.undo_stack.undo()
+    assert controller.document.project.to_dict() == before
+    assert dialog.class_name == "HalveUntilSmall" and dialog.editor.toPlainText() == before["code"]["HalveUntilSmall"]
+    dialog.close()

@@ -12,12 +12,13 @@ from PySide6.QtCore import QPoint, QPointF, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMenu, QVBoxLayout, QWidget
 
+from netstudio.analysis.tie_candidates import can_tie, could_share, tie_candidates
 from netstudio.catalog import get_block
 
 from . import editing, theme
 from .breadcrumb import BreadcrumbBar
 from .clipboard import copy_payload, from_mime, to_mime
-from .looks import CONTAINER_TYPES, tie_candidates
+from .looks import CONTAINER_TYPES
 from .node_item import NodeItem
 from .rename_editor import InlineNameEditor
 from .scene import CanvasScene
@@ -88,6 +89,7 @@ class CanvasWidget(QWidget):
         self.view.context_menu_requested.connect(self._show_context_menu)
         self.view.block_dropped.connect(self.add_block_at)
         self.view.zoom_changed.connect(self.breadcrumb.set_zoom)
+        controller.project_opened.connect(self._on_project_opened)
         self._on_shown(self.scene.definition, self.scene.path)
         self._layout_fresh_project()
         self._update_actions()
@@ -222,6 +224,13 @@ class CanvasWidget(QWidget):
         if self._fit_when_shown:
             self._fit_timer.start()   # once the layout has given the view its size
 
+    def _on_project_opened(self) -> None:
+        """Another project is on show: fit it into view (the old zoom and pan meant the old project)."""
+        if self.isVisible():
+            self.fit()
+        else:
+            self._fit_when_shown = True
+
     def _fit_once(self) -> None:
         if self._fit_when_shown and self.isVisible():
             self._fit_when_shown = False
@@ -274,10 +283,13 @@ class CanvasWidget(QWidget):
         a["open"].setEnabled(len(nodes) == 1 and nodes[0].type in CONTAINER_TYPES)
         a["edit_code"].setEnabled(len(nodes) == 1 and nodes[0].type == "Code")
         a["stop_sharing"].setEnabled(any(n.tied_to for n in nodes))
-        project = self.controller.document.project
-        can_share = (len(nodes) == 1 and bool(tie_candidates(project, d, nodes[0].id))) or \
-            (len(nodes) == 2 and nodes[1].id in {n.id for n in tie_candidates(project, d, nodes[0].id)}
-             or len(nodes) == 2 and nodes[0].id in {n.id for n in tie_candidates(project, d, nodes[1].id)})
+        # Cheap checks only: the list of compatible blocks is computed when its menu opens.
+        project, result = self.controller.document.project, self.controller.result
+        if len(nodes) == 1:
+            can_share = could_share(d, nodes[0].id)
+        else:
+            can_share = len(nodes) == 2 and (can_tie(project, d, nodes[0].id, nodes[1].id, result)
+                                             or can_tie(project, d, nodes[1].id, nodes[0].id, result))
         a["share_parameters"].setEnabled(can_share)
 
     def _hint(self, text: str, error: bool = False) -> None:
@@ -366,7 +378,11 @@ class CanvasWidget(QWidget):
         return ids
 
     def tie_candidates(self, node_id: str) -> list[str]:
-        return [n.id for n in tie_candidates(self.controller.document.project, self.scene.model, node_id)]
+        """The blocks ``node_id`` could share parameters with, by the latest check's shapes."""
+        return [n.id for n in self._candidates(node_id)]
+
+    def _candidates(self, node_id: str):
+        return tie_candidates(self.controller.document.project, self.scene.model, node_id, self.controller.result)
 
     def tie(self, node_id: str, target_id: str) -> bool:
         error = editing.tie(self.controller, self.current_definition, node_id, target_id)
@@ -389,13 +405,14 @@ class CanvasWidget(QWidget):
     def stop_sharing(self) -> None:
         editing.untie(self.controller, self.current_definition, self.selected_node_ids())
 
-    def _fill_share_menu(self, menu: QMenu | None = None, node_id: str | None = None) -> None:
+    def _fill_share_menu(self, menu: QMenu | None = None, node_id: str | None = None) -> int:
+        """List the blocks ``node_id`` (else the one selected) could share parameters with; their number."""
         menu = menu or self._share_menu
         menu.clear()
         if node_id is None:
             ids = self.selected_node_ids()
             node_id = ids[0] if len(ids) == 1 else None
-        candidates = tie_candidates(self.controller.document.project, self.scene.model, node_id) if node_id else []
+        candidates = self._candidates(node_id) if node_id else []
         for other in candidates:
             item = self.scene.nodes.get(other.id)
             title = item.look.title if item is not None else other.name
@@ -404,6 +421,7 @@ class CanvasWidget(QWidget):
             action.triggered.connect(lambda _=False, n=node_id, t=other.id: self.tie(n, t))
         if not candidates:
             menu.addAction("No compatible block").setEnabled(False)
+        return len(candidates)
 
     def _open_selected(self) -> None:
         ids = self.selected_node_ids()
@@ -466,8 +484,7 @@ class CanvasWidget(QWidget):
             menu.addSeparator()
             share = menu.addMenu(theme.icon("mdi6.link-variant"), "Share Parameters with…")
             share.setObjectName("shareMenu")
-            self._fill_share_menu(share, node_id)
-            share.setEnabled(bool(tie_candidates(self.controller.document.project, self.scene.model, node_id)))
+            share.setEnabled(self._fill_share_menu(share, node_id) > 0)
             if node.tied_to:
                 menu.addAction(a["stop_sharing"])
         return menu

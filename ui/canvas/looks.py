@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from netstudio.analysis import CheckResult
+from netstudio.analysis.tie_candidates import tie_candidates  # noqa: F401  (ui.canvas.editing imports it here)
 from netstudio.catalog import ParamSpec, TensorSpec, format_shape, get_block
 from netstudio.graph import Definition, Node, Project
 from netstudio.graph.ports import input_ports, output_ports
@@ -13,8 +14,6 @@ from netstudio.graph.ports import input_ports, output_ports
 from .node_item import NodeLook
 
 CONTAINER_TYPES = ("Block", "Sequential")
-# Hyperparameters that may differ between nodes sharing parameters (sized by the input).
-INPUT_SIZED = ("in_features", "in_channels", "num_features")
 
 
 def chain_index(d: Definition) -> dict[str, int]:
@@ -125,25 +124,3 @@ def _container_total(project: Project, node: Node, result: CheckResult, path: tu
             else:
                 total += info.param_count
     return total, known
-
-
-def tie_candidates(project: Project, d: Definition, node_id: str) -> list[Node]:
-    """Nodes of ``d`` whose parameters ``node_id`` could share: same type, same
-    hyperparameters except the input-sized ones, and a module with parameters."""
-    node = d.nodes.get(node_id)
-    spec = get_block(node.type) if node else None
-    if node is None or spec is None or spec.stateless or spec.role in ("input", "output", "constant"):
-        return []
-    if any(n.tied_to == node_id for n in d.nodes.values()):
-        return []  # others share this node's module already; it stays their owner
-    mine = {k: v for k, v in spec.resolve(node.params).items() if k not in INPUT_SIZED}
-    out = []
-    for other in d.nodes.values():
-        if other.id == node_id or other.type != node.type or other.tied_to is not None:
-            continue
-        if other.id == node.tied_to:
-            continue
-        theirs = {k: v for k, v in spec.resolve(other.params).items() if k not in INPUT_SIZED}
-        if theirs == mine:
-            out.append(other)
-    return out

@@ -52,7 +52,7 @@ from netstudio.tensors.view2d import HeatmapView, heatmap_view, reduce_max_abs
 
 from ..controller import DocumentController
 from .colormaps import GRID_RGBA, diverging_colormap, nonfinite_overlay
-from .heatmap_stats import StatsPane, number
+from .heatmap_stats import StatsPane, format_value, number
 from ..session_relay import SessionRelay
 from .param_tree_model import shape_text
 from .tensor_ref import TensorRef
@@ -123,20 +123,6 @@ def element_at(view: HeatmapView, tensor: torch.Tensor, row: int, col: int) -> t
     r, c = rows[flat // len(cols)], cols[flat % len(cols)]
     index = tuple(int(i) for i in index_of(r, c))
     return index, tensor[index]
-
-
-def format_value(value: torch.Tensor) -> str:
-    """The exact value of a 0-d tensor, as briefly as it round-trips in its own dtype."""
-    dtype = value.dtype
-    if dtype == torch.float32 or dtype == torch.bfloat16:
-        return str(np.float32(value.float().item()))
-    if dtype == torch.float16:
-        return str(np.float16(value.item()))
-    if dtype == torch.float64:
-        return repr(value.item())
-    if dtype.is_floating_point:  # float8 and friends
-        return str(np.float32(value.float().item()))
-    return str(value.item())
 
 
 class _Capturer:
@@ -379,6 +365,7 @@ class HeatmapPanel(QWidget):
         for name in SessionRelay.NAMES:
             getattr(self.relay.signals, name).connect(self._schedule)
         controller.tensor_selected.connect(self.show_ref)
+        controller.project_opened.connect(self.clear)   # the old project's tensor is gone
         self.show_ref(None)
 
     # -- building ----------------------------------------------------------------------
@@ -518,6 +505,9 @@ class HeatmapPanel(QWidget):
             return
         self.title.setText(f"<b>{ref.name}</b> <span style='color:#777'>· {ref.source}</span>")
         self._refresh(new=True)
+
+    def clear(self) -> None:
+        self.show_ref(None)
 
     def set_mode(self, mode: str) -> None:
         if mode not in MODES:

@@ -34,7 +34,7 @@ from netstudio.graph.module_paths import paths_of_node
 from netstudio.init import SCHEMES, InitAssignment, ResolvedParam, Scope, resolve
 from netstudio.init.scopes import type_name
 
-from .arg_form import ArgForm, compact, plain_number, scroll_page
+from .arg_form import ArgForm, compact, fill_combo, labelled, plain_number, scroll_page
 from .run_worker import follow
 from .weight_commands import ApplyInitializers, push_weight_command
 
@@ -166,6 +166,7 @@ class InitPickerPanel(QWidget):
         follow(self, self.session.events.device_changed, lambda *_: self.update_preview())
         controller.selection_changed.connect(self._on_selection)
         controller.tensor_selected.connect(self._on_tensor_selected)
+        controller.project_opened.connect(self._on_project_opened)
         self.refresh()
 
     # -- building -----------------------------------------------------------------------------
@@ -229,8 +230,8 @@ class InitPickerPanel(QWidget):
         filter_form.addRow("Parameter", self.leaf_combo)
         filter_form.addRow("Within", self.within_combo)
         # One page per kind; only the current one is shown (and takes room).
-        self.scope_pages = [None, _labelled("Block", self.block_combo),  # the network needs no more choices
-                            _labelled("Parameter", self.param_combo), filter_page]
+        self.scope_pages = [None, labelled("Block", self.block_combo),  # the network needs no more choices
+                            labelled("Parameter", self.param_combo), filter_page]
         for page_ in self.scope_pages[1:]:
             scope_layout.addWidget(page_)
         self.matches_label = QLabel()
@@ -243,7 +244,7 @@ class InitPickerPanel(QWidget):
         preview_layout = QVBoxLayout(preview_box)
         self.target_combo = QComboBox()
         self.target_combo.setObjectName("previewTarget")
-        preview_layout.addWidget(_labelled("Shape of", self.target_combo))
+        preview_layout.addWidget(labelled("Shape of", self.target_combo))
         self.plot = pg.PlotWidget(background="w")
         self.plot.setObjectName("previewPlot")
         self.plot.setMinimumHeight(140)
@@ -356,6 +357,12 @@ class InitPickerPanel(QWidget):
                     self.within_combo.setCurrentIndex(within)
                 return
 
+    def _on_project_opened(self) -> None:
+        """Another project: what was said about the old one's initializers no longer applies."""
+        self.last_command = None
+        self.status.setStyleSheet("")
+        self.status.clear()
+
     def _on_tensor_selected(self, ref) -> None:
         if ref is None or not getattr(ref, "live", False):
             return
@@ -375,16 +382,16 @@ class InitPickerPanel(QWidget):
             else:
                 modules = [(name, sub) for name, sub in module.named_modules(remove_duplicate=False) if name]
                 params = list(module.named_parameters(remove_duplicate=False))
-                _fill(self.block_combo, [(f"{name}  ({type_name(sub)})", name) for name, sub in modules])
-                _fill(self.param_combo, [(f"{name}  {_shape(t)}", name) for name, t in params])
+                fill_combo(self.block_combo, [(f"{name}  ({type_name(sub)})", name) for name, sub in modules])
+                fill_combo(self.param_combo, [(f"{name}  {_shape(t)}", name) for name, t in params])
                 types = sorted({type_name(sub) for _, sub in modules if sub._parameters})
-                _fill(self.type_combo, [("any type", ANY)] + [(t, t) for t in types],
-                      default="Linear" if "Linear" in types else None)
+                fill_combo(self.type_combo, [("any type", ANY)] + [(t, t) for t in types],
+                           default="Linear" if "Linear" in types else None)
                 leaves = list(dict.fromkeys(name.rpartition(".")[2] for name, _ in params))
-                _fill(self.leaf_combo, [("any parameter", ANY)] + [(leaf, leaf) for leaf in leaves],
-                      default="weight" if "weight" in leaves else None)
-                _fill(self.within_combo, [("the whole network", "")] +
-                      [(name, name) for name, sub in modules if any(True for _ in sub.parameters())])
+                fill_combo(self.leaf_combo, [("any parameter", ANY)] + [(leaf, leaf) for leaf in leaves],
+                           default="weight" if "weight" in leaves else None)
+                fill_combo(self.within_combo, [("the whole network", "")] +
+                           [(name, name) for name, sub in modules if any(True for _ in sub.parameters())])
         finally:
             self._refreshing = False
         has_linear = module is not None and bool(linear_paths(module))
@@ -530,29 +537,6 @@ def _scope_text(scope: Scope) -> str:
     if scope.within:
         text += f" in {scope.within}"
     return text if (scope.module_type or scope.leaf or scope.within) else "the network"
-
-
-def _labelled(label: str, widget: QWidget) -> QWidget:
-    box = QWidget()
-    row = QHBoxLayout(box)
-    row.setContentsMargins(0, 0, 0, 0)
-    row.addWidget(QLabel(label))
-    row.addWidget(widget, 1)
-    return box
-
-
-def _fill(combo: QComboBox, items: list[tuple[str, str]], default: str | None = None) -> None:
-    """Replace ``combo``'s items, keeping the current choice when it is still there."""
-    current = combo.currentData() if combo.count() else default
-    combo.blockSignals(True)
-    combo.clear()
-    for text, data in items:
-        combo.addItem(text, data)
-    index = combo.findData(current)
-    if index < 0 and default is not None:
-        index = combo.findData(default)
-    combo.setCurrentIndex(max(index, 0))
-    combo.blockSignals(False)
 
 
 def install(window) -> QDockWidget:

@@ -144,6 +144,7 @@ class ParamTreePanel(QWidget):
         self.view.selectionModel().selectionChanged.connect(self._on_rows_selected)
         self.view.selectionModel().currentChanged.connect(self._on_current)
         controller.selection_changed.connect(self._on_canvas_selection)
+        controller.project_opened.connect(self._on_project_opened)
         self.rebuild()
 
     # -- following the session ------------------------------------------------------------
@@ -185,6 +186,15 @@ class ParamTreePanel(QWidget):
     def _on_document_changed(self, *_) -> None:
         self._places = None  # names or nesting may have changed
         self._soon.start()   # initializer settings live in the document
+
+    def _on_project_opened(self) -> None:
+        """Another project: rows of the same name are other tensors, so nothing stays selected."""
+        self._pending_restore = None
+        self._syncing = True
+        try:
+            self.view.selectionModel().clear()
+        finally:
+            self._syncing = False
 
     def _remember_view(self) -> None:
         expanded, selected = set(), set()

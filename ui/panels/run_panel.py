@@ -3,13 +3,15 @@ train it for a few steps on a small synthetic task with a live loss curve.
 
 Every run happens on a worker thread (``Runner``), with a progress bar and a
 Cancel button, so the window keeps responding.  A failure shows as one
-sentence under the buttons, never as a traceback.
+sentence right under the button that was pressed, never as a traceback.
+
+Forward and Backward run in eval mode unless the user picks train mode
+(``session.run_forward(mode=...)``); Train always trains in train mode.  The
+mode of the last run is said in words next to its result.  Opening another
+project (``controller.project_opened``) clears what the panel showed.
 """
 
 from __future__ import annotations
-
-import re
-import time
 
 import numpy as np
 import pyqtgraph as pg
@@ -17,15 +19,16 @@ import qtawesome as qta
 import torch
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import (QBoxLayout, QComboBox, QDockWidget, QFileDialog, QFormLayout, QGroupBox,
-                               QHBoxLayout, QLabel, QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QSpinBox,
+from PySide6.QtWidgets import (QBoxLayout, QDockWidget, QFileDialog, QFormLayout, QGroupBox, QHBoxLayout, QLabel,
+                               QLineEdit, QPlainTextEdit, QProgressBar, QPushButton, QScrollArea, QSpinBox,
                                QVBoxLayout, QWidget)
 
 from netstudio.errors import NetStudioError, RunError
-from netstudio.run import Objective, TrainResult, load_one_tensor, make_classification, make_regression
+from netstudio.run import Objective, TrainResult, load_one_tensor
 
-from .arg_form import FloatSpin, compact, scroll_page
-from .run_worker import Runner, follow
+from .arg_form import FloatSpin, describe_output, error_label, format_tensor, keyed_combo, parse_shape, path_row, \
+    scroll_page
+from .run_worker import Runner, follow, training_job
 from .tensor_ref import TensorRef
 
 OBJECT_NAME = "runPanel"
@@ -36,63 +39,23 @@ OBJECTIVES = (("sum", "sum(output)"), ("mean", "mean(output)"), ("mse_zeros", "M
               ("mse_file", "MSE against a target file…"))
 TASKS = (("regression", "Regression"), ("classification", "Classification"))
 OPTIMIZERS = (("sgd", "SGD"), ("adam", "Adam"))
+RUN_MODES = (("eval", "eval (inspect)"), ("train", "train"))
+MODE_WORDS = {
+    "eval": "Ran in eval mode: Dropout off, BatchNorm uses its running statistics (nothing in the network "
+            "changes, so two runs agree).",
+    "train": "Ran in train mode: Dropout zeroes random values, BatchNorm normalises with this batch's "
+             "statistics and updates its running ones.",
+}
 TENSOR_FILTER = "Tensor files (*.pt *.pth *.safetensors *.bin);;All files (*)"
 REDRAW_MS = 50
 WIDE_LAYOUT = 820  # pixels: from this width on, controls and results sit side by side
 LIVE_INTERVAL = 0.1  # seconds between weights_changed events during training
 
 
-def parse_shape(text: str) -> list[int]:
-    """ "2, 20", "(2, 20)", "2x20" or "2 20" -> [2, 20]."""
-    inner = text.strip().removeprefix("(").removeprefix("[").removesuffix(")").removesuffix("]").strip()
-    valid = re.fullmatch(r"\d+(?:\s*[,x×]\s*\d+|\s+\d+)*\s*,?", inner)
-    shape = [int(n) for n in re.findall(r"\d+", inner)] if valid else []
-    if not shape or any(n < 1 for n in shape):
-        raise RunError(f"'{text.strip()}' is not a shape; type whole numbers of at least 1, such as 2, 20.")
-    return shape
-
-
-def format_tensor(t: torch.Tensor) -> str:
-    values = t.detach().to("cpu")
-    if values.is_floating_point():
-        values = values.float()
-    return np.array2string(values.numpy(), precision=4, suppress_small=True, threshold=400, edgeitems=4,
-                           max_line_width=100)
-
-
-def describe_output(t: torch.Tensor) -> str:
-    dtype = str(t.dtype).removeprefix("torch.")
-    return f"Output: shape {tuple(t.shape)} · {dtype} · {t.device}"
-
-
 def choose_tensor_file(parent: QWidget, title: str) -> str | None:
     """Ask for a tensor file (tests replace this, or type the path)."""
     path, _ = QFileDialog.getOpenFileName(parent, title, "", TENSOR_FILTER)
     return path or None
-
-
-def _combo(name: str, items) -> QComboBox:
-    combo = QComboBox()
-    combo.setObjectName(name)
-    compact(combo)
-    for key, label in items:
-        combo.addItem(label, key)
-    return combo
-
-
-def _path_row(edit_name: str, placeholder: str, browse) -> tuple[QWidget, QLineEdit]:
-    box = QWidget()
-    row = QHBoxLayout(box)
-    row.setContentsMargins(0, 0, 0, 0)
-    edit = QLineEdit()
-    edit.setObjectName(edit_name)
-    edit.setPlaceholderText(placeholder)
-    button = QPushButton(qta.icon("mdi6.folder-open-outline"), "")
-    button.setToolTip("Choose a file…")
-    button.clicked.connect(browse)
-    row.addWidget(edit, 1)
-    row.addWidget(button)
-    return box, edit
 
 
 class RunPanel(QWidget):
@@ -107,6 +70,7 @@ class RunPanel(QWidget):
         self.last_result: object = None
         self.last_error: str | None = None
         self.steps_requested = 0
+        self._pressed = "forward"   # the run button pressed last: its failure is said right under it
         self.runner = Runner(self, controller)
         self.runner.progress.connect(self._on_progress)
         self.runner.finished.connect(self._on_finished)
@@ -116,8 +80,9 @@ class RunPanel(QWidget):
         self._example_text = ""
         self._build()
         follow(self, self.session.events.rebuilt, self._on_rebuilt)
-        follow(self, controller.document.events.reset, self._on_reset)
-        self._on_reset()
+        # Not document.events.reset: undoing a composite edit resets the document too, and must keep the curve.
+        controller.project_opened.connect(self._on_project_opened)
+        self._on_project_opened()
 
     # -- building ------------------------------------------------------------------------------
     def _build(self) -> None:
@@ -138,10 +103,10 @@ class RunPanel(QWidget):
         self.shape_edit.setObjectName("shapeEdit")
         self.shape_edit.setPlaceholderText("e.g. 2, 20 (batch, features)")
         form.addRow("Shape", self.shape_edit)
-        self.kind_combo = _combo("inputKind", INPUT_KINDS)
+        self.kind_combo = keyed_combo("inputKind", INPUT_KINDS)
         form.addRow("Values", self.kind_combo)
-        self.input_file_row, self.input_path = _path_row("inputPath", "a file holding one tensor",
-                                                         lambda: self._browse(self.input_path, "Input tensor"))
+        self.input_file_row, self.input_path = path_row("inputPath", "a file holding one tensor",
+                                                        lambda: self._browse(self.input_path, "Input tensor"))
         form.addRow(self.input_file_row)
         layout.addWidget(inputs)
 
@@ -156,27 +121,33 @@ class RunPanel(QWidget):
         self.backward_button.setObjectName("backwardButton")
         self.backward_button.setToolTip("Forward, then back-propagate the objective into every parameter's .grad.")
         self.backward_button.clicked.connect(self.run_backward)
-        self.objective_combo = _combo("objectiveCombo", OBJECTIVES)
+        self.objective_combo = keyed_combo("objectiveCombo", OBJECTIVES)
         row = QHBoxLayout()
         row.addWidget(self.forward_button)
         row.addWidget(self.backward_button)
         row.addStretch(1)
         run_form.addRow(row)
+        self.run_error = error_label("runError")
+        run_form.addRow(self.run_error)
+        self.mode_combo = keyed_combo("modeCombo", RUN_MODES)
+        self.mode_combo.setToolTip("Eval mode (for inspecting): Dropout off, BatchNorm uses its running "
+                                   "statistics, nothing changes. Train mode: as during training.")
+        run_form.addRow("Mode", self.mode_combo)
         run_form.addRow("Objective", self.objective_combo)
-        self.target_file_row, self.target_path = _path_row("targetPath", "a file holding the target tensor",
-                                                           lambda: self._browse(self.target_path, "Target tensor"))
+        self.target_file_row, self.target_path = path_row("targetPath", "a file holding the target tensor",
+                                                          lambda: self._browse(self.target_path, "Target tensor"))
         run_form.addRow(self.target_file_row)
         layout.addWidget(runs)
 
         train = QGroupBox("Train on a synthetic task")
         train_form = QFormLayout(train)
         train_form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.task_combo = _combo("taskCombo", TASKS)
+        self.task_combo = keyed_combo("taskCombo", TASKS)
         self.task_combo.setToolTip("Regression: y = Xw + b + noise, mean squared error. Classification: one "
                                    "Gaussian blob per output, cross-entropy. Sized from the input's features "
                                    "and the network's outputs.")
         train_form.addRow("Task", self.task_combo)
-        self.optimizer_combo = _combo("optimizerCombo", OPTIMIZERS)
+        self.optimizer_combo = keyed_combo("optimizerCombo", OPTIMIZERS)
         train_form.addRow("Optimizer", self.optimizer_combo)
         self.lr_spin = FloatSpin()
         self.lr_spin.setObjectName("lrSpin")
@@ -201,6 +172,8 @@ class RunPanel(QWidget):
         row.addWidget(self.train_button)
         row.addStretch(1)
         train_form.addRow(row)
+        self.train_error = error_label("trainError")
+        train_form.addRow(self.train_error)
         layout.addWidget(train)
 
         row = QHBoxLayout()
@@ -247,6 +220,11 @@ class RunPanel(QWidget):
         out_row.addWidget(self.output_label, 1)
         out_row.addWidget(self.show_output_button)
         results.addLayout(out_row)
+        self.mode_label = QLabel()
+        self.mode_label.setObjectName("runModeLabel")
+        self.mode_label.setWordWrap(True)
+        self.mode_label.setStyleSheet("color: #555;")
+        results.addWidget(self.mode_label)
         self.output_text = QPlainTextEdit()
         self.output_text.setObjectName("outputText")
         self.output_text.setReadOnly(True)
@@ -285,7 +263,8 @@ class RunPanel(QWidget):
         example = self.session.example_shape()
         return ", ".join(map(str, example[0])) if example else ""
 
-    def _on_reset(self, *_) -> None:
+    def _on_project_opened(self) -> None:
+        """Another project: its input shape, and nothing left of the old one's runs."""
         self._example_text = self._example_shape_text()
         self.shape_edit.setText(self._example_text)
         self.losses.clear()
@@ -293,6 +272,11 @@ class RunPanel(QWidget):
         self.output_label.setText("No output yet: press Forward.")
         self.output_text.clear()
         self.show_output_button.setEnabled(False)
+        self.last_result = self.last_error = None
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self._ok("")
+        self.mode_label.clear()
 
     def _on_rebuilt(self, *_) -> None:
         new = self._example_shape_text()
@@ -319,6 +303,7 @@ class RunPanel(QWidget):
 
     def _start(self, name: str, job, doing: str, steps: int = 0) -> bool:
         session = self.session
+        self._pressed = name
         try:
             kind, shape, path = self.input_spec()
         except NetStudioError as err:
@@ -343,14 +328,17 @@ class RunPanel(QWidget):
             self.progress.setValue(0)
         else:
             self.progress.setRange(0, 0)  # busy
-        self.last_error = None
-        self.status.setStyleSheet("")
-        self.status.setText(f"{doing}…")
+        self._ok(f"{doing}…")
         return True
 
+    @property
+    def mode(self) -> str:
+        """The mode Forward and Backward run in: "eval" (the default) or "train"."""
+        return self.mode_combo.currentData()
+
     def run_forward(self) -> bool:
-        session = self.session
-        return self._start("forward", lambda progress, token: session.run_forward().detach(),
+        session, mode = self.session, self.mode
+        return self._start("forward", lambda progress, token: session.run_forward(mode=mode).detach(),
                            "Running forward")
 
     @staticmethod
@@ -368,55 +356,27 @@ class RunPanel(QWidget):
         session = self.session
         kind = self.objective_combo.currentData()
         path = self.target_path.text().strip() or None
+        mode = self.mode
         if kind == "mse_file" and path is None:
+            self._pressed = "backward"
             return self._fail("Choose a file holding the target tensor for the MSE objective.")
 
         def job(progress, token):
             shape = session.run_forward().shape if kind == "mse_zeros" else None
             objective = self.make_objective(kind, shape, path)
-            return objective.kind, session.run_backward(objective)
+            return objective.kind, session.run_backward(objective, mode=mode)
 
         return self._start("backward", job, "Running backward")
 
     def train(self) -> bool:
-        session = self.session
-        task_kind = self.task_combo.currentData()
+        session, task_kind = self.session, self.task_combo.currentData()
         optimizer, lr = self.optimizer_combo.currentData(), float(self.lr_spin.value())
         steps, batch = int(self.steps_spin.value()), int(self.batch_spin.value())
         seed = self.controller.document.project.seed or 0
         self.losses.clear()
         self._draw_losses()
 
-        def job(progress, token):
-            x = session.input
-            if x.dim() != 2:
-                raise RunError(f"Training on a synthetic task needs a (batch, features) input, not shape "
-                               f"{tuple(x.shape)}.")
-            out = session.run_forward()
-            if out.dim() != 2:
-                raise RunError(f"Training on a synthetic task needs a (batch, outputs) output, not shape "
-                               f"{tuple(out.shape)}.")
-            n_in, n_out = x.shape[1], out.shape[1]
-            if task_kind == "classification":
-                if n_out < 2:
-                    raise RunError(f"A classification task needs at least 2 outputs (one per class); this "
-                                   f"network has {n_out}.")
-                task = make_classification(n_in, n_out, seed=seed)
-            else:
-                task = make_regression(n_in, n_out, seed=seed)
-            last = [0.0]
-
-            def step(done: int, loss: float) -> None:
-                progress(done, loss)
-                now = time.monotonic()
-                if now - last[0] >= LIVE_INTERVAL:
-                    # Live views (the heatmap) copy the weights now, in this thread, while the run holds
-                    # the lock; at most every LIVE_INTERVAL, so a fast run does not flood them.
-                    last[0] = now
-                    session.events.weights_changed.emit(None)
-
-            return session.run_training(task, optimizer, lr, steps, batch, progress=step, cancel=token)
-
+        job = training_job(session, task_kind, optimizer, lr, steps, batch, seed, LIVE_INTERVAL)
         return self._start("train", job, f"Training for {steps} steps", steps=steps)
 
     def cancel(self) -> None:
@@ -458,6 +418,7 @@ class RunPanel(QWidget):
             self._fail(error)
             return
         self.progress.setValue(max(self.steps_requested, 1))
+        self.mode_label.setText(MODE_WORDS.get(self.session.last_mode, ""))
         if name == "forward":
             self._show_output(result)
             self._ok("Forward pass done.")
@@ -505,14 +466,29 @@ class RunPanel(QWidget):
         self.controller.tensor_selected.emit(TensorRef("output", "run", lambda: session.output))
 
     def _ok(self, message: str) -> None:
+        self.last_error = None
         self.status.setStyleSheet("")
         self.status.setText(message)
+        for label in (self.run_error, self.train_error):
+            label.clear()
+            label.hide()
 
     def _fail(self, message: str) -> bool:
+        """Say what went wrong in the status, and right under the button that was pressed, scrolled into view."""
+        self._ok("")
         self.last_error = message
         self.status.setStyleSheet(ERROR_STYLE)
         self.status.setText(message)
+        label = self.train_error if self._pressed == "train" else self.run_error
+        label.setText(message)
+        label.show()
+        scroll = self.findChild(QScrollArea)
+        if scroll is not None:
+            self.layout().activate()
+            scroll.widget().layout().activate()
+            scroll.ensureWidgetVisible(label, 0, 8)
         return False
+
 
 
 def install(window) -> QDockWidget:

@@ -24,8 +24,8 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, QTimer, Signal, Slot
 
-from netstudio.errors import NetStudioError
-from netstudio.run import CancelToken
+from netstudio.errors import NetStudioError, RunError
+from netstudio.run import CancelToken, make_classification, make_regression
 
 Progress = Callable[[int, float], None]
 JobFn = Callable[[Progress, CancelToken], Any]
@@ -217,3 +217,41 @@ class Runner(QObject):
         if error and trace:  # the user saw one sentence; the log keeps the whole story
             logging.getLogger(__name__).error("%s failed: %s\n%s", name or "run", error, trace)
         self.finished.emit(name or "", result, error)
+
+
+def training_job(session, task_kind: str, optimizer: str, lr: float, steps: int, batch: int, seed: int,
+                 live_interval: float) -> JobFn:
+    """The Runner job that trains ``session``'s network on a synthetic task sized from its input and output.
+
+    Live views (the heatmap) copy the weights when ``weights_changed`` fires, in the worker thread while
+    the run holds the lock; it fires at most every ``live_interval`` seconds, so a fast run never floods them.
+    """
+    def job(progress: Progress, token: CancelToken):
+        x = session.input
+        if x.dim() != 2:
+            raise RunError(f"Training on a synthetic task needs a (batch, features) input, not shape "
+                           f"{tuple(x.shape)}.")
+        out = session.run_forward()
+        if out.dim() != 2:
+            raise RunError(f"Training on a synthetic task needs a (batch, outputs) output, not shape "
+                           f"{tuple(out.shape)}.")
+        n_in, n_out = x.shape[1], out.shape[1]
+        if task_kind == "classification":
+            if n_out < 2:
+                raise RunError(f"A classification task needs at least 2 outputs (one per class); this "
+                               f"network has {n_out}.")
+            task = make_classification(n_in, n_out, seed=seed)
+        else:
+            task = make_regression(n_in, n_out, seed=seed)
+        last = [0.0]
+
+        def step(done: int, loss: float) -> None:
+            progress(done, loss)
+            now = time.monotonic()
+            if now - last[0] >= live_interval:
+                last[0] = now
+                session.events.weights_changed.emit(None)
+
+        return session.run_training(task, optimizer, lr, steps, batch, progress=step, cancel=token)
+
+    return job

@@ -2,14 +2,17 @@
 
 The list shows every tie (a node that uses another node's module, so one set
 of parameters is used in two places); selecting one selects both nodes on the
-canvas.  A tie is made by picking two compatible nodes (same type and
-hyperparameters) and removed with Stop sharing, both as undo commands.
+canvas.  A tie is made by picking two compatible nodes (same type,
+hyperparameters and inferred shapes, ``netstudio.analysis.tie_candidates``)
+and removed with Stop sharing, both as undo commands.  The nodes a node could
+use are listed when it is picked, never for every node at once.
 
 "Set one element" writes a value through one name (``2.weight[0, 0] = 100``)
 and shows it through every name of the same tensor, as the seed's
 ``net[2].weight.data[0] == net[4].weight.data[0]`` check does.  "Compute
 gradients" splits each shared parameter's gradient into one contribution per
-use, shows that autograd's gradient is their sum, and explains why it is a sum.
+use, shows that autograd's gradient is their sum with one element of each (or
+the sum of all elements), so the rows visibly add up, and explains why it is a sum.
 """
 
 from __future__ import annotations
@@ -22,46 +25,21 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDockWidget, QFormL
                                QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
 from torch.nn.parameter import is_lazy
 
-from netstudio.catalog import get_block
+from netstudio.analysis.tie_candidates import holds_parameters, tie_candidates, untied_sharers
 from netstudio.errors import NetStudioError
-from netstudio.graph import Node
 from netstudio.graph.module_paths import paths_of_node
 from netstudio.params.direct_edits import DirectEdit
-from netstudio.params.tied_gradients import WHY_SUM_EXPLANATION, UseGradients, per_use_gradients
+from netstudio.params.tied_gradients import WHY_SUM_EXPLANATION, UseGradients, aligned, per_use_gradients, use_parts
 from netstudio.run import Objective
 
 from ..commands import Tie
-from .arg_form import FloatSpin, compact, plain_number, scroll_page
+from .arg_form import FloatSpin, compact, parse_index, plain_number, scroll_page
 from .run_worker import Runner, follow
 from .weight_commands import BUSY_MESSAGE, ApplyEdit, push_weight_command
 
 OBJECT_NAME = "sharedLinks"
 ERROR_STYLE = "color: #d93025;"
-
-
-def has_parameters(node: Node) -> bool:
-    """Whether a node owns a module that can hold parameters (so it can be shared)."""
-    spec = get_block(node.type)
-    return spec is not None and spec.role not in ("input", "output", "constant") and not spec.stateless
-
-
-def compatible(a: Node, b: Node) -> bool:
-    """Same block type and the same hyperparameters (defaults filled in)."""
-    if a.id == b.id or a.type != b.type:
-        return False
-    spec = get_block(a.type)
-    return spec is not None and spec.resolve(a.params) == spec.resolve(b.params)
-
-
-def parse_index(text: str) -> tuple[int, ...]:
-    """ "0, 0" or "[0][0]" or "0 0" -> (0, 0)."""
-    cleaned = text.replace("[", " ").replace("]", " ").replace(",", " ").split()
-    if not cleaned:
-        raise NetStudioError("Type the element's index, such as 0, 0.")
-    try:
-        return tuple(int(part) for part in cleaned)
-    except ValueError:
-        raise NetStudioError(f"'{text.strip()}' is not an index; type whole numbers such as 0, 0.") from None
+ELEMENTS = (("largest", "its largest element"), ("index", "the element at…"), ("sum", "the sum of all elements"))
 
 
 class SharedLinksPanel(QWidget):
@@ -73,6 +51,7 @@ class SharedLinksPanel(QWidget):
         self.controller = controller
         self.session = controller.session
         self.gradients: dict[str, UseGradients] = {}
+        self._computed = False   # gradients were computed for the project on show
         self.runner = Runner(self, controller)
         self.runner.finished.connect(self._on_gradients)
         self._build()
@@ -81,6 +60,8 @@ class SharedLinksPanel(QWidget):
             follow(self, signal, self.refresh)
         follow(self, self.session.events.rebuilt, self.refresh)
         follow(self, self.session.events.weights_changed, lambda *_: self.show_alias_values(), coalesce_ms=100)
+        controller.checked.connect(self._fill_node_b)        # the candidates follow the inferred shapes
+        controller.project_opened.connect(self._on_project_opened)
         self.refresh()
 
     # -- building -----------------------------------------------------------------------------------
@@ -188,9 +169,23 @@ class SharedLinksPanel(QWidget):
         row.addWidget(self.grad_button)
         row.addStretch(1)
         grads_layout.addLayout(row)
+        self.element_combo = QComboBox()
+        self.element_combo.setObjectName("gradElement")
+        self.element_combo.setToolTip("Which number of each gradient to show: one element, or the sum of "
+                                      "all of them; either way the uses add up to the total.")
+        for key, label in ELEMENTS:
+            self.element_combo.addItem(label, key)
+        self.element_index = QLineEdit("0, 0")
+        self.element_index.setObjectName("gradIndex")
+        self.element_index.setPlaceholderText("e.g. 0, 0")
+        row = QHBoxLayout()
+        row.addWidget(QLabel("Show"))
+        row.addWidget(self.element_combo, 1)
+        row.addWidget(self.element_index)
+        grads_layout.addLayout(row)
         self.grad_table = QTableWidget(0, 3)
         self.grad_table.setObjectName("gradientTable")
-        self.grad_table.setHorizontalHeaderLabels(["Parameter", "Use", "‖gradient‖"])
+        self.grad_table.setHorizontalHeaderLabels(["Parameter", "Use", "gradient"])
         self.grad_table.verticalHeader().hide()
         self.grad_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.grad_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -216,7 +211,10 @@ class SharedLinksPanel(QWidget):
         layout.addWidget(self.status)
         layout.addStretch(1)
 
-        compact(self.def_combo, self.node_a, self.node_b, self.alias_combo, length=6)
+        compact(self.def_combo, self.node_a, self.node_b, self.alias_combo, self.element_combo, length=6)
+        self.element_index.setVisible(False)
+        self.element_combo.currentIndexChanged.connect(self._on_element_changed)
+        self.element_index.editingFinished.connect(self._show_gradients)
         self.def_combo.currentIndexChanged.connect(self._fill_node_a)
         self.node_a.currentIndexChanged.connect(self._fill_node_b)
         self.node_b.currentIndexChanged.connect(self._update_tie_button)
@@ -273,7 +271,7 @@ class SharedLinksPanel(QWidget):
         names = [project.root] + sorted(n for n in project.definitions if n != project.root)
         for name in names:
             d = project.definitions[name]
-            if sum(1 for n in d.nodes.values() if has_parameters(n)) >= 2:
+            if sum(1 for n in d.nodes.values() if holds_parameters(n)) >= 2:
                 self.def_combo.addItem(name, name)
         self.def_combo.setCurrentIndex(max(self.def_combo.findData(current), 0))
         self.def_combo.blockSignals(False)
@@ -284,13 +282,9 @@ class SharedLinksPanel(QWidget):
         current = self.node_a.currentData()
         self.node_a.blockSignals(True)
         self.node_a.clear()
-        if definition:
-            d = self.controller.document.project.definitions[definition]
-            for node in d.nodes.values():
-                if has_parameters(node) and node.tied_to is None and any(
-                        compatible(node, other) and other.tied_to != node.id
-                        and self._same_shapes(definition, node.id, other.id) for other in d.nodes.values()):
-                    self.node_a.addItem(self._node_label(definition, node.id), node.id)
+        if definition:   # cheap: whether each could share at all; whom with is asked for the one picked
+            for node in untied_sharers(self.controller.document.project.definitions[definition]):
+                self.node_a.addItem(self._node_label(definition, node.id), node.id)
         self.node_a.setCurrentIndex(max(self.node_a.findData(current), 0))
         self.node_a.blockSignals(False)
         self._fill_node_b()
@@ -300,45 +294,25 @@ class SharedLinksPanel(QWidget):
         current = self.node_b.currentData()
         self.node_b.blockSignals(True)
         self.node_b.clear()
-        if definition and a:
-            d = self.controller.document.project.definitions[definition]
-            node_a = d.nodes[a]
-            for node in d.nodes.values():
-                if compatible(node_a, node) and node.tied_to != a and self._same_shapes(definition, a, node.id):
-                    self.node_b.addItem(self._node_label(definition, node.id), node.id)
+        project = self.controller.document.project
+        if definition in project.definitions and a in project.definitions[definition].nodes:
+            for node in tie_candidates(project, project.definitions[definition], a, self.controller.result):
+                self.node_b.addItem(self._node_label(definition, node.id), node.id)
         self.node_b.setCurrentIndex(max(self.node_b.findData(current), 0))
         self.node_b.blockSignals(False)
         self._update_tie_button()
-
-    def _same_shapes(self, definition: str, a: str, b: str) -> bool:
-        """False when the live network shows that the two nodes' parameters differ in shape."""
-        module = self.session.module
-        paths_a, paths_b = self._paths(definition, a), self._paths(definition, b)
-        if module is None or not paths_a or not paths_b:
-            return True
-        try:
-            ma, mb = module.get_submodule(paths_a[0]), module.get_submodule(paths_b[0])
-        except AttributeError:
-            return True
-        for leaf, pa in ma._parameters.items():
-            pb = mb._parameters.get(leaf)
-            if pa is None or pb is None or is_lazy(pa) or is_lazy(pb):
-                continue
-            if pa.shape != pb.shape:
-                return False
-        return True
 
     def _update_tie_button(self, *_) -> None:
         ok = bool(self.node_a.currentData() and self.node_b.currentData())
         self.tie_button.setEnabled(ok)
         if not self.def_combo.count() or not self.node_a.count():
-            self.tie_hint.setText("There are no two nodes of the same type, hyperparameters and shapes left "
-                                  "to share here.")
+            self.tie_hint.setText("There are no two nodes with parameters left to share here.")
         elif ok:
             self.tie_hint.setText(f"{self.node_a.currentText()} will use the parameters of "
                                   f"{self.node_b.currentText()}; its own are dropped.")
         else:
-            self.tie_hint.setText("Only nodes of the same type with the same hyperparameters can share.")
+            self.tie_hint.setText(f"No node has the type, hyperparameters and shapes of "
+                                  f"{self.node_a.currentText()}, so it cannot share with any.")
 
     def _fill_aliases(self) -> None:
         """Every name of every shared parameter (2.weight, 4.weight, 2.bias, 4.bias)."""
@@ -362,11 +336,7 @@ class SharedLinksPanel(QWidget):
         by_tensor: dict[int, list[str]] = {}
         for name, p in module.named_parameters(remove_duplicate=False):
             by_tensor.setdefault(id(p), []).append(name)
-        names: list[str] = []
-        for group in by_tensor.values():
-            if len(group) > 1:
-                names += group
-        return names
+        return [name for group in by_tensor.values() if len(group) > 1 for name in group]
 
     def aliases_of(self, name: str) -> list[str]:
         module = self.session.module
@@ -448,12 +418,8 @@ class SharedLinksPanel(QWidget):
         first = params[names[0]] if names else None
         out = []
         for n in names:
-            tensor = params[n]
-            value = None
-            if is_lazy(tensor):
-                out.append((n, None, tensor is first))
-                continue
-            if index is not None and len(index) == tensor.dim() and \
+            tensor, value = params[n], None
+            if not is_lazy(tensor) and index is not None and len(index) == tensor.dim() and \
                     all(-s <= i < s for i, s in zip(index, tensor.shape)):
                 value = float(tensor.detach()[index].item())
             out.append((n, value, tensor is first))
@@ -496,25 +462,51 @@ class SharedLinksPanel(QWidget):
         if error:
             self._report(error)
             return
-        self.gradients = result or {}
+        self.gradients, self._computed = result or {}, True
+        self._show_gradients()
+
+    def element(self) -> str | tuple[int, ...]:
+        """What the table shows of each gradient: "largest", "sum", or the index typed."""
+        key = self.element_combo.currentData()
+        return parse_index(self.element_index.text()) if key == "index" else key
+
+    def _on_element_changed(self, *_) -> None:
+        self.element_index.setVisible(self.element_combo.currentData() == "index")
         self._show_gradients()
 
     def _show_gradients(self) -> None:
+        """One number per use and the total, written with the same decimals, so the column adds up."""
+        if not self._computed:
+            return
+        try:
+            element = self.element()   # an index shows the parameters with as many dimensions
+            parts = {name: use_parts(grads, element) for name, grads in self.gradients.items()
+                     if isinstance(element, str) or len(element) == grads.total.dim()}
+            if self.gradients and not parts:
+                raise NetStudioError(f"No shared parameter has {len(element)} dimensions; type one index "
+                                     "per dimension, such as 0, 0.")
+        except NetStudioError as err:
+            self._report(str(err))
+            return
         rows: list[tuple[str, str, str]] = []
         checks = []
-        for name, grads in self.gradients.items():
-            for use in grads.uses:
-                rows.append((name, f"use {use.call_site}", f"{use.grad.norm().item():.6g}"))
-            summed = torch.stack([u.grad for u in grads.uses]).sum(0)
-            rows.append((name, "Σ uses", f"{summed.norm().item():.6g}"))
-            rows.append((name, "total", f"{grads.total.norm().item():.6g}"))
-            checks.append((name, (summed - grads.total).abs().max().item(),
-                           torch.allclose(summed, grads.total, rtol=1e-5, atol=1e-6)))
+        for name, part in parts.items():
+            label = f"{name}{part.what}" if part.what.startswith("[") else f"Σ {name}"
+            texts = aligned([value for _, value in part.uses] + [part.total])
+            rows += [(label, f"use {site}", text) for (site, _), text in zip(part.uses, texts)]
+            rows.append((label, "total", texts[-1]))
+            grads = self.gradients[name]
+            whole = torch.allclose(sum(u.grad for u in grads.uses), grads.total, rtol=1e-5, atol=1e-6)
+            checks.append(f"{label}: {' + '.join(texts[:-1])} = {texts[-1]} {'✓' if whole else '✗'}")
+        self.grad_table.setHorizontalHeaderLabels(["Parameter", "Use", "Σ of elements" if element == "sum"
+                                                   else "gradient element"])
         self.grad_table.setRowCount(len(rows))
         self.grad_table.setMinimumHeight(min(30 + 22 * max(len(rows), 2), 320))
         for r, row in enumerate(rows):
             for c, text in enumerate(row):
                 item = QTableWidgetItem(text)
+                if c == 2:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
                 if row[1] == "total":
                     font = item.font()
                     font.setBold(True)
@@ -524,10 +516,16 @@ class SharedLinksPanel(QWidget):
         if not self.gradients:
             self.grad_check.setText("No parameter is used more than once, so every gradient has one part.")
         else:
-            parts = [f"{name}: total = Σ uses {'✓' if ok else '✗'} (largest difference {diff:.2g})"
-                     for name, diff, ok in checks]
-            self.grad_check.setText("; ".join(parts) + ".")
+            self.grad_check.setText("Uses add up to the total (✓: for every element): " + "; ".join(checks) + ".")
         self._report("Gradients of sum(output) on the sample input.", error=False)
+
+    def _on_project_opened(self) -> None:
+        """Another project: the gradients and messages were about the old one."""
+        self.gradients, self._computed = {}, False
+        self.grad_table.setRowCount(0)
+        self.grad_check.clear()
+        self.status.clear()
+        self.status.setStyleSheet("")
 
     def _report(self, message: str, error: bool = True) -> bool:
         self.status.setStyleSheet(ERROR_STYLE if error else "")
