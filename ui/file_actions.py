@@ -238,7 +238,13 @@ class FileActions(QObject):
         if self.controller.busy:
             if not prompts.ask_stop_run(self.window, "close this project"):
                 return False
-            wait_for(self.controller.stop_runs(), self.window, "Stopping the run after its current step…")
+            try:
+                wait_for(self.controller.stop_runs(), self.window, "Stopping the run after its current step…",
+                         timeout_ms=60_000)
+            except TimeoutError:
+                show_error(self.window, "The run did not stop within a minute; try again once it has ended.",
+                           title="The run is still going")
+                return False
         if not self.controller.modified:
             return True
         answer = prompts.ask_save_changes(self.window, self.display_name())

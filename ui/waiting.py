@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from concurrent.futures import Future
 
-from PySide6.QtCore import QEventLoop, QObject, Qt, Signal
+from PySide6.QtCore import QEventLoop, QObject, Qt, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QMainWindow
 
 
@@ -18,13 +18,16 @@ class _Done(QObject):
     done = Signal()
 
 
-def wait_for(future: Future, window: QMainWindow | None = None, message: str = ""):
-    """``future.result()``, processing events until it is ready (its exception is raised here)."""
+def wait_for(future: Future, window: QMainWindow | None = None, message: str = "", timeout_ms: int | None = None):
+    """``future.result()``, processing events until it is ready (its exception is raised here);
+    after ``timeout_ms`` a ``TimeoutError`` is raised instead."""
     if not future.done():
         loop = QEventLoop()
         relay = _Done()
         relay.done.connect(loop.quit, Qt.ConnectionType.QueuedConnection)
         future.add_done_callback(lambda _: relay.done.emit())
+        if timeout_ms is not None:
+            QTimer.singleShot(timeout_ms, loop.quit)
         if message and window is not None and window.statusBar() is not None:
             window.statusBar().showMessage(message)
         QApplication.setOverrideCursor(Qt.CursorShape.BusyCursor)
@@ -35,4 +38,6 @@ def wait_for(future: Future, window: QMainWindow | None = None, message: str = "
             QApplication.restoreOverrideCursor()
             if message and window is not None and window.statusBar() is not None:
                 window.statusBar().clearMessage()
+    if not future.done():
+        raise TimeoutError("gave up waiting")
     return future.result()

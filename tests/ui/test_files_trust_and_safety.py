@@ -163,3 +163,32 @@ def test_start_up_removes_what_killed_saves_left_beside_recent_projects(make_win
     other.write_bytes(b"x")
     make_window(panels=False)
     assert not litter.exists() and other.exists()
+
+
+def test_opening_during_training_stops_the_run_instead_of_hanging(make_window, two_projects, qtbot, monkeypatch):
+    a, b = two_projects
+    window = make_window(a)
+    run = window.docks["runPanelDock"].widget()
+    run.steps_spin.setValue(1_000_000)
+    assert run.train()
+    qtbot.waitUntil(lambda: len(run.losses) > 0, timeout=20_000)
+    asked = []
+    monkeypatch.setattr(prompts, "ask_stop_run", lambda parent, doing: asked.append(doing) or True)
+    monkeypatch.setattr(prompts, "ask_save_changes", lambda parent, name: prompts.DISCARD)   # trained: unsaved
+    assert window.files.open_path(b)
+    assert asked == ["close this project"] and not window.controller.busy
+    assert window.controller.path == b.resolve()
+    assert run.last_result is None or run.last_result.cancelled
+
+
+def test_keeping_the_run_going_keeps_the_project(make_window, two_projects, qtbot, monkeypatch):
+    a, b = two_projects
+    window = make_window(a)
+    run = window.docks["runPanelDock"].widget()
+    run.steps_spin.setValue(1_000_000)
+    assert run.train()
+    monkeypatch.setattr(prompts, "ask_stop_run", lambda parent, doing: False)
+    assert not window.files.open_path(b)
+    assert window.controller.busy and window.controller.path == a.resolve()
+    run.cancel()
+    assert run.wait(30000)

@@ -8,6 +8,7 @@ from typing import Any, Callable
 
 from PySide6.QtCore import QPointF
 
+from netstudio.analysis.tie_candidates import tie_candidates
 from netstudio.analysis.topology import topology
 from netstudio.catalog import get_block
 from netstudio.catalog.code_block import TEMPLATE
@@ -20,7 +21,7 @@ from ui.commands import AddNode, Disconnect, MoveNodes, RemoveNode, Rename, Snap
 
 from . import theme
 from .clipboard import paste_payload
-from .looks import CONTAINER_TYPES, tie_candidates
+from .looks import CONTAINER_TYPES
 
 
 class SafeSnapshot(SnapshotCommand):
@@ -152,8 +153,8 @@ def rename(controller, definition: str, node_id: str, name: str) -> str | None:
 def tie(controller, definition: str, node_id: str, target_id: str) -> str | None:
     doc = controller.document
     d = doc.definition(definition)
-    if target_id not in {n.id for n in tie_candidates(doc.project, d, node_id)}:
-        return "These two blocks cannot share parameters (they differ in type or hyperparameters)."
+    if target_id not in {n.id for n in tie_candidates(doc.project, d, node_id, controller.result)}:
+        return "These two blocks cannot share parameters (they differ in type, hyperparameters or shapes)."
     controller.push(Tie(doc, definition, node_id, target_id))
     return None
 

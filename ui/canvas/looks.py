@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from netstudio.analysis import CheckResult
-from netstudio.analysis.tie_candidates import tie_candidates  # noqa: F401  (ui.canvas.editing imports it here)
 from netstudio.catalog import ParamSpec, TensorSpec, format_shape, get_block
 from netstudio.graph import Definition, Node, Project
 from netstudio.graph.ports import input_ports, output_ports

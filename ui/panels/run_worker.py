@@ -186,7 +186,7 @@ class Runner(QObject):
         self._thread, self._worker = thread, worker
         thread.start()
         if self.controller is not None:
-            self.controller.run_started()
+            self.controller.run_started(self.cancel)
         self.started.emit(name)
         return True
 
@@ -213,7 +213,7 @@ class Runner(QObject):
         self._thread = self._worker = None
         self._pair[0] = None
         if self.controller is not None:
-            self.controller.run_finished()
+            self.controller.run_finished(self.cancel)
         if error and trace:  # the user saw one sentence; the log keeps the whole story
             logging.getLogger(__name__).error("%s failed: %s\n%s", name or "run", error, trace)
         self.finished.emit(name or "", result, error)
