@@ -31,7 +31,7 @@ from pathlib import Path
 
 import torch
 
-from ..files.atomic import atomic_writer
+from ..files.atomic import atomic_writer, fsync_dir
 from ..files.tensor_io import write_safetensors
 from .errors import ExportError, os_reason, shown
 
@@ -158,19 +158,5 @@ def install(staging: Path, outdir: Path, names: list[str], stale: list[str]) -> 
             (outdir / name).unlink(missing_ok=True)
     except OSError as err:
         raise ExportError(f"Could not put '{name}' in place in {shown(str(outdir), 200)}: {os_reason(err)}.") from None
-    _fsync_folder(outdir)
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the renames durable; not every system can open a folder, and then this is skipped."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fsync_dir(outdir)
 

@@ -93,7 +93,7 @@ def atomic_writer(path: str | os.PathLike, mode: str = "wb", *, backup: bool = F
     finally:
         if lock is not None:
             os.close(lock)
-    _fsync_dir(target.parent)
+    fsync_dir(target.parent)
 
 
 def backup_path(path: str | os.PathLike) -> Path:
@@ -233,7 +233,7 @@ def _unlink_quietly(path: Path) -> None:
         pass
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     """Persist a rename; directories cannot be opened on Windows, so skip there."""
     try:
         fd = os.open(directory, os.O_RDONLY)
