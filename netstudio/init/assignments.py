@@ -22,6 +22,7 @@ from torch.nn.parameter import UninitializedParameter
 from torch.utils.hooks import RemovableHandle
 
 from netstudio.errors import NetStudioError
+from netstudio.init.index import NetIndex, brief, listing
 from netstudio.init.schemes import SCHEMES, ArgValue, InitScheme, get_scheme
 from netstudio.init.scopes import Scope, resolve
 
@@ -39,7 +40,7 @@ class InitAssignment:
         if not isinstance(self.scope, Scope):
             raise NetStudioError("An initialization needs a scope saying which parameters it applies to.")
         if not isinstance(self.args, Mapping):
-            raise NetStudioError(f"The arguments of the '{self.scheme}' initialization must be named values.")
+            raise NetStudioError(f"The arguments of the {brief(self.scheme)} initialization must be named values.")
         return InitAssignment(self.scope, self.scheme, get_scheme(self.scheme, registry).validate(self.args))
 
     def to_dict(self) -> dict[str, Any]:
@@ -49,9 +50,9 @@ class InitAssignment:
     def from_dict(cls, data: Mapping[str, Any], registry: Mapping[str, InitScheme] = SCHEMES) -> InitAssignment:
         if not isinstance(data, Mapping) or not {"scope", "scheme"} <= data.keys():
             raise NetStudioError("An initialization needs a 'scope' and a 'scheme'.")
-        unknown = sorted(set(data) - {"scope", "scheme", "args"})
+        unknown = set(data) - {"scope", "scheme", "args"}
         if unknown:
-            raise NetStudioError(f"An initialization has unknown fields: {', '.join(unknown)}.")
+            raise NetStudioError(f"An initialization has unknown fields: {listing(unknown)}.")
         return cls(Scope.from_dict(data["scope"]), data["scheme"], data.get("args", {})).checked(registry)
 
 
@@ -84,9 +85,10 @@ def _run(
     """Check every target first, then fill them, so a shape problem changes no weight."""
     planned = []
     deferred: dict[str, None] = {}
+    net = NetIndex(module)
     for index, assignment in enumerate(assignments, start=first_index):
         scheme = get_scheme(assignment.scheme, registry)
-        for name, owner, _, tensor in resolve(module, assignment.scope):
+        for name, owner, _, tensor in resolve(module, assignment.scope, net):
             if only is not None and id(tensor) not in only:
                 continue
             if isinstance(tensor, UninitializedParameter):
@@ -138,8 +140,9 @@ class DeferredInit:
         self._first_index = first_index
         self._pending: dict[int, str] = {}
         self._handles: dict[int, RemovableHandle] = {}
+        net = NetIndex(module)
         for assignment in assignments:
-            for name, owner, _, tensor in resolve(module, assignment.scope):
+            for name, owner, _, tensor in resolve(module, assignment.scope, net):
                 if isinstance(tensor, UninitializedParameter):
                     self._pending[id(tensor)] = name
                     if id(owner) not in self._handles:

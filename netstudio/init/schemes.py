@@ -8,6 +8,11 @@ the same seed gives the same weights. Argument defaults are PyTorch's own
 CPU copy of that module, seeded from the generator, and copies back only the
 requested tensor: the module's other tensors and the global RNG are left alone,
 and the result is the same on every device.
+
+Every built-in scheme overwrites the whole tensor without reading it first,
+which is what lets a replay skip values that a later assignment replaces.
+Arguments are data from a file: a number must be finite and at most
+``ARG_LIMIT`` in size (no float32 weight holds more).
 """
 
 from __future__ import annotations
@@ -23,9 +28,11 @@ import torch
 from torch import nn
 
 from netstudio.errors import NetStudioError
+from netstudio.init.index import brief, listing
 
 ArgType = Literal["float", "int", "choice"]
 ArgValue = float | int | str
+ARG_LIMIT = 1e30
 Fill = Callable[[torch.Tensor, torch.Generator | None, nn.Module | None, dict[str, Any]], None]
 
 NONLINEARITIES = (
@@ -50,14 +57,17 @@ class ArgSpec:
         """The value, validated (and ints widened to float for float fields)."""
         where = f"'{self.label}' of {scheme_label}"
         if self.type == "choice":
-            if value not in self.choices:
-                raise NetStudioError(f"{where} must be one of {', '.join(self.choices)}, not {value!r}.")
+            if not isinstance(value, str) or value not in self.choices:
+                raise NetStudioError(f"{where} must be one of {', '.join(self.choices)}, not {brief(value)}.")
             return value
         if isinstance(value, bool) or not isinstance(value, int if self.type == "int" else (int, float)):
             kind = "a whole number" if self.type == "int" else "a number"
-            raise NetStudioError(f"{where} must be {kind}, not {value!r}.")
-        if not math.isfinite(value):
+            raise NetStudioError(f"{where} must be {kind}, not {brief(value)}.")
+        if isinstance(value, float) and not math.isfinite(value):
             raise NetStudioError(f"{where} must be finite, not {value!r}.")
+        if not -ARG_LIMIT <= value <= ARG_LIMIT:   # compared before any float(): 10**400 is an int
+            edge = f"at most {ARG_LIMIT:g}" if value > 0 else f"at least {-ARG_LIMIT:g}"
+            raise NetStudioError(f"{where} must be {edge}.")
         if self.minimum is not None and value < self.minimum:
             raise NetStudioError(f"{where} must be at least {self.minimum:g}, not {value:g}.")
         if self.maximum is not None and value > self.maximum:
@@ -76,14 +86,15 @@ class InitScheme:
     args: tuple[ArgSpec, ...] = ()
     min_ndim: int = 0
     needs_module: bool = False
+    needs_reset: bool = False
     cross_check: Callable[[dict[str, Any]], str | None] | None = field(default=None, repr=False)
 
     def validate(self, args: Mapping[str, Any]) -> dict[str, ArgValue]:
         """All arguments, defaults filled in; unknown or invalid ones raise NetStudioError."""
         known = {spec.name: spec for spec in self.args}
-        unknown = sorted(set(args) - set(known))
+        unknown = set(args) - set(known)
         if unknown:
-            raise NetStudioError(f"{self.label} has no argument named {', '.join(map(repr, unknown))}.")
+            raise NetStudioError(f"{self.label} has no argument named {listing(map(repr, unknown))}.")
         values = {name: spec.check(args.get(name, spec.default), self.label) for name, spec in known.items()}
         problem = self.cross_check(values) if self.cross_check else None
         if problem:
@@ -91,7 +102,8 @@ class InitScheme:
         return values
 
     def check_target(self, tensor: torch.Tensor, *, owner: nn.Module | None = None, name: str = "the tensor") -> None:
-        """Raise if this scheme cannot fill ``tensor``: too few dimensions, or no owning module."""
+        """Raise if this scheme cannot fill ``tensor``: too few dimensions, no owning module, or
+        (PyTorch's default) an owner without ``reset_parameters``, all found before any weight changes."""
         if tensor.dim() < self.min_ndim:
             raise NetStudioError(
                 f"{self.label} needs at least {self.min_ndim} dimensions, "
@@ -99,6 +111,10 @@ class InitScheme:
             )
         if self.needs_module and owner is None:
             raise NetStudioError(f"{self.label} needs the module that holds {name}.")
+        if self.needs_reset and not has_reset(owner):
+            raise NetStudioError(
+                f"{type(owner).__name__} has no PyTorch default initialization (no reset_parameters method)."
+            )
 
     def apply(
         self,
@@ -112,6 +128,8 @@ class InitScheme:
         """Fill ``tensor`` in place; ``owner`` is the module holding it (needed by ``pytorch_default``)."""
         values = self.validate(args)
         self.check_target(tensor, owner=owner, name=name)
+        if tensor.numel() == 0:
+            return   # nothing to fill (and nn.init warns about it)
         # Fill on the generator's device and copy, so a seed gives the same values on every device.
         moved = not self.needs_module and generator is not None and tensor.device != generator.device
         target = torch.empty_like(tensor, device=generator.device) if moved else tensor
@@ -120,7 +138,7 @@ class InitScheme:
                 self.fill(target, generator, owner, values)
                 if moved:
                     tensor.copy_(target)
-        except (RuntimeError, ValueError) as exc:
+        except (RuntimeError, ValueError, ArithmeticError) as exc:
             reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0].rstrip(".")
             raise NetStudioError(f"{self.label} could not initialize {name}: {reason}.") from exc
 
@@ -144,7 +162,16 @@ def _uniform_check(v: dict[str, Any]) -> str | None:
 def _trunc_check(v: dict[str, Any]) -> str | None:
     if v["std"] <= 0:
         return "the standard deviation must be greater than 0"
-    return "the lower bound a must be below the upper bound b" if v["a"] >= v["b"] else None
+    if v["a"] >= v["b"]:
+        return "the lower bound a must be below the upper bound b"
+    if v["mean"] < v["a"] - 2 * v["std"] or v["mean"] > v["b"] + 2 * v["std"]:   # nn.init would warn
+        return "the mean must lie within two standard deviations of [a, b]"
+    return None
+
+
+def has_reset(owner: nn.Module | None) -> bool:
+    """Whether ``owner`` has PyTorch's default initialization to re-run."""
+    return owner is not None and callable(getattr(owner, "reset_parameters", None))
 
 
 def _seed_custom(t: torch.Tensor, g: torch.Generator | None, owner: nn.Module | None, v: dict) -> None:
@@ -154,17 +181,21 @@ def _seed_custom(t: torch.Tensor, g: torch.Generator | None, owner: nn.Module | 
 
 def _pytorch_default(t: torch.Tensor, g: torch.Generator | None, owner: nn.Module | None, v: dict) -> None:
     leaf = next((k for k, p in owner._parameters.items() if p is t), None)
-    if leaf is None or not callable(getattr(owner, "reset_parameters", None)):
+    if leaf is None or not has_reset(owner):
         raise NetStudioError(
             f"{type(owner).__name__} has no PyTorch default initialization (no reset_parameters method)."
         )
     device = g.device if g is not None else torch.device("cpu")
     seed = int(torch.randint(0, 2**62, (1,), generator=g, device=device).item())
-    scratch = copy.deepcopy(owner).to("cpu")
-    with torch.random.fork_rng(devices=[]):
-        torch.default_generator.manual_seed(seed)
-        scratch.reset_parameters()
-    t.copy_(scratch._parameters[leaf])
+    try:
+        scratch = copy.deepcopy(owner).to("cpu")
+        with torch.random.fork_rng(devices=[]):
+            torch.default_generator.manual_seed(seed)
+            scratch.reset_parameters()
+        fresh = scratch._parameters[leaf]
+    except Exception as exc:   # a code block's reset_parameters is user code
+        raise NetStudioError(f"{type(owner).__name__}.reset_parameters failed: {_describe(exc)}.") from exc
+    t.copy_(fresh)
 
 
 def _scheme(name: str, label: str, description: str, fill: Fill, *args: ArgSpec, **extra: Any) -> InitScheme:
@@ -198,7 +229,7 @@ _BUILT_IN = [
             _float("mean", 0.0, "mean"), _float("std", 1.0, "standard deviation"),
             _float("a", -2.0, "lower bound a"), _float("b", 2.0, "upper bound b"), cross_check=_trunc_check),
     _scheme("pytorch_default", "PyTorch default", "What the layer does when it is created (reset_parameters).",
-            _pytorch_default, needs_module=True),
+            _pytorch_default, needs_module=True, needs_reset=True),
     _scheme("seed_custom", "Book's custom", "U(-10, 10), then every value with |w| < 5 set to 0.", _seed_custom),
 ]  # fmt: skip
 
@@ -207,10 +238,10 @@ SCHEMES: Mapping[str, InitScheme] = MappingProxyType({s.name: s for s in _BUILT_
 
 def get_scheme(name: str, registry: Mapping[str, InitScheme] = SCHEMES) -> InitScheme:
     """The scheme called ``name``; ``registry`` may add the project's own schemes."""
-    try:
-        return registry[name]
-    except (KeyError, TypeError):
-        raise NetStudioError(f"There is no initialization scheme called {name!r}.") from None
+    scheme = registry.get(name) if isinstance(name, str) else None
+    if scheme is None:
+        raise NetStudioError(f"There is no initialization scheme called {brief(name)}.")
+    return scheme
 
 
 def _describe(exc: BaseException) -> str:

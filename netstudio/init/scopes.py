@@ -19,9 +19,11 @@ from typing import Any, NamedTuple
 
 import torch
 from torch import nn
-from torch.nn.modules.lazy import LazyModuleMixin
 
 from netstudio.errors import NetStudioError
+from netstudio.init.index import NetIndex, brief, listing, parameter_at, quote, type_name
+
+__all__ = ["ResolvedParam", "Scope", "locate", "resolve", "type_name", "within"]
 
 _FIELDS = ("param", "within", "module_type", "leaf")
 
@@ -48,7 +50,7 @@ class Scope:
         for name in _FIELDS:
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
-                raise NetStudioError(f"The scope's {name} must be text, not {value!r}.")
+                raise NetStudioError(f"The scope's {name} must be text, not {brief(value)}.")
         if self.within is None:
             object.__setattr__(self, "within", "")
         for name in ("param", "module_type", "leaf"):
@@ -76,47 +78,38 @@ class Scope:
     def from_dict(cls, data: Mapping[str, Any]) -> Scope:
         if not isinstance(data, Mapping):
             raise NetStudioError("A scope must be a set of named fields.")
-        unknown = sorted(set(data) - set(_FIELDS))
+        unknown = set(data) - set(_FIELDS)
         if unknown:
-            raise NetStudioError(f"A scope has unknown fields: {', '.join(unknown)}.")
+            raise NetStudioError(f"A scope has unknown fields: {listing(unknown)}.")
         return cls(**data)
 
 
-def type_name(module: nn.Module) -> str:
-    """The class name a scope matches: a lazy module's future class, otherwise its own."""
-    if isinstance(module, LazyModuleMixin) and module.cls_to_become is not None:
-        return module.cls_to_become.__name__
-    return type(module).__name__
+def resolve(module: nn.Module, scope: Scope, index: NetIndex | None = None) -> list[ResolvedParam]:
+    """The parameters in scope, in ``state_dict`` order, each tied parameter once.
+
+    ``index`` (built from ``module``) lets many resolutions share one walk of the network.
+    """
+    index = index if index is not None else NetIndex(module)
+    return [ResolvedParam(index.names[pos], owner, leaf, index.tensors[pos])
+            for pos, owner, leaf in locate(index, module, scope)]
 
 
-def _inside(name: str, within: str) -> bool:
-    return not within or name == within or name.startswith(within + ".")
-
-
-def resolve(module: nn.Module, scope: Scope) -> list[ResolvedParam]:
-    """The parameters in scope, in ``state_dict`` order, each tied parameter once."""
-    first_names = {id(p): n for n, p in module.named_parameters()}
+def locate(index: NetIndex, module: nn.Module, scope: Scope) -> list[tuple[int, nn.Module, str]]:
+    """(position, owner, leaf) of each parameter in scope; raises for a name the network lacks."""
     if scope.param is not None:
-        path, _, leaf = scope.param.rpartition(".")
-        owner = _submodule(module, path, f"The network has no parameter named '{scope.param}'.")
-        tensor = owner._parameters.get(leaf)
-        if tensor is None:
-            raise NetStudioError(f"The network has no parameter named '{scope.param}'.")
-        return [ResolvedParam(first_names[id(tensor)], owner, leaf, tensor)]
-    _submodule(module, scope.within, f"The network has no module named '{scope.within}'.")
-    found: dict[int, ResolvedParam] = {}
-    for name, sub in module.named_modules(remove_duplicate=False):
-        if not _inside(name, scope.within) or (scope.module_type and type_name(sub) != scope.module_type):
-            continue
-        for leaf, tensor in sub._parameters.items():
-            if tensor is not None and scope.leaf in (None, leaf) and id(tensor) not in found:
-                found[id(tensor)] = ResolvedParam(first_names[id(tensor)], sub, leaf, tensor)
-    order = {name: i for i, name in enumerate(first_names.values())}
-    return sorted(found.values(), key=lambda r: order[r.name])
+        found = parameter_at(module, scope.param)
+        if found is None:
+            raise NetStudioError(f"The network has no parameter named {quote(scope.param)}.")
+        owner, leaf, tensor = found
+        return [(index.position[id(tensor)], owner, leaf)]
+    first, end = within(index, scope.within)
+    return index.matches((scope.module_type, scope.leaf), first, end)
 
 
-def _submodule(module: nn.Module, path: str, message: str) -> nn.Module:
-    try:
-        return module.get_submodule(path)
-    except AttributeError:
-        raise NetStudioError(message) from None
+def within(index: NetIndex, path: str) -> tuple[int, int]:
+    """The occurrences under module ``path``; raises if the network has no such module."""
+    found = index.paths.get(path)
+    if found is None:
+        raise NetStudioError(f"The network has no module named {quote(path)}.")
+    return found[1], found[2]
+

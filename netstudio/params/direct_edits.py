@@ -4,6 +4,9 @@ The seed writes ``net[0].weight.data[0, 0] = 42`` or ``net[0].weight.data[:] += 
 a :class:`DirectEdit` is the same change as a value: which tensor (any
 ``state_dict`` name, tied aliases included), which operation, which value and,
 optionally, which index (a whole-tensor edit when ``index`` is None).
+
+Edits are read from project files, so the name is looked up in the module
+dicts only (:func:`netstudio.init.index.tensor_at`), never with ``getattr``.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from torch import nn
 from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 
 from netstudio.errors import NetStudioError
+from netstudio.init.index import brief, listing, quote, tensor_at
 
 EditOp = Literal["set", "add", "mul", "fill"]
 EDIT_OPS: tuple[str, ...] = get_args(EditOp)
@@ -25,6 +29,16 @@ EDIT_OPS: tuple[str, ...] = get_args(EditOp)
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_finite(value: Any) -> bool:
+    """A real number a float can hold: ``10**400`` from a file is not one."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 @dataclass(frozen=True)
@@ -39,18 +53,18 @@ class DirectEdit:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name:
             raise NetStudioError("A direct edit needs the name of a parameter or buffer.")
-        if self.op not in EDIT_OPS:
-            raise NetStudioError(f"Unknown edit operation '{self.op}'; use one of {', '.join(EDIT_OPS)}.")
-        if isinstance(self.value, bool) or not isinstance(self.value, (int, float)) or not math.isfinite(self.value):
-            raise NetStudioError(f"The value of an edit to '{self.name}' must be a finite number.")
+        if not isinstance(self.op, str) or self.op not in EDIT_OPS:
+            raise NetStudioError(f"Unknown edit operation {quote(self.op)}; use one of {', '.join(EDIT_OPS)}.")
+        if not _is_finite(self.value):
+            raise NetStudioError(f"The value of an edit to {quote(self.name)} must be a finite number.")
         object.__setattr__(self, "value", float(self.value))
         if self.index is not None:
             if not isinstance(self.index, (tuple, list)) or not all(_is_int(i) for i in self.index):
-                raise NetStudioError(f"The index of an edit to '{self.name}' must be a list of whole numbers.")
+                raise NetStudioError(f"The index of an edit to {quote(self.name)} must be a list of whole numbers.")
             object.__setattr__(self, "index", tuple(self.index))
         if self.op == "set" and self.index is None:
             raise NetStudioError(
-                f"Setting one element of '{self.name}' needs its index; use 'fill' for the whole tensor."
+                f"Setting one element of {quote(self.name)} needs its index; use 'fill' for the whole tensor."
             )
 
     def to_dict(self) -> dict[str, Any]:
@@ -65,15 +79,20 @@ class DirectEdit:
             raise NetStudioError("A direct edit needs 'name', 'op' and 'value'.")
         unknown = set(data) - {"name", "op", "value", "index"}
         if unknown:
-            raise NetStudioError(f"A direct edit has unknown fields: {', '.join(sorted(unknown))}.")
+            raise NetStudioError(f"A direct edit has unknown fields: {listing(unknown)}.")
         return cls(data["name"], data["op"], data["value"], data.get("index"))
 
     def apply(self, module: nn.Module) -> None:
         """Change the tensor in place, outside autograd, as ``.data`` edits do."""
-        tensor = find_tensor(module, self.name)
+        self.apply_to(find_tensor(module, self.name))
+
+    def apply_to(self, tensor: torch.Tensor) -> None:
+        """As :meth:`apply`, on the tensor already found at ``name``."""
         if isinstance(tensor, (UninitializedParameter, UninitializedBuffer)):
-            raise NetStudioError(f"'{self.name}' is not initialized yet; run a forward pass before editing it.")
+            raise NetStudioError(f"{quote(self.name)} is not initialized yet; run a forward pass before editing it.")
         self._check_index(tensor)
+        if tensor.dtype.is_floating_point and abs(self.value) > torch.finfo(tensor.dtype).max:
+            raise self._unfit(tensor)   # mul_ would quietly make inf (and 0 * inf = nan) of every value
         with torch.no_grad():
             target = tensor if self.index is None else tensor[self.index]
             try:
@@ -84,10 +103,13 @@ class DirectEdit:
                 else:
                     target.fill_(self.value)
             except RuntimeError as exc:
-                dtype = str(tensor.dtype).removeprefix("torch.")
-                raise NetStudioError(
-                    f"Cannot apply '{self.op}' with {self.value:g} to '{self.name}', which holds {dtype} values."
-                ) from exc
+                raise self._unfit(tensor) from exc
+
+    def _unfit(self, tensor: torch.Tensor) -> NetStudioError:
+        dtype = str(tensor.dtype).removeprefix("torch.")
+        return NetStudioError(
+            f"Cannot apply '{self.op}' with {self.value:g} to {quote(self.name)}, which holds {dtype} values."
+        )
 
     def _check_index(self, tensor: torch.Tensor) -> None:
         if self.index is None:
@@ -95,25 +117,20 @@ class DirectEdit:
         shape = tuple(tensor.shape)
         if self.op == "set" and len(self.index) != len(shape):
             raise NetStudioError(
-                f"Setting one element of '{self.name}' of shape {shape} "
+                f"Setting one element of {quote(self.name)} of shape {shape} "
                 f"needs {len(shape)} indices, not {len(self.index)}."
             )
         if len(self.index) > len(shape) or any(not -n <= i < n for i, n in zip(self.index, shape)):
-            raise NetStudioError(f"Index {list(self.index)} is out of range for '{self.name}' of shape {shape}.")
+            raise NetStudioError(
+                f"Index {brief(list(self.index))} is out of range for {quote(self.name)} of shape {shape}."
+            )
 
 
 def find_tensor(module: nn.Module, name: str) -> torch.Tensor:
     """The parameter or buffer at a dotted ``state_dict`` name (aliases included)."""
-    path, _, leaf = name.rpartition(".")
-    try:
-        owner = module.get_submodule(path)
-    except AttributeError:
-        owner = None
-    tensor = None
-    if owner is not None:
-        tensor = owner._parameters.get(leaf, owner._buffers.get(leaf))
+    tensor = tensor_at(module, name) if isinstance(name, str) else None
     if tensor is None:
-        raise NetStudioError(f"The network has no parameter or buffer named '{name}'.")
+        raise NetStudioError(f"The network has no parameter or buffer named {quote(name)}.")
     return tensor
 
 
