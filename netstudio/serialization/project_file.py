@@ -32,6 +32,7 @@ from ..errors import FileFormatError, NetStudioError, ProjectFormatError
 from ..files.atomic import atomic_write_bytes, atomic_writer
 from ..files.safe_read import TooLarge, display_name, open_regular_file, read_at_most, too_large_message
 from ..graph.project import FORMAT, VERSION, Project
+from ..init.bounds import check_recorded_lengths
 from ..limits import format_bytes, memory_budget
 from .archive import UNPLACED_MEMBER, WEIGHTS_MEMBER, open_archive, write_archive
 from .json_limits import MAX_JSON_BYTES, parse_json, value_problem
@@ -52,6 +53,12 @@ class ProjectFile:
 
 
 def project_from_dict(data: Any, source: str = "The project", trusted: bool = False) -> Project:
+    if isinstance(data, dict):   # before validation, which would walk every entry
+        lists = [data.get(key) if isinstance(data.get(key), list) else [] for key in ("initializers", "edits")]
+        try:
+            check_recorded_lengths(*lists)
+        except NetStudioError as err:
+            raise ProjectFormatError(f"{source} cannot be opened: {str(err)[:1].lower()}{str(err)[1:]}") from None
     try:
         problems = validate_project(data)
     except NotAProject as err:

@@ -14,6 +14,8 @@ from netstudio.graph import Document
 from netstudio.serialization import load_project, save_project
 from netstudio.serialization.project_file import project_to_json
 
+from ..conftest import EXAMPLES
+
 
 def one_sentence(err: Exception) -> bool:
     text = str(err)
@@ -478,3 +480,15 @@ def test_odd_file_names_keep_messages_on_one_line(tmp_path):
     with pytest.raises(NetStudioError) as err:
         save_project(Document().project, tmp_path / "no folder" / "x\ny.netstudio")
     assert str(err.value) == "Could not save 'x\\ny.netstudio': No such file or directory."
+
+
+def test_a_file_recording_too_many_initializers_is_refused_before_validation(tmp_path):
+    from netstudio.init.bounds import MAX_RECORDED
+    data = json.loads((EXAMPLES / "mlp.netstudio").read_text(encoding="utf-8"))
+    data["initializers"] = [{"scope": {"kind": "network"}, "scheme": "zeros"}] * (MAX_RECORDED + 1)
+    path = tmp_path / "many.netstudio"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ProjectFormatError) as err:
+        load_project(path)
+    assert str(err.value) == (f"many.netstudio cannot be opened: the project records {MAX_RECORDED + 1:,} "
+                              f"initializers, but at most {MAX_RECORDED:,} are allowed.")
