@@ -67,7 +67,9 @@ def run_torch(spec, params, ins, device):
     tensors = [torch.zeros(i.shape, dtype=i.dtype, device=device) for i in ins]
     with torch.device(device):
         if spec.make_module is not None:
-            module = spec.make_module(params)
+            # Eval mode, where shapes are decided: a batch of one value per channel is a BatchNorm
+            # *warning* (training needs more), and the rule must accept it as eval mode does.
+            module = spec.make_module(params).eval()
             out = module(*tensors)
             return TensorSpec.of(out), {k: tuple(v.shape) for k, v in module.named_parameters()}
     fn, extra, kwargs, pack = spec.function(params)
