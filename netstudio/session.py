@@ -13,7 +13,6 @@ between two steps (:mod:`netstudio.weights_snapshot`).
 
 from __future__ import annotations
 
-import json
 import threading
 from typing import Any, Callable
 
@@ -66,7 +65,7 @@ class NetworkSession:
         self.weights_modified = weights is not None
         self._module: nn.Module | None = None
         self._last_good: nn.Module | None = None   # kept while the graph is invalid, for its weights
-        self._fingerprint: str | None = None
+        self._built_generation: int | None = None   # the document's graph_generation the module was built at
         self._built_seed: int | None = None
         self._pending_weights = weights
         self._identities: dict[str, Identity] = {}     # of the current (or last good) module's tensors
@@ -89,7 +88,7 @@ class NetworkSession:
         tensors that fit nowhere when it was saved, tried again at each build.
         """
         with self.lock:
-            self._module, self._last_good, self._fingerprint = None, None, None
+            self._module, self._last_good, self._built_generation = None, None, None
             self._identities = {}
             self.keeper = TensorKeeper()
             self._pending_weights = weights
@@ -118,8 +117,18 @@ class NetworkSession:
     # -- the module --------------------------------------------------------------------
     @property
     def module(self) -> nn.Module | None:
-        """The compiled network, rebuilt if the graph changed; None (see ``error``) when invalid."""
-        if self._fingerprint != self._graph_fingerprint():
+        """The network as last built (None before the first build, or when invalid: see ``error``).
+        Reading it never builds; ``ensure_built`` does."""
+        return self._module
+
+    @property
+    def stale(self) -> bool:
+        """Whether the graph changed since the network was built (say, during a run)."""
+        return self._built_generation != self.document.graph_generation
+
+    def ensure_built(self) -> nn.Module | None:
+        """The network for the graph as it is now: rebuilt first if the graph changed since."""
+        if self.stale:
             self.rebuild()
         return self._module
 
@@ -135,7 +144,7 @@ class NetworkSession:
         with self.lock:
             project = self.document.project
             old = self._module or self._last_good
-            fingerprint = self._graph_fingerprint()
+            generation = self.document.graph_generation
             try:
                 skipped: list[str] = []
                 module = compile_project(project, device=self.device, skipped=skipped)
@@ -164,7 +173,7 @@ class NetworkSession:
             else:
                 self._module, self._last_good, self.error = module, None, None
                 self._built_seed, self._identities = project.seed, identities
-            self._fingerprint = fingerprint
+            self._built_generation = generation
             self.output, self.gradients = None, {}
         self.events.rebuilt.emit()
 
@@ -186,20 +195,12 @@ class NetworkSession:
             self.unplaced = {**unplaced, **self.unplaced}
         self.events.rebuilt.emit()
 
-    def _graph_fingerprint(self) -> str:
-        """What the module is built from: everything but positions, initializer settings and edits
-        (those are applied to the live network as they are made)."""
-        p = self.document.project
-        defs = {name: {**d.to_dict(), "nodes": [{k: v for k, v in n.to_dict().items() if k not in ("position", "init")}
-                                                 for n in d.nodes.values()]}
-                for name, d in p.definitions.items()}
-        return json.dumps([p.root, p.seed, p.trusted, p.code, defs], sort_keys=True, default=str)
-
     def _on_document_changed(self) -> None:
-        if self._fingerprint is None or self._fingerprint == self._graph_fingerprint():
+        """Keep a built network in step with the graph (a network never built waits for ``ensure_built``)."""
+        if self._built_generation is None or not self.stale:
             return
         if not self.lock.acquire(blocking=False):
-            return  # a run holds the network: the next access to ``module`` rebuilds it
+            return  # a run holds the network: ``ensure_built`` after the run rebuilds it
         try:
             self.rebuild()
         finally:
@@ -226,7 +227,7 @@ class NetworkSession:
         self.events.weights_changed.emit(None)
 
     def tree(self) -> ParamTree | None:
-        module = self.module
+        module = self.ensure_built()
         return build_param_tree(module) if module is not None else None
 
     @property
@@ -237,7 +238,7 @@ class NetworkSession:
 
     @property
     def materialized(self) -> bool:
-        module = self.module
+        module = self.ensure_built()
         return module is not None and not any(is_lazy(t) for t in tensors_of(module).values())
 
     # -- inputs and runs --------------------------------------------------------------
@@ -256,11 +257,12 @@ class NetworkSession:
         self.input = make_input(shape if kind != "file" else None, kind, dtype, self.device, generator, path)
         return self.input
 
-    def _need(self) -> nn.Module:
-        module = self.module
+    def _require(self, with_input: bool = False) -> nn.Module:
+        """The built network (and a sample input if asked), or a one-sentence error why there is none."""
+        module = self.ensure_built()
         if module is None:
             raise NetStudioError(self.error or "The network cannot be built.")
-        if self.input is None:
+        if with_input and self.input is None:
             self.set_input()
         return module
 
@@ -268,7 +270,7 @@ class NetworkSession:
         """One forward pass without gradients; eval mode (the default) changes nothing in the network,
         train mode updates BatchNorm's running statistics, which then count as changed weights."""
         with self.lock:
-            module = self._need()
+            module = self._require(with_input=True)
             was_lazy = not self.materialized
             with torch.no_grad(), running_in(module, mode):
                 self.output = forward(self._runner(module), self.input)
@@ -282,7 +284,7 @@ class NetworkSession:
     def run_backward(self, objective: Objective, mode: RunMode = "eval") -> dict[str, torch.Tensor]:
         """Forward, the objective and backward: the gradient of every parameter, in ``mode``."""
         with self.lock:
-            module = self._need()
+            module = self._require(with_input=True)
             module.zero_grad(set_to_none=True)
             with running_in(module, mode):
                 out = forward(self._runner(module), self.input)
@@ -306,7 +308,7 @@ class NetworkSession:
                      batch_size: int = 32, progress: Callable[[int, float], None] | None = None,
                      cancel: CancelToken | None = None) -> TrainResult:
         with self.lock:
-            module = self._need()
+            module = self._require(with_input=True)
             if not self.materialized:
                 with torch.no_grad():
                     forward(module, self.input)
@@ -331,7 +333,7 @@ class NetworkSession:
     def apply_initializer(self, assignment: InitAssignment) -> dict[str, torch.Tensor]:
         """Record the assignment in the project and apply it now; returns the previous values."""
         with self.lock:
-            module = self._need_module()
+            module = self._require()
             project = self.document.project
             before = self.snapshot_tensors()
             index = len(recorded_assignments(project))   # its place in the replayed list seeds its draws
@@ -346,7 +348,7 @@ class NetworkSession:
 
     def apply_edit(self, edit: DirectEdit) -> dict[str, torch.Tensor]:
         with self.lock:
-            module = self._need_module()
+            module = self._require()
             before = self.snapshot_tensors([edit.name])
             edit.apply(module)
             self.document.set_setting("edits", self.document.project.edits + [edit.to_dict()])
@@ -355,7 +357,7 @@ class NetworkSession:
         return before
 
     def snapshot_tensors(self, names: list[str] | None = None) -> dict[str, torch.Tensor]:
-        module = self._need_module()
+        module = self._require()
         tensors = tensors_of(module)
         return {k: v.detach().clone() for k, v in tensors.items()
                 if (names is None or k in names) and not is_lazy(v)}
@@ -363,7 +365,7 @@ class NetworkSession:
     def restore_tensors(self, values: dict[str, torch.Tensor]) -> None:
         """Put back values from ``snapshot_tensors`` (undo of an initializer or edit)."""
         with self.lock:
-            module = self._need_module()
+            module = self._require()
             tensors = tensors_of(module)
             with torch.no_grad():
                 for name, value in values.items():
@@ -373,7 +375,7 @@ class NetworkSession:
 
     def import_weights(self, source: Any, strict: bool = False) -> ImportReport:
         with self.lock:
-            module = self._need_module()
+            module = self._require()
             self._materialize(module)
             report = import_weights(module, source, strict=strict)
             self.weights_modified = True
@@ -427,12 +429,6 @@ class NetworkSession:
             return
         with torch.no_grad():
             forward(module, torch.zeros(example[0], dtype=example[1], device=self.device))
-
-    def _need_module(self) -> nn.Module:
-        module = self.module
-        if module is None:
-            raise NetStudioError(self.error or "The network cannot be built.")
-        return module
 
     # -- devices ------------------------------------------------------------------------
     def move_to(self, device: str | torch.device) -> None:

@@ -49,6 +49,7 @@ class Document:
         self._project = project if project is not None else new_project()
         self._depth = 0
         self._dirty = False
+        self.graph_generation = 0   # bumped by every edit that changes what the project compiles to
         self._reindex()
 
     # -- access ------------------------------------------------------------------
@@ -82,7 +83,11 @@ class Document:
                 self._dirty = False
                 self.events.changed.emit()
 
-    def _touched(self) -> None:
+    def _touched(self, graph: bool = True) -> None:
+        """An edit happened; ``graph`` says it changes what the project compiles to (a move,
+        an initializer setting or the description do not), which bumps ``graph_generation``."""
+        if graph:
+            self.graph_generation += 1
         if self._depth == 0:
             self.events.changed.emit()
         else:
@@ -232,7 +237,7 @@ class Document:
         if node.position != pos:
             node.position = pos
             self.events.node_changed.emit(definition, node_id, "position")
-            self._touched()
+            self._touched(graph=False)
 
     def set_init(self, definition: str, node_id: str, leaf: str, setting: dict[str, Any] | None) -> None:
         """Set (or clear, with None) the initializer of one of a node's parameters."""
@@ -247,7 +252,7 @@ class Document:
         else:
             node.init[leaf] = copy.deepcopy(setting)
         self.events.node_changed.emit(definition, node_id, "init")
-        self._touched()
+        self._touched(graph=False)
 
     # -- edges ----------------------------------------------------------------------
     def connect(self, definition: str, src: str, src_port: str, dst: str, dst_port: str,
@@ -382,7 +387,7 @@ class Document:
             return
         setattr(self._project, key, copy.deepcopy(value))
         self.events.settings_changed.emit(key)
-        self._touched()
+        self._touched(graph=key in ("seed", "trusted"))
 
     # -- grouping ---------------------------------------------------------------------
     def group(self, definition: str, node_ids: Iterable[str], name: str | None = None) -> Node:

@@ -28,12 +28,12 @@ def test_deferred_until_the_first_forward(session):
     assert tree.has_deferred and not session.materialized
     out = session.run_forward()
     assert out.shape == (2, 1) and session.materialized
-    assert [tuple(p.shape) for p in session.module.parameters()] == [(8, 4), (8,), (1, 8), (1,)]
+    assert [tuple(p.shape) for p in session.ensure_built().parameters()] == [(8, 4), (8,), (1, 8), (1,)]
 
 
 def test_graph_edits_rebuild_and_keep_surviving_weights(session):
     session.run_forward()
-    first = session.module[0].weight.detach().clone()
+    first = session.ensure_built()[0].weight.detach().clone()
     rebuilt = []
     session.events.rebuilt.connect(lambda: rebuilt.append(1))
     doc = session.document
@@ -42,7 +42,7 @@ def test_graph_edits_rebuild_and_keep_surviving_weights(session):
     assert rebuilt == [1]  # once the module exists, graph edits rebuild it at once
     session.run_forward()
     assert session.output.shape == (2, 3)
-    assert torch.equal(session.module[0].weight, first)
+    assert torch.equal(session.ensure_built()[0].weight, first)
     # Moving a node does not rebuild.
     count = len(rebuilt)
     doc.move("main", last.id, (5.0, 5.0))
@@ -53,7 +53,7 @@ def test_invalid_graph_gives_a_reason_not_an_exception(session):
     doc = session.document
     first = doc.project.root_definition.chain()[0]
     doc.set_param("main", first.id, "in_features", 99)
-    assert session.module is None and "expects 99 input features" in session.error
+    assert session.ensure_built() is None and "expects 99 input features" in session.error
     with pytest.raises(NetStudioError):
         session.run_forward()
 
@@ -62,16 +62,16 @@ def test_initializer_is_recorded_applied_and_undoable(session):
     session.run_forward()
     before = session.apply_initializer(InitAssignment(Scope(module_type="Linear", leaf="weight"), "constant",
                                                       {"value": 1.0}))
-    assert torch.all(session.module[0].weight == 1) and len(session.document.project.initializers) == 1
+    assert torch.all(session.ensure_built()[0].weight == 1) and len(session.document.project.initializers) == 1
     session.restore_tensors(before)
-    assert not torch.all(session.module[0].weight == 1)
+    assert not torch.all(session.ensure_built()[0].weight == 1)
 
 
 def test_direct_edit_shows_through_tied_names(examples_dir):
     s = NetworkSession(Document(load_project(examples_dir / "tied.netstudio")))
     s.run_forward()
     s.apply_edit(DirectEdit("2.weight", "set", 100.0, (0, 0)))
-    assert s.module[4].weight[0, 0] == 100
+    assert s.ensure_built()[4].weight[0, 0] == 100
     s.close()
 
 
@@ -106,7 +106,7 @@ def test_tied_weights_survive_save_and_load(examples_dir, tmp_path):
     project, weights = load_project_and_weights(path)
     assert weights["2.weight"] is weights["4.weight"]
     again = NetworkSession(Document(project), weights)
-    module = again.module
+    module = again.ensure_built()
     assert module[2] is module[4] and module[4].weight[1, 1] == 7
     s.close(), again.close()
 
@@ -123,12 +123,12 @@ def test_move_to_cpu_keeps_results(session):
 def test_trained_lazy_weights_survive_an_unrelated_edit(examples_dir):
     s = NetworkSession(Document(load_project(examples_dir / "lazy_mlp.netstudio")))
     s.run_training(make_regression(20, 10, n_samples=32, seed=1), steps=3, batch_size=8)
-    trained = s.module[0].weight.detach().clone()
+    trained = s.ensure_built()[0].weight.detach().clone()
     last = s.document.project.root_definition.chain()[2]
     s.document.set_param("main", last.id, "out_features", 10)   # no change: no rebuild
     s.document.set_param("main", last.id, "bias", False)          # rebuild; layer 0 keeps its weights
-    assert s.module[2].bias is None
-    assert torch.equal(s.module[0].weight, trained)
+    assert s.ensure_built()[2].bias is None
+    assert torch.equal(s.ensure_built()[0].weight, trained)
     s.close()
 
 
@@ -141,8 +141,8 @@ def test_live_initializers_equal_their_replay(examples_dir, tmp_path):
     save_project(s.document.project, path, weights=s.weights_for_saving())
     again = NetworkSession(Document(load_project(path)))
     again.run_forward()
-    for name, value in s.module.state_dict().items():
-        assert torch.equal(again.module.state_dict()[name], value), name
+    for name, value in s.ensure_built().state_dict().items():
+        assert torch.equal(again.ensure_built().state_dict()[name], value), name
     s.close(), again.close()
 
 
@@ -150,7 +150,7 @@ def test_live_initializer_on_a_lazy_network_waits_for_materialization(examples_d
     s = NetworkSession(Document(load_project(examples_dir / "lazy_mlp.netstudio")))
     s.apply_initializer(InitAssignment(Scope(module_type="Linear", leaf="bias"), "constant", {"value": 3.0}))
     s.run_forward()
-    assert torch.all(s.module[0].bias == 3) and torch.all(s.module[2].bias == 3)
+    assert torch.all(s.ensure_built()[0].bias == 3) and torch.all(s.ensure_built()[2].bias == 3)
     s.close()
 
 
@@ -167,23 +167,23 @@ def test_runs_replicate_over_several_gpus(session, monkeypatch):
     session.run_forward()
     assert used == []            # on the CPU nothing is replicated
     session.device = torch.device("cuda", 0)
-    session._runner(session.module)
-    assert used == [session.module]
+    session._runner(session.ensure_built())
+    assert used == [session.ensure_built()]
 
 
 def test_weights_survive_a_moment_of_invalid_graph_and_saving_then(session, tmp_path):
     task = make_regression(4, 1, n_samples=32, seed=2)
     session.run_training(task, steps=3, batch_size=8)
-    trained = session.module[0].weight.detach().clone()
+    trained = session.ensure_built()[0].weight.detach().clone()
     doc = session.document
     first = doc.project.root_definition.chain()[0]
     doc.set_param("main", first.id, "in_features", 99)      # invalid for a moment
-    assert session.module is None and session.error
+    assert session.ensure_built() is None and session.error
     path = tmp_path / "while-invalid.netstudio"
     save_project(doc.project, path, weights=session.weights_for_saving())
     assert load_project_and_weights(path)[1]["0.weight"].equal(trained)
     doc.reset_param("main", first.id, "in_features")         # valid again: the weights come back
-    assert torch.equal(session.module[0].weight, trained)
+    assert torch.equal(session.ensure_built()[0].weight, trained)
 
 
 def test_a_failing_rebuild_never_raises_into_document_events(session):
@@ -194,7 +194,7 @@ def test_a_failing_rebuild_never_raises_into_document_events(session):
     first = session.document.project.root_definition.chain()[0]
     session.document.set_param("main", first.id, "out_features", 4)   # the recorded edit no longer fits
     assert heard == [1]
-    assert session.module is not None and session.module[0].weight.shape == (4, 4)
+    assert session.ensure_built() is not None and session.ensure_built()[0].weight.shape == (4, 4)
     assert session.skipped and "out of range" in session.skipped[0]
 
 
@@ -202,12 +202,12 @@ def test_node_initializer_set_after_a_run_reaches_the_live_weights(session):
     session.run_forward()
     first = session.document.project.root_definition.chain()[0]
     session.document.set_init("main", first.id, "weight", {"scheme": "constant", "args": {"value": 0.5}})
-    assert torch.all(session.module[0].weight == 0.5)
+    assert torch.all(session.ensure_built()[0].weight == 0.5)
 
 
 def test_a_new_seed_draws_the_weights_afresh(session):
     session.run_forward()
-    before = session.module[0].weight.detach().clone()
+    before = session.ensure_built()[0].weight.detach().clone()
     session.document.set_setting("seed", 123)
     session.run_forward()
-    assert not torch.equal(session.module[0].weight, before)
+    assert not torch.equal(session.ensure_built()[0].weight, before)

@@ -25,10 +25,10 @@ def trained(example: str = "mlp_block") -> tuple[Document, NetworkSession, dict[
     session = NetworkSession(doc)
     session.run_forward()
     with torch.no_grad():
-        for i, p in enumerate(session.module.parameters()):
+        for i, p in enumerate(session.ensure_built().parameters()):
             p.copy_(torch.full_like(p, 0.5 + i))
     session.weights_modified = True
-    return doc, session, {k: v.clone() for k, v in session.module.state_dict().items()}
+    return doc, session, {k: v.clone() for k, v in session.ensure_built().state_dict().items()}
 
 
 def node_named(doc: Document, name: str, definition: str = "main"):
@@ -39,30 +39,30 @@ def test_rename_keeps_the_weights_and_so_does_its_undo():
     doc, session, before = trained()
     hidden = node_named(doc, "hidden")
     doc.rename("main", hidden.id, "encoder")
-    assert torch.equal(session.module.state_dict()["encoder.weight"], before["hidden.weight"])
+    assert torch.equal(session.ensure_built().state_dict()["encoder.weight"], before["hidden.weight"])
     doc.rename("main", hidden.id, "hidden")
     for key, value in before.items():
-        assert torch.equal(session.module.state_dict()[key], value), key
+        assert torch.equal(session.ensure_built().state_dict()[key], value), key
 
 
 def test_resizing_and_resizing_back_brings_the_trained_values_back():
     doc, session, before = trained()
     out = node_named(doc, "out")
     doc.set_param("main", out.id, "out_features", 5)
-    assert session.module.state_dict()["out.weight"].shape == (5, 256)
-    assert torch.equal(session.module.state_dict()["hidden.weight"], before["hidden.weight"])
+    assert session.ensure_built().state_dict()["out.weight"].shape == (5, 256)
+    assert torch.equal(session.ensure_built().state_dict()["hidden.weight"], before["hidden.weight"])
     doc.set_param("main", out.id, "out_features", 10)
-    assert torch.equal(session.module.state_dict()["out.weight"], before["out.weight"])
-    assert torch.equal(session.module.state_dict()["out.bias"], before["out.bias"])
+    assert torch.equal(session.ensure_built().state_dict()["out.weight"], before["out.weight"])
+    assert torch.equal(session.ensure_built().state_dict()["out.bias"], before["out.bias"])
 
 
 def test_a_removed_node_restored_by_undo_has_its_weights():
     doc, session, before = trained()
     removed = doc.remove_node("main", node_named(doc, "out").id)
-    assert session.module is None   # the graph is invalid without it
+    assert session.ensure_built() is None   # the graph is invalid without it
     doc.restore_node(removed)
     for key, value in before.items():
-        assert torch.equal(session.module.state_dict()[key], value), key
+        assert torch.equal(session.ensure_built().state_dict()[key], value), key
 
 
 def test_inserting_into_a_sequential_shifts_positions_not_values():
@@ -76,7 +76,7 @@ def test_inserting_into_a_sequential_shifts_positions_not_values():
     new = next(n for n in d.nodes.values() if n.type == "Identity")
     doc.connect("main", inp.id, "out", new.id, "in")
     doc.connect("main", new.id, "out", first.id, "in")
-    state = session.module.state_dict()
+    state = session.ensure_built().state_dict()
     assert torch.equal(state["1.weight"], before["0.weight"])
     assert torch.equal(state["3.weight"], before["2.weight"])
 
@@ -84,10 +84,10 @@ def test_inserting_into_a_sequential_shifts_positions_not_values():
 def test_a_new_seed_draws_afresh_and_undoing_it_brings_the_values_back():
     doc, session, before = trained()
     doc.set_setting("seed", 123)
-    assert not torch.equal(session.module.state_dict()["hidden.weight"], before["hidden.weight"])
+    assert not torch.equal(session.ensure_built().state_dict()["hidden.weight"], before["hidden.weight"])
     doc.set_setting("seed", 0)
     for key, value in before.items():
-        assert torch.equal(session.module.state_dict()[key], value), key
+        assert torch.equal(session.ensure_built().state_dict()[key], value), key
 
 
 def test_nested_instances_keep_their_own_values():
@@ -98,7 +98,7 @@ def test_nested_instances_keep_their_own_values():
     doc.set_param(inner, linear.id, "bias", False)
     doc.set_param(inner, linear.id, "bias", True)
     for key, value in before.items():
-        assert torch.equal(session.module.state_dict()[key], value), key
+        assert torch.equal(session.ensure_built().state_dict()[key], value), key
 
 
 def test_kept_values_over_their_budget_are_dropped_and_said():
@@ -115,12 +115,12 @@ def test_stored_tensors_that_fit_nowhere_are_kept_saved_and_placed_when_they_fit
     doc = Document(load_project(EXAMPLES / "mlp_block.netstudio"))
     donor = NetworkSession(Document(load_project(EXAMPLES / "mlp_block.netstudio")))
     donor.run_forward()
-    stored = {k: v + 1 for k, v in donor.module.state_dict().items()}
+    stored = {k: v + 1 for k, v in donor.ensure_built().state_dict().items()}
     stored["out.weight"] = torch.ones(3, 256)       # another shape
     stored["out.bias"] = torch.ones(3)
     stored["ghost.weight"] = torch.zeros(2, 2)        # not in the network
     session = NetworkSession(doc, weights=stored)
-    state = session.module.state_dict()
+    state = session.ensure_built().state_dict()
     assert torch.equal(state["hidden.weight"], stored["hidden.weight"])
     assert set(session.unplaced) == {"out.weight", "out.bias", "ghost.weight"}
     assert session.unplaced["out.weight"].reason == "the network's is (10, 256)"
@@ -130,7 +130,7 @@ def test_stored_tensors_that_fit_nowhere_are_kept_saved_and_placed_when_they_fit
     assert set(snapshot.unplaced) == {"out.weight", "out.bias", "ghost.weight"}
     assert torch.equal(snapshot.weights["hidden.weight"], stored["hidden.weight"])
     doc.set_param("main", node_named(doc, "out").id, "out_features", 3)   # now it fits
-    assert torch.equal(session.module.state_dict()["out.weight"], torch.ones(3, 256))
+    assert torch.equal(session.ensure_built().state_dict()["out.weight"], torch.ones(3, 256))
     assert set(session.unplaced) == {"ghost.weight"}
     gone = session.discard_unplaced()
     assert not session.unplaced and set(gone) == {"ghost.weight"}
@@ -142,7 +142,7 @@ def test_placing_an_unplaced_tensor_never_overwrites_trained_values():
     doc, session, before = trained()
     session.unplaced = {"hidden.weight": UnplacedTensor(torch.zeros_like(before["hidden.weight"]), "test")}
     doc.set_param("main", node_named(doc, "out").id, "out_features", 4)
-    assert torch.equal(session.module.state_dict()["hidden.weight"], before["hidden.weight"])
+    assert torch.equal(session.ensure_built().state_dict()["hidden.weight"], before["hidden.weight"])
     assert "hidden.weight" in session.unplaced
 
 
@@ -170,7 +170,7 @@ def test_a_save_during_training_copies_whole_steps(monkeypatch):
     after_step: list[dict[str, torch.Tensor]] = []
 
     def progress(step, loss):
-        after_step.append({k: v.detach().clone() for k, v in session.module.state_dict().items()})
+        after_step.append({k: v.detach().clone() for k, v in session.ensure_built().state_dict().items()})
     runner = threading.Thread(target=session.run_training, args=(task,),
                               kwargs=dict(steps=1, lr=0.1, progress=progress))
     runner.start()
@@ -192,7 +192,7 @@ def test_state_and_restore_state_undo_a_start_over():
     session.restore_state(state)
     assert session.weights_modified
     for key, value in before.items():
-        assert torch.equal(session.module.state_dict()[key], value), key
+        assert torch.equal(session.ensure_built().state_dict()[key], value), key
 
 
 @pytest.mark.parametrize("example", ["tied", "rgnet", "fixed_hidden_mlp", "lazy_mlp"])
@@ -202,4 +202,4 @@ def test_an_unrelated_edit_keeps_every_tensor_of_every_example(example):
     node = next(n for n in doc.project.root_definition.nodes.values() if n.type == "Output")
     doc.rename(doc.project.root, node.id, "result")
     for key, value in before.items():
-        assert torch.equal(session.module.state_dict()[key], value), key
+        assert torch.equal(session.ensure_built().state_dict()[key], value), key

@@ -308,16 +308,16 @@ def test_trained_weights_are_saved_in_the_project_and_come_back(make_window, tmp
     window = make_window(examples_dir / "param_access.netstudio", panels=False)
     session = window.controller.session
     session.run_training(make_regression(4, 1, n_samples=32, seed=3), steps=5, batch_size=8)
-    trained = {k: v.clone() for k, v in session.module.state_dict().items()}
+    trained = {k: v.clone() for k, v in session.ensure_built().state_dict().items()}
     path = tmp_path / "trained.netstudio"
     assert window.files.write(path)
     assert zipfile.is_zipfile(path)
     again = make_window(path, panels=False)
-    got = again.controller.session.module.state_dict()
+    got = again.controller.session.ensure_built().state_dict()
     assert set(got) == set(trained) and all(torch.equal(got[k], trained[k]) for k in trained)
     # Opening another project keeps nothing of the trained network.
     again.files.load(examples_dir / "param_access.netstudio")
-    fresh = again.controller.session.module
+    fresh = again.controller.session.ensure_built()
     again.controller.session.run_forward()
     assert not torch.equal(fresh[0].weight, trained["0.weight"])
 
@@ -331,14 +331,14 @@ def test_training_is_unsaved_work_and_its_weights_are_recovered(make_window, qtb
     window.controller.session.run_training(make_regression(4, 1, n_samples=32, seed=4), steps=4, batch_size=8)
     qtbot.waitUntil(lambda: window.controller.modified)     # no undo command made it, yet it is unsaved
     assert window.isWindowModified()
-    trained = {k: v.clone() for k, v in window.controller.session.module.state_dict().items()}
+    trained = {k: v.clone() for k, v in window.controller.session.ensure_built().state_dict().items()}
     autosaver = window.files.autosaver
     autosaver.save_now()
     assert autosaver.weights_path.is_file()
     autosaver.lock.unlock()                                   # as if its process had died
     monkeypatch.setattr(prompts, "ask_recover", lambda parent, text: prompts.RECOVER)
     second = make_window(panels=False)
-    got = second.controller.session.module.state_dict()
+    got = second.controller.session.ensure_built().state_dict()
     assert all(torch.equal(got[k], trained[k]) for k in trained)
     assert second.controller.modified
     # Closing the first window now asks, since its trained weights were never saved.

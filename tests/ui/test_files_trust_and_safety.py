@@ -54,7 +54,7 @@ def test_an_open_that_fails_in_a_view_changes_nothing(make_window, two_projects,
     dialog.close()
     window.files.save()
     assert load_project(a).to_dict() == before         # Save writes A, not B
-    assert controller.session.module is not None
+    assert controller.session.ensure_built() is not None
 
 
 def _with_changed_code(path, source_suffix):
@@ -95,7 +95,7 @@ def test_stored_tensors_that_fit_nowhere_survive_open_and_save(make_window, tmp_
     save_project(project, path, weights={"0.weight": torch.ones(3, 3), "ghost": torch.zeros(2)})
     window = make_window(path, panels=False)
     session = window.controller.session
-    assert session.module is not None and set(session.unplaced) == {"0.weight", "ghost"}
+    assert session.ensure_built() is not None and set(session.unplaced) == {"0.weight", "ghost"}
     problems = [d.message for d in window.problems.diagnostics()]
     assert any("'ghost' (2,) does not fit" in m and "until you discard it" in m for m in problems)
     window.files.write(path)
@@ -113,7 +113,7 @@ def test_saving_during_training_waits_for_the_step_and_keeps_the_window_alive(ma
     release, steps = threading.Event(), []
 
     def progress(step, loss):
-        steps.append({k: v.detach().clone() for k, v in session.module.state_dict().items()})
+        steps.append({k: v.detach().clone() for k, v in session.ensure_built().state_dict().items()})
         if step == 2:
             release.wait(10)          # a long step: the save must wait for it without freezing
     runner = threading.Thread(target=session.run_training, args=(make_regression(4, 1, n_samples=32, seed=1),),
@@ -148,7 +148,7 @@ def test_stored_tensors_that_fit_nowhere_are_recovered_after_a_crash(make_window
     window.files.autosaver.lock.unlock()                                # as if its process had died
     monkeypatch.setattr(prompts, "ask_recover", lambda parent, text: prompts.RECOVER)
     second = make_window(panels=False)
-    assert second.controller.session.module is not None
+    assert second.controller.session.ensure_built() is not None
     assert set(second.controller.session.unplaced) == {"ghost"}
 
 

@@ -22,7 +22,7 @@ def window(make_window, examples_dir):
 
 
 def weights(window) -> dict[str, torch.Tensor]:
-    return {n: t.detach().clone() for n, t in window.controller.session.module.state_dict().items()}
+    return {n: t.detach().clone() for n, t in window.controller.session.ensure_built().state_dict().items()}
 
 
 def state_file(tmp_path, suffix: str = ".pt") -> str:

@@ -54,7 +54,7 @@ def pick(qtbot, selector: DeviceSelector, name: str) -> None:
 
 
 def devices_of(controller) -> set[str]:
-    module = controller.session.module
+    module = controller.session.ensure_built()
     return {str(t.device) for t in [*module.parameters(), *module.buffers()]} | {str(controller.session.input.device)}
 
 

@@ -36,7 +36,7 @@ def make_panel(make_controller, show_widget, qtbot):
 
 
 def param(panel: HeatmapPanel, name: str) -> torch.Tensor:
-    return dict(panel.session.module.named_parameters(remove_duplicate=False))[name]
+    return dict(panel.session.ensure_built().named_parameters(remove_duplicate=False))[name]
 
 
 def pick(panel: HeatmapPanel, tensor: torch.Tensor, name: str = "t", source: str = "test.safetensors") -> None:

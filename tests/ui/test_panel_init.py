@@ -23,7 +23,7 @@ def make_panel(make_controller, show_widget):
 
 
 def weights(panel: InitPickerPanel) -> dict[str, torch.Tensor]:
-    return {n: p.detach().clone() for n, p in panel.session.module.named_parameters()}
+    return {n: p.detach().clone() for n, p in panel.session.ensure_built().named_parameters()}
 
 
 def choose(combo: QComboBox, data) -> None:
@@ -197,7 +197,7 @@ def test_deferred_parameters_get_the_initializer_at_the_first_forward(qtbot, mak
     click(qtbot, panel, "preset_constant")
     assert "first forward pass" in panel.status.text()
     panel.session.run_forward()
-    params = dict(panel.session.module.named_parameters())
+    params = dict(panel.session.ensure_built().named_parameters())
     assert params["0.weight"].shape == (256, 20)
     assert torch.equal(params["0.weight"], torch.ones(256, 20))
     assert torch.equal(params["2.bias"], torch.zeros(10))

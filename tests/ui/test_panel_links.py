@@ -22,7 +22,7 @@ def make_panel(make_controller, show_widget):
 
 
 def params(panel: SharedLinksPanel) -> dict[str, torch.Tensor]:
-    return dict(panel.session.module.named_parameters(remove_duplicate=False))
+    return dict(panel.session.ensure_built().named_parameters(remove_duplicate=False))
 
 
 def node_id(panel: SharedLinksPanel, position: str) -> str:

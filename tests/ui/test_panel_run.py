@@ -76,7 +76,7 @@ def test_forward_creates_deferred_parameters(qtbot, make_panel):
     panel = make_panel("lazy_mlp")
     assert not panel.session.materialized
     press(qtbot, panel, panel.forward_button)
-    shapes = {n: tuple(p.shape) for n, p in panel.session.module.named_parameters()}
+    shapes = {n: tuple(p.shape) for n, p in panel.session.ensure_built().named_parameters()}
     assert shapes == {"0.weight": (256, 20), "0.bias": (256,), "2.weight": (10, 256), "2.bias": (10,)}
 
 
@@ -99,7 +99,7 @@ def test_backward_fills_the_gradients(qtbot, make_panel):
     grads = panel.session.gradients
     assert set(grads) == {"0.weight", "0.bias", "2.weight", "2.bias"}
     assert torch.equal(grads["2.bias"], torch.tensor([2.0]))  # d sum(output) / d bias = batch size
-    assert all(p.grad is not None for p in panel.session.module.parameters())
+    assert all(p.grad is not None for p in panel.session.ensure_built().parameters())
     assert "4 parameters have gradients" in panel.status.text()
     assert "2.bias" in panel.output_text.toPlainText()
     choose(panel.objective_combo, "mse_zeros")
@@ -241,7 +241,7 @@ def dropout_batchnorm_project():
 
 
 def running_stats(panel: RunPanel) -> tuple[torch.Tensor, torch.Tensor]:
-    buffers = dict(panel.session.module.named_buffers())
+    buffers = dict(panel.session.ensure_built().named_buffers())
     return buffers["1.running_mean"].clone(), buffers["1.running_var"].clone()
 
 

@@ -53,7 +53,7 @@ def cell(panel: ParamTreePanel, name: str, column: int) -> str:
 
 
 def live(panel: ParamTreePanel, name: str) -> torch.Tensor:
-    return dict(panel.session.module.named_parameters(remove_duplicate=False))[name]
+    return dict(panel.session.ensure_built().named_parameters(remove_duplicate=False))[name]
 
 
 def test_lists_every_parameter_with_its_shape_and_totals(make_panel):

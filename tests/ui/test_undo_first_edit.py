@@ -47,6 +47,6 @@ def test_undo_of_a_first_edit_forgets_the_key(type_name, param, make_controller)
     assert node.params == before
     assert (param.name in node.params) == had
     json.dumps(doc.project.to_dict())          # still storable
-    assert controller.session.module is not None or controller.session.error   # builds once, settles
+    assert controller.session.ensure_built() is not None or controller.session.error   # builds once, settles
     controller.undo_stack.redo()
     assert node.params[param.name] == another_value(param)

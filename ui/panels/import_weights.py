@@ -194,7 +194,7 @@ class ImportWeightsDialog(QDialog):
             self.show_error(error)
             return False
         self.command, self.report = command, command.report
-        module = self.controller.session.module
+        module = self.controller.session.ensure_built()
         network = {} if module is None else {
             name: (None if is_lazy(t) else tuple(t.shape)) for name, t in module.state_dict(keep_vars=True).items()}
         rows = report_rows(command.report, network, file_shapes(path))

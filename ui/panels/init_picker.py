@@ -372,7 +372,7 @@ class InitPickerPanel(QWidget):
 
     def refresh(self, *_) -> None:
         """Re-read the network: module paths, parameter names, types; keep the choices that survive."""
-        module = self.session.module
+        module = self.session.ensure_built()
         self._refreshing = True
         try:
             if module is None:
@@ -405,7 +405,7 @@ class InitPickerPanel(QWidget):
     def update_matches(self, *_) -> None:
         if self._refreshing:
             return
-        module = self.session.module
+        module = self.session.ensure_built()
         previous = self.target_combo.currentData()
         self.matches = []
         if module is None:
@@ -498,7 +498,7 @@ class InitPickerPanel(QWidget):
 
     def apply_preset(self, key: str) -> bool:
         preset = next(p for p in PRESETS if p.key == key)
-        module = self.session.module
+        module = self.session.ensure_built()
         if module is None:
             return self._report(self.session.error or "The network cannot be built.")
         try:

@@ -35,7 +35,7 @@ RETRY_MS = 200  # when a run holds the network, look again this much later
 
 def live_value(session: NetworkSession, name: str):
     """The live tensor named ``name`` in the session's network, None if gone or still deferred."""
-    module = session.module
+    module = session.ensure_built()
     if module is None:
         return None
     tensor = tensors_of(module).get(name)
@@ -162,7 +162,7 @@ class ParamTreePanel(QWidget):
         error = None
         try:
             tree = self.session.tree()
-            module = self.session.module
+            module = self.session.ensure_built()
             inits = initializer_names(self.controller.document.project, module) if module is not None else {}
         except Exception as err:  # the session reports build errors itself; anything else still reads well
             tree, error = None, str(err)
@@ -368,7 +368,7 @@ class ParamTreePanel(QWidget):
                 for t in tree.entries():
                     if t.name.startswith(prefix) or any(a.startswith(prefix) for a in t.aliases):
                         entries[t.name] = t
-        module = self.session.module
+        module = self.session.ensure_built()
         if module is None:
             return {}
         live = tensors_of(module)

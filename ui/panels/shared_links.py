@@ -330,7 +330,7 @@ class SharedLinksPanel(QWidget):
 
     def shared_names(self) -> list[str]:
         """Parameter names of the network that name a tensor also reachable by another name."""
-        module = self.session.module
+        module = self.session.ensure_built()
         if module is None:
             return []
         by_tensor: dict[int, list[str]] = {}
@@ -339,7 +339,7 @@ class SharedLinksPanel(QWidget):
         return [name for group in by_tensor.values() if len(group) > 1 for name in group]
 
     def aliases_of(self, name: str) -> list[str]:
-        module = self.session.module
+        module = self.session.ensure_built()
         if module is None:
             return []
         params = dict(module.named_parameters(remove_duplicate=False))
@@ -406,7 +406,7 @@ class SharedLinksPanel(QWidget):
     def alias_values(self) -> list[tuple[str, float | None, bool]]:
         """(name, value at the typed index or None, same tensor as the first name) for the chosen tensor."""
         name = self.alias_combo.currentData()
-        module = self.session.module
+        module = self.session.ensure_built()
         if not name or module is None:
             return []
         params = dict(module.named_parameters(remove_duplicate=False))
@@ -443,13 +443,13 @@ class SharedLinksPanel(QWidget):
 
         def job(progress, token):
             with session.lock:
-                if session.module is None:
+                if session.ensure_built() is None:
                     raise NetStudioError(session.error or "The network cannot be built.")
                 if session.input is None:
                     session.set_input()
                 if not session.materialized:
                     session.run_forward()  # deferred initialization: create the parameters first
-                return per_use_gradients(session.module, session.input, Objective("sum"))
+                return per_use_gradients(session.ensure_built(), session.input, Objective("sum"))
 
         if not self.runner.start("gradients", job, doing="Computing the gradients"):
             return self._report(BUSY_MESSAGE)

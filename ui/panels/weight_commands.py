@@ -140,7 +140,7 @@ class ApplyInitializers(WeightCommand):
         self._pending: list[DeferredInit] = []
 
     def _do(self) -> None:
-        module = self.session.module
+        module = self.session.ensure_built()
         if module is None:
             raise NetStudioError(self.session.error or "The network cannot be built.")
         targets = [resolve(module, a.scope) for a in self.assignments]  # raises for unknown names
@@ -158,7 +158,7 @@ class ApplyInitializers(WeightCommand):
     def _defer(self) -> None:
         if not self.deferred:
             return
-        module, seed = self.session.module, self.document.project.seed or 0
+        module, seed = self.session.ensure_built(), self.document.project.seed or 0
         for assignment in self.assignments:
             pending = defer_until_materialized(module, [assignment], seed)
             if pending.pending:
