@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from .analysis import CheckResult
 from .catalog import format_shape, get_block
+from .catalog.block_spec import Role
 from .graph.definition import Definition
 from .graph.names import display_name
 from .graph.project import Project
@@ -88,7 +89,7 @@ def _walk(project: Project, result: CheckResult, d: Definition, path: tuple[str,
     total = 0
     for node in nodes:
         spec = get_block(node.type)
-        if spec is None or spec.role in ("input", "output"):
+        if spec is None or spec.role in (Role.INPUT, Role.OUTPUT):
             continue
         if d.kind == "graph" and spec.stateless and not node.tied_to:
             continue  # a function call in the generated forward, not a module
@@ -101,12 +102,12 @@ def _walk(project: Project, result: CheckResult, d: Definition, path: tuple[str,
         if d.kind == "graph" and node.tied_to:
             continue  # calls the owner's module again; no attribute of its own
         type_name = node.type
-        child = project.definitions.get(node.text_param("definition") or "") if spec.role == "container" else None
+        child = project.definitions.get(node.text_param("definition") or "") if spec.role is Role.CONTAINER else None
         if child is not None and child.name in active:
             child = None  # a recursive block: reported by check, not walked
         if child is not None:
             type_name = child.class_name
-        elif spec.role == "code":
+        elif spec.role is Role.CODE:
             type_name = node.params.get("class_name", "Code")
         row = SummaryRow(name, depth, type_name, output, 0, shared if d.kind == "sequential" else (),
                          bool(info and info.deferred))

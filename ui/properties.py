@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEd
 
 from netstudio.analysis import CheckResult
 from netstudio.catalog import get_block
+from netstudio.catalog.block_spec import Role
 from netstudio.catalog.containers import KIND_OF_CONTAINER
 from netstudio.catalog.deferred_sizes import size_from_input, sized_keys
 from netstudio.graph import Node
@@ -125,7 +126,7 @@ class PropertiesPanel(QScrollArea):
             self.name_edit.setPlaceholderText(d.effective_name(node) or "its position in the chain")
         self.name_edit.editingFinished.connect(self._on_name_edited)
         form.addRow("Name", self.name_edit)
-        if spec is not None and spec.role == "container":
+        if spec is not None and spec.role is Role.CONTAINER:
             used = project.definitions.get(node.params.get("definition", ""))
             form.addRow("Class", QLabel(used.class_name if used else "—"))
         owner = d.nodes.get(node.tied_to) if node.tied_to else None
@@ -143,7 +144,7 @@ class PropertiesPanel(QScrollArea):
             form.addRow(label, editor)
             self.editors[param.name] = editor
         layout.addLayout(form)
-        if spec is not None and spec.role == "code" and self.edit_code_action is not None:
+        if spec is not None and spec.role is Role.CODE and self.edit_code_action is not None:
             button = QPushButton(qta.icon("mdi6.code-braces"), "Edit code…")
             button.setObjectName("editCodeButton")
             button.clicked.connect(self.edit_code_action.trigger)
@@ -151,14 +152,14 @@ class PropertiesPanel(QScrollArea):
 
     def _make_editor(self, node: Node, spec, param) -> ParamEditor:
         doc = self.controller.document
-        if spec.role == "code" and param.name == "class_name":   # typing a name renames the class
+        if spec.role is Role.CODE and param.name == "class_name":   # typing a name renames the class
             old = node.params.get("class_name", "")
             editor = NameEditor(param, lambda name: class_name_problem(doc, old, name.strip()))
             users = len(users_of(doc, old))
             editor.setToolTip(f"Renames the class in the code and in the {users} blocks using it."
                               if users > 1 else "Renames the class in the code.")
             return editor
-        editor = make_editor(param, self._options(node, param.name), editable=spec.role == "code")
+        editor = make_editor(param, self._options(node, param.name), editable=spec.role is Role.CODE)
         if isinstance(editor, IntEditor) and param.name in sized_keys(node.type):
             editor.when_set = lambda key=param.name, node_id=node.id: self._inferred_size(node_id, key)
         return editor
@@ -206,7 +207,7 @@ class PropertiesPanel(QScrollArea):
         current = node.params.get(key, spec.param(key).default if spec and spec.param(key) else None)
         if current == value and type(current) is type(value):
             return
-        if spec is not None and spec.role == "code" and key == "class_name":
+        if spec is not None and spec.role is Role.CODE and key == "class_name":
             problem = rename_class(self.controller, current, value)
             if problem and key in self.editors:
                 self.editors[key].show_problem(problem)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from ..catalog import get_block
+from ..catalog.block_spec import Role
 from ..graph.names import display_name
 from ..graph.project import Project
 from ..limits import format_bytes, memory_budget
@@ -28,7 +29,7 @@ def node_bytes(project: Project, result) -> dict[tuple[tuple[str, ...], str], in
         if node is None or node.tied_to:
             continue
         spec = get_block(node.type)
-        if spec is not None and spec.role == "constant":
+        if spec is not None and spec.role is Role.CONSTANT:
             out = next(iter(info.outputs.values()), None)
             size = out.numel * _itemsize(out.dtype) if out is not None else 0
         else:

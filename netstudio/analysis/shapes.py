@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..catalog import DTYPES, TensorSpec, format_shape, get_block
-from ..catalog.block_spec import ShapeError
+from ..catalog.block_spec import Role, ShapeError
 from ..catalog.code_loader import CodeError, describe_exception, instantiate, load_code_class
 from ..graph.definition import Definition
 from ..graph.names import display_name
@@ -113,7 +113,7 @@ class ShapeInference:
             if not info.inputs and ins:
                 info.inputs = tuple(ins)
             self.infos[(path, node_id)] = info
-            if spec.role == "output":
+            if spec.role is Role.OUTPUT:
                 results[node_id] = ins[0]
             for port, out in info.outputs.items():
                 known[(node_id, port)] = out
@@ -123,19 +123,19 @@ class ShapeInference:
     def _infer_node(self, d: Definition, node: Node, spec, ins: list[TensorSpec],
                     input_specs: dict[str, TensorSpec], path, where) -> NodeInfo | None:
         role = spec.role
-        if role == "input":
+        if role is Role.INPUT:
             given = input_specs.get(node.id)
             return NodeInfo({"out": given}) if given is not None else None
-        if role == "output":
+        if role is Role.OUTPUT:
             return NodeInfo({})
-        if role == "container":
+        if role is Role.CONTAINER:
             child = self.project.definitions[node.params["definition"]]
             child_inputs = {inp.id: ins[i] for i, inp in enumerate(child.inputs)}
             outs = self.infer(child, child_inputs, path + (node.id,), where)
             return NodeInfo({o.name: outs[o.id] for o in child.outputs if o.id in outs})
         owner = d.nodes.get(node.tied_to, node) if node.tied_to else node
         params = spec.resolve(owner.params)
-        if role == "code":
+        if role is Role.CODE:
             return self._infer_code(params, ins)
         out = spec.infer(params, ins)
         shapes = spec.param_shapes(params, ins) if spec.param_shapes else {}

@@ -6,6 +6,7 @@ These need no tensors at all; shape problems are found later by shape inference.
 from __future__ import annotations
 
 from ..catalog import get_block
+from ..catalog.block_spec import Role
 from ..catalog.code_block import CodeSyntaxError, find_class
 from ..catalog.containers import KIND_OF_CONTAINER
 from ..graph.definition import Definition
@@ -59,11 +60,11 @@ class DefinitionChecker:
             problem = p.validate(node.params.get(p.name, p.default))
             if problem:
                 self.error(node, f"invalid hyperparameter: {problem}")
-        if spec.role == "container":
+        if spec.role is Role.CONTAINER:
             self._check_container(node)
-        elif spec.role == "code":
+        elif spec.role is Role.CODE:
             self._check_code(node)
-        elif spec.role == "input" and self.d.name == self.project.root and node.params.get("shape") is None:
+        elif spec.role is Role.INPUT and self.d.name == self.project.root and node.params.get("shape") is None:
             self.error(node, "the top-level Input needs an example shape, such as [2, 20]")
         if node.tied_to is not None:
             self._check_tie(node)
@@ -125,7 +126,7 @@ class DefinitionChecker:
                 k = differ[0]
                 self.error(node, f"shares parameters with {self._label(target)!r} but has {k} {mine.get(k)!r:.60} "
                                  f"instead of {theirs.get(k)!r:.60}: tied nodes must have the same shape")
-            elif spec.role in ("input", "output", "constant"):
+            elif spec.role in (Role.INPUT, Role.OUTPUT, Role.CONSTANT):
                 self.error(node, f"a {node.type} has no module to share")
 
     # -- names ------------------------------------------------------------------
@@ -191,7 +192,7 @@ class DefinitionChecker:
             spec = get_block(node.type)
             if spec is None:
                 continue
-            if spec.role == "constant" or (spec.role == "layer" and spec.make_module is None):
+            if spec.role is Role.CONSTANT or (spec.role is Role.LAYER and spec.make_module is None):
                 self.error(node, f"a {node.type} cannot sit in a Sequential (it needs "
                                  f"{len(spec.input_ports(node.params))} inputs); use a Block instead")
             elif len(input_ports(self.project, node)) != 1 or len(output_ports(self.project, node)) != 1:

@@ -10,6 +10,7 @@ module (``nn.ReLU()``).
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -17,6 +18,17 @@ from torch import nn
 
 from .params import ParamSpec
 from .tensor_spec import TensorSpec
+
+
+class Role(enum.Enum):
+    """How the compiler treats a block."""
+
+    LAYER = "layer"           # a module, or a function call in a graph block
+    INPUT = "input"           # an argument of forward
+    OUTPUT = "output"         # a value forward returns
+    CONSTANT = "constant"     # a buffer that is never trained
+    CONTAINER = "container"   # a use of another definition
+    CODE = "code"             # the user's own nn.Module class
 
 
 class ShapeError(Exception):
@@ -46,8 +58,7 @@ class BlockSpec:
     # A problem that is not an error (it works in eval mode, say): a warning on the node.
     warn: Callable[[dict, list[TensorSpec]], str | None] | None = None
     icon: str = "mdi6.cube-outline"
-    # How the compiler treats it: "layer", "input", "output", "constant", "container" or "code".
-    role: str = "layer"
+    role: Role = Role.LAYER
 
     def defaults(self) -> dict[str, Any]:
         return {p.name: p.default for p in self.params}

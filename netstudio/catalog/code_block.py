@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import ast
 
-from .block_spec import BlockSpec
+from .block_spec import BlockSpec, Role
 from .params import ParamSpec
 
 CODE = BlockSpec(
     "Code", "Custom code", "Your own nn.Module subclass, written in Python (runs only in trusted projects).",
     params=(ParamSpec("class_name", "str", "CustomLayer", "the class in the project's code", key=True),
             ParamSpec("args", "json", {}, "keyword arguments for the constructor")),
-    role="code", icon="mdi6.language-python")
+    role=Role.CODE, icon="mdi6.language-python")
 
 BLOCKS = (CODE,)
 

@@ -9,7 +9,7 @@ node are the Input and Output nodes of its definition.
 
 from __future__ import annotations
 
-from .block_spec import BlockSpec
+from .block_spec import BlockSpec, Role
 from .params import ParamSpec
 
 CONTAINERS = "Containers"
@@ -18,11 +18,11 @@ KIND_OF_CONTAINER = {"Sequential": "sequential", "Block": "graph"}
 SEQUENTIAL = BlockSpec(
     "Sequential", CONTAINERS, "A chain of blocks run in order, like nn.Sequential.",
     params=(ParamSpec("definition", "str", "Sequential", "the sequential definition this node uses", key=True),),
-    inputs=("in",), role="container", icon="mdi6.format-list-numbered")
+    inputs=("in",), role=Role.CONTAINER, icon="mdi6.format-list-numbered")
 
 BLOCK = BlockSpec(
     "Block", CONTAINERS, "A reusable sub-graph with named children, like a custom nn.Module.",
     params=(ParamSpec("definition", "str", "Block", "the block definition this node uses", key=True),),
-    inputs=("in",), role="container", icon="mdi6.cube-outline")
+    inputs=("in",), role=Role.CONTAINER, icon="mdi6.cube-outline")
 
 BLOCKS = (SEQUENTIAL, BLOCK)

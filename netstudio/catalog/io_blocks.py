@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .block_spec import BlockSpec
+from .block_spec import BlockSpec, Role
 from .params import ParamSpec
 from .tensor_spec import DTYPES
 
@@ -13,10 +13,10 @@ INPUT = BlockSpec(
     params=(ParamSpec("shape", "shape", [2, 20], "example shape, batch first; empty inside blocks (taken from the caller)",
                       optional=True, length=(0, 8), key=True),
             ParamSpec("dtype", "choice", "float32", "element type of the example", choices=tuple(DTYPES), key=True)),
-    inputs=(), role="input", icon="mdi6.import")
+    inputs=(), role=Role.INPUT, icon="mdi6.import")
 
 OUTPUT = BlockSpec(
     "Output", IO, "A tensor leaving the network (several outputs return a tuple).",
-    outputs=(), role="output", icon="mdi6.export")
+    outputs=(), role=Role.OUTPUT, icon="mdi6.export")
 
 BLOCKS = (INPUT, OUTPUT)

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from . import op_modules
-from .block_spec import BlockSpec, ShapeError
+from .block_spec import BlockSpec, Role, ShapeError
 from .params import ParamSpec
 from .shape_rules import axis, broadcast, need_float
 from .tensor_spec import TensorSpec, format_shape
@@ -195,6 +195,6 @@ CONSTANT = BlockSpec(
                       choices=CONSTANT_FILLS, key=True),
             ParamSpec("values", "values", None, "numbers for fill 'values' (nested lists)", optional=True),
             ParamSpec("persistent", "bool", False, "save it in state_dict (like register_buffer)")),
-    inputs=(), infer=_constant_infer, role="constant", icon="mdi6.lock-outline")
+    inputs=(), infer=_constant_infer, role=Role.CONSTANT, icon="mdi6.lock-outline")
 
 BLOCKS = (ADD, MULTIPLY, MATMUL, CONCAT, ADD_SCALAR, MUL_SCALAR, SUM, MEAN, FLATTEN, IDENTITY, CONSTANT)

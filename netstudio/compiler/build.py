@@ -19,6 +19,7 @@ from torch import fx, nn
 from ..analysis import CheckResult, check
 from ..analysis.topology import topology
 from ..catalog import get_block
+from ..catalog.block_spec import Role
 from ..catalog.tensor_ops import constant_value
 from ..errors import GraphError
 from ..graph.definition import Definition
@@ -86,9 +87,9 @@ class _Builder:
     def _module(self, node: Node, path: tuple[str, ...]) -> nn.Module:
         spec = get_block(node.type)
         params = spec.resolve(node.params)
-        if spec.role == "container":
+        if spec.role is Role.CONTAINER:
             return self.build(self.project.definitions[params["definition"]], path + (node.id,))
-        if spec.role == "code":
+        if spec.role is Role.CODE:
             cls = load_code_class(self.project.code[params["class_name"]], params["class_name"])
             return instantiate(cls, params["args"])
         module = spec.make_module(params)
@@ -124,9 +125,9 @@ class _Builder:
         non_persistent: list[str] = []
         for node in d.nodes.values():        # declaration order = state_dict order
             spec = get_block(node.type)
-            if node.tied_to or spec.role in ("input", "output") or spec.stateless:
+            if node.tied_to or spec.role in (Role.INPUT, Role.OUTPUT) or spec.stateless:
                 continue
-            if spec.role == "constant":
+            if spec.role is Role.CONSTANT:
                 root.register_buffer(node.name, self._constant(node, path))
                 if not spec.resolve(node.params)["persistent"]:
                     non_persistent.append(node.name)
@@ -147,12 +148,12 @@ class _Builder:
                 edge = next(e for e in topo.incoming[node_id] if e.dst_port == port)
                 args.append(env[(edge.src, edge.src_port)])
             name = node.name
-            if spec.role == "input":
+            if spec.role is Role.INPUT:
                 value = graph.placeholder(name)
-            elif spec.role == "output":
+            elif spec.role is Role.OUTPUT:
                 results[node_id] = args[0]
                 continue
-            elif spec.role == "constant":
+            elif spec.role is Role.CONSTANT:
                 value = graph.get_attr(attr[node_id])
             elif owner.id in attr:
                 value = graph.create_node("call_module", attr[owner.id], tuple(args), {}, name=name)

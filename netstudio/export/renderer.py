@@ -31,6 +31,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..catalog import get_block
+from ..catalog.block_spec import Role
 from ..catalog.code_loader import CodeError, load_code_class
 from ..catalog.op_modules import OP_MODULES
 from ..graph.definition import Definition
@@ -90,7 +91,7 @@ class Renderer:
         for d in project.definitions.values():
             for node in d.nodes.values():
                 spec = get_block(node.type)
-                if spec is not None and spec.role == "code":
+                if spec is not None and spec.role is Role.CODE:
                     self.taken.add(str(spec.resolve(node.params)["class_name"]))
 
     # -- the file ----------------------------------------------------------------------
@@ -234,9 +235,9 @@ class Renderer:
         lines = []
         for node in d.nodes.values():  # declaration order = state_dict order
             spec = get_block(node.type)
-            if node.tied_to or spec.role in ("input", "output") or spec.stateless:
+            if node.tied_to or spec.role in (Role.INPUT, Role.OUTPUT) or spec.stateless:
                 continue
-            if spec.role == "constant":
+            if spec.role is Role.CONSTANT:
                 lines.append(self._constant(node, module, path))
                 continue
             child = module._modules.get(node.name)
@@ -265,9 +266,9 @@ class Renderer:
     def _leaf_or_container(self, node: Node, module: nn.Module, path: str) -> str:
         spec = get_block(node.type)
         params = spec.resolve(node.params)
-        if spec.role == "container":
+        if spec.role is Role.CONTAINER:
             return self._definition(self.project.definitions[params["definition"]], module, path)
-        if spec.role == "code":
+        if spec.role is Role.CODE:
             return self._code_call(params["class_name"], params["args"], module, path)
         try:
             call = constructor_call(module, self.namespace)

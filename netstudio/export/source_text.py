@@ -23,6 +23,7 @@ import textwrap
 import unicodedata
 
 from ..catalog import get_block
+from ..catalog.block_spec import Role
 from ..graph.names import NameKind, name_problem, node_name_kind
 from ..graph.project import Project
 from .errors import ExportError, shown
@@ -102,7 +103,7 @@ def require_valid_names(project: Project) -> None:
             role = spec.role if spec is not None else None
             _require(name_problem(node.name, node_name_kind(d.kind, role)),
                      f"The name of a block in {shown(d.name)}")
-            if role == "code":
+            if role is Role.CODE:
                 class_name = spec.resolve(node.params)["class_name"]
                 _require(name_problem(class_name, NameKind.CLASS), f"The code block class {shown(class_name)}")
 

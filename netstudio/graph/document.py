@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator
 
 from ..catalog import get_block
+from ..catalog.block_spec import Role
 from ..errors import NetStudioError
 from .definition import KINDS, Definition
 from .edge import Edge
@@ -103,7 +104,7 @@ class Document:
         self._counters[prefix] = n + 1
         return f"{prefix}{n}"
 
-    def unique_name(self, definition: str, base: str, role: str | None = None) -> str:
+    def unique_name(self, definition: str, base: str, role: Role | None = None) -> str:
         """A free name for a node of ``definition`` that passes the name rule, close to ``base``."""
         d = self.definition(definition)
         return make_valid_name(base, node_name_kind(d.kind, role), {n.name for n in d.nodes.values()})
@@ -130,7 +131,7 @@ class Document:
         spec = get_block(type)
         role = spec.role if spec else None
         if name is None:
-            auto_index = d.kind == "sequential" and spec is not None and role not in ("input", "output")
+            auto_index = d.kind == "sequential" and spec is not None and role not in (Role.INPUT, Role.OUTPUT)
             name = "" if auto_index else self.unique_name(definition, _default_name(type), role)
         else:
             problem = name_problem(name, node_name_kind(d.kind, role))

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..catalog import get_block
+from ..catalog.block_spec import Role
 from .project import Project
 
 
@@ -42,7 +43,7 @@ def _walk(project: Project, name: str, instance: tuple[str, ...], prefix: str, o
     names = {n.id: d.effective_name(n, index) for n in d.nodes.values() if n in nodes}
     for node in nodes:
         spec = get_block(node.type)
-        if spec is None or spec.role in ("input", "output", "constant"):
+        if spec is None or spec.role in (Role.INPUT, Role.OUTPUT, Role.CONSTANT):
             continue
         if d.kind == "graph" and (spec.stateless and not node.tied_to):
             continue
@@ -52,7 +53,7 @@ def _walk(project: Project, name: str, instance: tuple[str, ...], prefix: str, o
         else:
             path = prefix + names[node.id]
         out.append(NodePlace(name, node.id, instance, path))
-        child = node.text_param("definition") if spec.role == "container" else None
+        child = node.text_param("definition") if spec.role is Role.CONTAINER else None
         if child in project.definitions and child not in active and not node.tied_to:
             _walk(project, child, instance + (node.id,), path + ".", out, active | {child})
 

@@ -35,6 +35,7 @@ import unicodedata
 from torch import nn
 from torch.fx import Graph, GraphModule
 
+from ..catalog.block_spec import Role
 from .naming import fresh_name
 
 MAX_NAME_LENGTH = 200
@@ -139,9 +140,9 @@ def make_valid_name(text: str, kind: NameKind, taken=(), fallback: str = "node")
     return name if name_problem(name, kind) is None else fresh_name(fallback, set(taken) | _RESERVED[kind])
 
 
-def node_name_kind(definition_kind: str, role: str | None) -> NameKind:
+def node_name_kind(definition_kind: str, role: Role | None) -> NameKind:
     """The kind of name a node carries: Inputs and Outputs name ports, others name children."""
-    if role in ("input", "output"):
+    if role in (Role.INPUT, Role.OUTPUT):
         return NameKind.PORT
     return NameKind.SEQUENTIAL_CHILD if definition_kind == "sequential" else NameKind.CHILD
 

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netstudio.catalog import CATALOG, TensorSpec
-from netstudio.catalog.block_spec import ShapeError
+from netstudio.catalog.block_spec import Role, ShapeError
 
-RULED = sorted(name for name, spec in CATALOG.items() if spec.role == "layer")
+RULED = sorted(name for name, spec in CATALOG.items() if spec.role is Role.LAYER)
 SMALL_DIM = st.integers(1, 6)
 
 
@@ -111,7 +111,7 @@ def test_every_block_is_described_and_has_valid_defaults():
         assert spec.description.endswith(".") and spec.category and spec.icon
         for p in spec.params:
             assert p.validate(p.default) is None, (name, p.name)
-        if spec.role == "layer":
+        if spec.role is Role.LAYER:
             assert spec.infer is not None, name
             assert spec.make_module is not None or spec.function is not None, name
 
@@ -119,7 +119,7 @@ def test_every_block_is_described_and_has_valid_defaults():
 def test_function_form_equals_module_form():
     x = torch.randn(3, 4)
     for name, spec in CATALOG.items():
-        if spec.role != "layer" or spec.function is None or spec.make_module is None:
+        if spec.role is not Role.LAYER or spec.function is None or spec.make_module is None:
             continue
         params = spec.defaults()
         if name == "Flatten":

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QMenu, QVBoxLayout, QWidget
 
 from netstudio.analysis.tie_candidates import can_tie, could_share, tie_candidates
 from netstudio.catalog import get_block
+from netstudio.catalog.block_spec import Role
 
 from . import editing, theme
 from .breadcrumb import BreadcrumbBar
@@ -480,7 +481,7 @@ class CanvasWidget(QWidget):
         if node.type in CONTAINER_TYPES:
             menu.addAction(a["ungroup"])
         spec = get_block(node.type)
-        if spec is not None and not spec.stateless and spec.role not in ("input", "output", "constant"):
+        if spec is not None and not spec.stateless and spec.role not in (Role.INPUT, Role.OUTPUT, Role.CONSTANT):
             menu.addSeparator()
             share = menu.addMenu(theme.icon("mdi6.link-variant"), "Share Parameters with…")
             share.setObjectName("shareMenu")

@@ -11,6 +11,7 @@ from PySide6.QtCore import QPointF
 from netstudio.analysis.tie_candidates import tie_candidates
 from netstudio.analysis.topology import topology
 from netstudio.catalog import get_block
+from netstudio.catalog.block_spec import Role
 from netstudio.catalog.code_block import TEMPLATE
 from netstudio.catalog.containers import KIND_OF_CONTAINER
 from netstudio.graph import Document
@@ -78,7 +79,7 @@ def add_block(controller, definition: str, type_name: str, pos) -> tuple[str | N
             doc.add_definition(name, kind=KIND_OF_CONTAINER[type_name])
             return doc.add_node(definition, type_name, params={"definition": name}, position=position).id
         return push_snapshot(controller, f"Add {type_name}", action)
-    if spec.role == "code":
+    if spec.role is Role.CODE:
         def action(doc: Document) -> str:
             name = unique_class_name(doc, spec.param("class_name").default)
             doc.set_code(name, TEMPLATE.format(name=name))

@@ -7,6 +7,7 @@ from typing import Any
 
 from netstudio.analysis import CheckResult
 from netstudio.catalog import ParamSpec, TensorSpec, format_shape, get_block
+from netstudio.catalog.block_spec import Role
 from netstudio.graph import Definition, Node, Project
 from netstudio.graph.ports import input_ports, output_ports
 
@@ -63,16 +64,16 @@ def node_look(project: Project, d: Definition, node: Node, chain: dict[str, int]
         if p.key and p.name not in ("definition", "class_name"):
             params.append((p.name, format_param(p, node.params.get(p.name, p.default))))
     disabled = False
-    if spec.role == "container":
+    if spec.role is Role.CONTAINER:
         subtitle = f"{node.type} · {node.params.get('definition', '?')}"
-    elif spec.role == "code":
+    elif spec.role is Role.CODE:
         subtitle = f"Code · {node.params.get('class_name', '?')}"
         disabled = not project.trusted
         if disabled:
             subtitle += " (disabled)"
     else:
         subtitle = node.type
-    has_stats = spec.param_shapes is not None or spec.role in ("container", "code")
+    has_stats = spec.param_shapes is not None or spec.role in (Role.CONTAINER, Role.CODE)
     return NodeLook(node.type, title or "unnamed", subtitle, spec.category, spec.icon, tuple(params),
                     tuple(input_ports(project, node)), tuple(output_ports(project, node)), has_stats,
                     untitled=not title, disabled=disabled, description=spec.description)
@@ -86,16 +87,16 @@ def stats_text(project: Project, d: Definition, node: Node, result: CheckResult 
     lazy layers then have their parameters and are no longer shown as deferred.
     """
     spec = get_block(node.type)
-    if spec is None or result is None or not (spec.param_shapes is not None or spec.role in ("container", "code")):
+    if spec is None or result is None or not (spec.param_shapes is not None or spec.role in (Role.CONTAINER, Role.CODE)):
         return ""
-    if spec.role == "container":
+    if spec.role is Role.CONTAINER:
         total, known = _container_total(project, node, result, path + (node.id,), 0)
         return f"{total:,} params" if known else "? params"
     info = result.info(node.id, path)
     deferred = spec.deferred(node.params) and deferred_now
     if info is None:
         return "deferred" if deferred else "? params"
-    count = f"{info.param_count:,} params" if (info.params or spec.role != "code") else "no parameters"
+    count = f"{info.param_count:,} params" if (info.params or spec.role is not Role.CODE) else "no parameters"
     if node.tied_to:
         return f"{count} · shared"
     if deferred:
@@ -113,10 +114,10 @@ def _container_total(project: Project, node: Node, result: CheckResult, path: tu
         spec = get_block(child.type)
         if spec is None or child.tied_to:
             continue
-        if spec.role == "container":
+        if spec.role is Role.CONTAINER:
             sub, ok = _container_total(project, child, result, path + (child.id,), depth + 1)
             total, known = total + sub, known and ok
-        elif spec.param_shapes is not None or spec.role == "code":
+        elif spec.param_shapes is not None or spec.role is Role.CODE:
             info = result.info(child.id, path)
             if info is None:
                 known = False
