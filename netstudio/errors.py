@@ -28,6 +28,10 @@ class ProjectFormatError(FileFormatError):
         self.problems = list(problems or [])
 
 
+class EditError(NetStudioError):
+    """An edit that would break the project's structure; nothing was changed."""
+
+
 class GraphError(NetStudioError):
     """``compile`` was asked to build an invalid graph; ``diagnostics`` says why."""
 

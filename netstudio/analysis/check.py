@@ -12,7 +12,7 @@ from .diagnostics import ERROR, WARNING, Diagnostic
 from .shapes import NodeInfo, ShapeInference
 from .network_size import size_diagnostics
 from .structure import DefinitionChecker
-from .topology import topology
+from ..graph.topology import topology
 
 
 @dataclass

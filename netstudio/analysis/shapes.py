@@ -24,7 +24,7 @@ from ..graph.node import Node
 from ..graph.ports import input_ports
 from ..graph.project import Project
 from .diagnostics import ERROR, WARNING, Diagnostic
-from .topology import Topology
+from ..graph.topology import Topology
 
 # Inputs up to this many elements may be run for real when meta execution cannot decide.
 SMALL_INPUT = 1 << 22

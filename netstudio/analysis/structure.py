@@ -15,7 +15,7 @@ from ..graph.node import Node
 from ..graph.ports import input_ports, output_ports
 from ..graph.project import Project
 from .diagnostics import ERROR, WARNING, Diagnostic
-from .topology import Topology
+from ..graph.topology import Topology
 
 class DefinitionChecker:
     """Collects the structural diagnostics of one definition."""

@@ -17,7 +17,7 @@ import torch
 from torch import fx, nn
 
 from ..analysis import CheckResult, check
-from ..analysis.topology import topology
+from ..graph.topology import topology
 from ..catalog import get_block
 from ..catalog.block_spec import Role
 from ..catalog.tensor_ops import constant_value

@@ -22,7 +22,7 @@ from ..graph.module_paths import node_places
 from ..graph.project import Project
 from ..init.assignments import InitAssignment
 from ..init.bounds import MAX_RECORDED, check_recorded_lengths
-from ..init.index import quote
+from ..params.net_index import quote
 from ..init.replay import replay
 from ..init.scopes import Scope
 from ..params.direct_edits import DirectEdit

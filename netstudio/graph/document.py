@@ -18,19 +18,16 @@ from typing import Any, Iterable, Iterator
 
 from ..catalog import get_block
 from ..catalog.block_spec import Role
-from ..errors import NetStudioError
+from ..errors import EditError
 from .definition import KINDS, Definition
 from .edge import Edge
 from .events import DocumentEvents
+from .grouping import group_nodes, ungroup_node
 from .json_values import json_value_problem, text_problem
 from .names import NameKind, make_valid_name, name_problem, node_name_kind
 from .node import Node
 from .ports import input_ports, output_ports
 from .project import Project, next_id
-
-
-class EditError(NetStudioError):
-    """An edit that would break the project's structure; nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -393,13 +390,11 @@ class Document:
     # -- grouping ---------------------------------------------------------------------
     def group(self, definition: str, node_ids: Iterable[str], name: str | None = None) -> Node:
         """Move ``node_ids`` into a new Block definition and put one node using it in their place."""
-        from .grouping import group_nodes
         with self.batch():
             return group_nodes(self, definition, list(node_ids), name)
 
     def ungroup(self, definition: str, node_id: str) -> list[str]:
         """Replace a container node by a copy of its definition's nodes; returns the new ids."""
-        from .grouping import ungroup_node
         with self.batch():
             return ungroup_node(self, definition, node_id)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..errors import EditError
 from .names import NameKind, make_valid_name
 from .node import Node
 
@@ -22,7 +23,6 @@ def _centroid(nodes: list[Node]) -> tuple[float, float]:
 
 
 def group_nodes(doc: "Document", definition: str, node_ids: list[str], name: str | None) -> Node:
-    from .document import EditError
     parent = doc.definition(definition)
     selected = [doc.node(definition, i) for i in dict.fromkeys(node_ids)]
     if not selected:
@@ -92,7 +92,6 @@ def group_nodes(doc: "Document", definition: str, node_ids: list[str], name: str
 
 
 def ungroup_node(doc: "Document", definition: str, node_id: str) -> list[str]:
-    from .document import EditError
     container = doc.node(definition, node_id)
     if container.type not in ("Block", "Sequential"):
         raise EditError("Only a Block or Sequential node can be ungrouped.")

@@ -3,7 +3,7 @@ furthest predecessor, layers spread vertically and ordered to limit crossings.""
 
 from __future__ import annotations
 
-from ..analysis.topology import topology
+from .topology import topology
 from .definition import Definition
 
 LAYER_GAP = 270.0

@@ -22,7 +22,7 @@ from torch.nn.parameter import UninitializedParameter
 from torch.utils.hooks import RemovableHandle
 
 from netstudio.errors import NetStudioError
-from netstudio.init.index import NetIndex, brief, listing
+from netstudio.params.net_index import NetIndex, brief, listing
 from netstudio.init.schemes import SCHEMES, ArgValue, InitScheme, get_scheme
 from netstudio.init.scopes import Scope, resolve
 

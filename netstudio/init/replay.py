@@ -43,7 +43,7 @@ from torch.utils.hooks import RemovableHandle
 
 from netstudio.errors import NetStudioError
 from netstudio.init.assignments import InitAssignment, derive_seed
-from netstudio.init.index import Key, NetIndex, owner_of
+from netstudio.params.net_index import Key, NetIndex, owner_of
 from netstudio.init.schemes import SCHEMES, InitScheme, get_scheme, has_reset
 from netstudio.init.scopes import locate, within
 from netstudio.params.direct_edits import DirectEdit, find_tensor

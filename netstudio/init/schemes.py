@@ -28,7 +28,7 @@ import torch
 from torch import nn
 
 from netstudio.errors import NetStudioError
-from netstudio.init.index import brief, listing
+from netstudio.params.net_index import brief, listing
 
 ArgType = Literal["float", "int", "choice"]
 ArgValue = float | int | str

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from netstudio.errors import NetStudioError
-from netstudio.init.index import NetIndex, brief, listing, parameter_at, quote, type_name
+from netstudio.params.net_index import NetIndex, brief, listing, parameter_at, quote, type_name
 
 __all__ = ["ResolvedParam", "Scope", "locate", "resolve", "type_name", "within"]
 

@@ -6,7 +6,7 @@ a :class:`DirectEdit` is the same change as a value: which tensor (any
 optionally, which index (a whole-tensor edit when ``index`` is None).
 
 Edits are read from project files, so the name is looked up in the module
-dicts only (:func:`netstudio.init.index.tensor_at`), never with ``getattr``.
+dicts only (:func:`netstudio.params.net_index.tensor_at`), never with ``getattr``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn.parameter import UninitializedBuffer, UninitializedParameter
 
 from netstudio.errors import NetStudioError
-from netstudio.init.index import brief, listing, quote, tensor_at
+from netstudio.params.net_index import brief, listing, quote, tensor_at
 
 EditOp = Literal["set", "add", "mul", "fill"]
 EDIT_OPS: tuple[str, ...] = get_args(EditOp)

@@ -23,7 +23,7 @@ from torch.nn.parameter import is_lazy
 from netstudio.errors import NetStudioError
 from netstudio.init import index as index_module
 from netstudio.init.assignments import InitAssignment, derive_seed
-from netstudio.init.index import type_name
+from netstudio.params.net_index import type_name
 from netstudio.init.replay import replay
 from netstudio.init.schemes import SCHEMES, InitScheme
 from netstudio.params.direct_edits import DirectEdit

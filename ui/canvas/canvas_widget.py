@@ -8,7 +8,7 @@ canvas's actions (the main window puts them in its menus).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QPoint, QPointF, Qt, QTimer, Signal
+from PySide6.QtCore import QPoint, QPointF, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import QMenu, QVBoxLayout, QWidget
 
@@ -325,8 +325,29 @@ class CanvasWidget(QWidget):
         if self._rename_editor is not None:
             self._rename_editor.cancel()
         self.view.ensureVisible(self.scene.nodes[ids[0]], 40, 40)
-        self._rename_editor = InlineNameEditor(self, ids[0])
-        return self._rename_editor
+        item, node = self.scene.nodes[ids[0]], self.scene.model.nodes[ids[0]]
+        rect = item.mapRectToScene(item.rect.adjusted(30, 3, -8, 0))
+        rect.setHeight(theme.HEADER_HEIGHT - 5)
+        top_left, bottom_right = self.view.mapFromScene(rect.topLeft()), self.view.mapFromScene(rect.bottomRight())
+        geometry = QRect(top_left.x(), top_left.y(), max(bottom_right.x() - top_left.x(), 90),
+                         max(bottom_right.y() - top_left.y(), 22))
+        editor = InlineNameEditor(self.view.viewport(), node.id, node.name,
+                                  item.look.title if not node.name else "", geometry)
+        editor.committed.connect(self._on_rename_committed)
+        editor.cancelled.connect(self._on_rename_done)
+        self._rename_editor = editor
+        return editor
+
+    def _on_rename_committed(self, node_id: str, text: str) -> None:
+        if node_id in self.scene.model.nodes:
+            error = editing.rename(self.controller, self.current_definition, node_id, text)
+            if error:
+                self._hint(error, error=True)
+        self._on_rename_done(node_id)
+
+    def _on_rename_done(self, node_id: str) -> None:
+        self._rename_editor = None
+        self.view.setFocus()
 
     def copy(self) -> None:
         ids = self.selected_node_ids()

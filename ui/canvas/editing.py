@@ -9,7 +9,7 @@ from typing import Any, Callable
 from PySide6.QtCore import QPointF
 
 from netstudio.analysis.tie_candidates import tie_candidates
-from netstudio.analysis.topology import topology
+from netstudio.graph.topology import topology
 from netstudio.catalog import get_block
 from netstudio.catalog.block_spec import Role
 from netstudio.catalog.code_block import TEMPLATE

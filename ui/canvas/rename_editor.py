@@ -1,36 +1,30 @@
-"""The F2 editor: a line edit over a node's title on the canvas."""
+"""The F2 editor: a line edit over a node's title on the canvas.
+
+It knows nothing of the canvas: it says what the user typed (``committed``)
+or that they gave up (``cancelled``), and the canvas decides what that means.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtWidgets import QLineEdit, QWidget
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLineEdit
-
-from . import editing, theme
-
-if TYPE_CHECKING:
-    from .canvas_widget import CanvasWidget
+from . import theme
 
 
 class InlineNameEditor(QLineEdit):
     """The F2 editor over a node's title: Enter applies, Esc cancels, leaving applies."""
 
-    def __init__(self, canvas: "CanvasWidget", node_id: str):
-        super().__init__(canvas.view.viewport())
-        self.canvas, self.node_id = canvas, node_id
+    committed = Signal(str, str)   # node id, the text typed
+    cancelled = Signal(str)        # node id
+
+    def __init__(self, parent: QWidget, node_id: str, name: str, placeholder: str, geometry: QRect):
+        super().__init__(parent)
+        self.node_id = node_id
         self._done = False
-        item = canvas.scene.nodes[node_id]
-        node = canvas.scene.model.nodes[node_id]
-        self.setText(node.name)
-        self.setPlaceholderText(item.look.title if not node.name else "")
-        view = canvas.view
-        rect = item.mapRectToScene(item.rect.adjusted(30, 3, -8, 0))
-        rect.setHeight(theme.HEADER_HEIGHT - 5)
-        top_left = view.mapFromScene(rect.topLeft())
-        bottom_right = view.mapFromScene(rect.bottomRight())
-        self.setGeometry(top_left.x(), top_left.y(), max(bottom_right.x() - top_left.x(), 90),
-                         max(bottom_right.y() - top_left.y(), 22))
+        self.setText(name)
+        self.setPlaceholderText(placeholder)
+        self.setGeometry(geometry)
         self.setStyleSheet(f"QLineEdit {{ border: 1.5px solid {theme.SELECTION}; border-radius: 4px;"
                            f" padding: 0 4px; background: white; color: {theme.TEXT}; }}")
         self.selectAll()
@@ -51,22 +45,15 @@ class InlineNameEditor(QLineEdit):
             self.commit()
 
     def commit(self) -> None:
-        if self._done:
-            return
-        self._done = True
-        canvas = self.canvas
-        if self.node_id in canvas.scene.model.nodes:
-            error = editing.rename(canvas.controller, canvas.current_definition, self.node_id, self.text())
-            if error:
-                canvas._hint(error, error=True)
-        self._close()
+        if not self._done:
+            self._done = True
+            self.hide()
+            self.committed.emit(self.node_id, self.text())
+            self.deleteLater()
 
     def cancel(self) -> None:
-        self._done = True
-        self._close()
-
-    def _close(self) -> None:
-        self.hide()
-        self.canvas.view.setFocus()
-        self.canvas._rename_editor = None
-        self.deleteLater()
+        if not self._done:
+            self._done = True
+            self.hide()
+            self.cancelled.emit(self.node_id)
+            self.deleteLater()

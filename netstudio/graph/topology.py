@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..graph.definition import Definition
-from ..graph.edge import Edge
+from .definition import Definition
+from .edge import Edge
 
 
 @dataclass
