@@ -23,7 +23,7 @@ from netstudio.catalog.code_block import CodeSyntaxError, find_class, forward_po
 from netstudio.graph.code_classes import class_name_problem, rename_class_statement
 from ui.code_class_command import RenameCodeClass
 from ui.commands import SetCode, SetParam
-from ui.panels.run_worker import follow
+from ui.document.relay import listen
 
 ERROR_COLOR = "#d92d20"
 OK_COLOR = "#2f8f5b"
@@ -271,7 +271,7 @@ class CodeEditorDialog(QDialog):
         self.args_edit.textChanged.connect(self._check_args)
         controller.checked.connect(self._on_checked)
         for signal in (doc.events.code_changed, doc.events.node_changed, doc.events.reset):
-            follow(self, signal, self._follow_class)
+            listen(self, signal, self._follow_class)
         self.check_syntax()
         self._check_args()
         self._show_diagnostics()

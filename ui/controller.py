@@ -19,7 +19,7 @@ from netstudio.analysis import CheckResult, check
 from netstudio.graph import Document, Project
 from netstudio.session import NetworkSession
 
-from .session_relay import SessionRelay
+from .document.relay import listen, to_gui
 
 
 class _CheckJob(QRunnable):
@@ -36,10 +36,6 @@ class _CheckJob(QRunnable):
             from netstudio.analysis import Diagnostic
             result = CheckResult([Diagnostic("error", f"checking failed: {err}", self.project.root)])
         self.done(self.generation, result)
-
-
-class _Relay(QObject):
-    finished = Signal(int, object)
 
 
 class DocumentController(QObject):
@@ -65,18 +61,17 @@ class DocumentController(QObject):
         self._cancels: list[Callable[[], None]] = []
         # Trained, imported or edited weights are unsaved work too, though no undo command made them.
         self._weights_unsaved = False
-        self._relay = SessionRelay(self.session, self)
-        self._relay.signals.weights_changed.connect(self._on_weights_changed)
         self._generation = 0
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
-        self._relay = _Relay(self)
-        self._relay.finished.connect(self._on_checked)
+        self._deliver_check = to_gui(self, self._on_checked)   # called by the checking thread
         self._timer = QTimer(self, singleShot=True, interval=0)
         self._timer.timeout.connect(self._start_check)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
-        self.document.events.changed.connect(self.schedule_check)
-        self.document.events.reset.connect(self._on_reset)
+        events = self.document.events
+        self._connections = [listen(self, self.session.events.weights_changed, self._on_weights_changed),
+                             listen(self, events.changed, self.schedule_check),
+                             listen(self, events.reset, self._on_reset)]
         self.schedule_check()
 
     @property
@@ -121,8 +116,8 @@ class DocumentController(QObject):
     def close(self) -> None:
         """Stop following the document; the window calls this when it closes."""
         self.session.close()
-        self.document.events.changed.disconnect(self.schedule_check)
-        self.document.events.reset.disconnect(self._on_reset)
+        for connection in self._connections:
+            connection.disconnect()
         self._timer.stop()
         self._pool.waitForDone(5000)
 
@@ -175,7 +170,7 @@ class DocumentController(QObject):
 
     def _start_check(self) -> None:
         self._generation += 1
-        job = _CheckJob(self.document.project.copy(), self._generation, self._relay.finished.emit)
+        job = _CheckJob(self.document.project.copy(), self._generation, self._deliver_check)
         self._pool.start(job)
 
     def _on_checked(self, generation: int, result: CheckResult) -> None:

@@ -25,6 +25,7 @@ from netstudio.trust import TrustStore
 
 from . import prompts
 from .autosave import Autosaver, Recovery
+from .document.relay import listen
 from .controller import DocumentController
 from .error_dialog import file_error_details, show_error
 from .examples import bundled_examples, is_bundled
@@ -80,7 +81,7 @@ class FileActions(QObject):
         controller.modified_changed.connect(self._update_actions)
         events = controller.document.events
         for signal in (events.settings_changed, events.code_changed, events.reset):
-            signal.connect(self._update_actions)
+            listen(self, signal, self._update_actions)
         self._update_actions()
 
     # -- what is on show -------------------------------------------------------------------

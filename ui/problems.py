@@ -18,7 +18,7 @@ from .commands import DiscardUnplaced
 from .controller import DocumentController
 from .param_editors import sentence
 from .properties import severity_icon
-from .session_relay import SessionRelay
+from .document.relay import listen
 
 DIAGNOSTIC_ROLE = Qt.ItemDataRole.UserRole + 1
 UNPLACED_WHERE = "stored weights"
@@ -42,8 +42,7 @@ class ProblemsPanel(QTreeWidget):
         self.itemActivated.connect(self._on_item)
         self.controller = controller
         self._result = CheckResult()
-        self._relay = SessionRelay(controller.session, self)
-        self._relay.signals.rebuilt.connect(self._refresh)
+        listen(self, controller.session.events.rebuilt, self._refresh)
         controller.checked.connect(self.show_result)
         if controller.result is not None:
             self.show_result(controller.result)

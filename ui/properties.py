@@ -28,6 +28,7 @@ from netstudio.graph.code_classes import class_name_problem, users_of
 
 from .code_class_command import rename_class
 from .commands import Rename, SetParam
+from .document.relay import listen
 from .controller import DocumentController
 from .param_editors import INVALID_STYLE, IntEditor, NameEditor, ParamEditor, make_editor, sentence
 
@@ -55,12 +56,12 @@ class PropertiesPanel(QScrollArea):
         self.setFrameShape(QFrame.Shape.NoFrame)
         self._diagnostics = QVBoxLayout()
         events = controller.document.events
-        events.node_changed.connect(self._on_node_changed)
-        events.node_removed.connect(self._on_node_removed)
-        events.reset.connect(self._on_reset)
+        listen(self, events.node_changed, self._on_node_changed)
+        listen(self, events.node_removed, self._on_node_removed)
+        listen(self, events.reset, self._on_reset)
         for signal in (events.definition_added, events.definition_removed, events.definition_changed,
                        events.code_changed):
-            signal.connect(self._rebuild)
+            listen(self, signal, self._rebuild)
         controller.selection_changed.connect(self._on_selection)
         controller.checked.connect(self._show_diagnostics)
         self._on_selection(*controller.selection)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from netstudio.graph import Project
 
+from .document.relay import listen
 from .controller import DocumentController
 
 
@@ -44,7 +45,7 @@ class TrustBar(QFrame):
         row.addWidget(button)
         events = controller.document.events
         for signal in (events.reset, events.settings_changed, events.code_changed):
-            signal.connect(self.refresh)
+            listen(self, signal, self.refresh)
         self.refresh()
 
     def refresh(self, *_) -> None:

@@ -20,7 +20,7 @@ from netstudio.graph import Definition, Edge, Node
 
 from . import theme
 from .edge_item import EDGE_ITEMS_MIN_ZOOM, LABEL_MIN_ZOOM, EdgeItem, TieLinkItem
-from ..session_relay import SessionRelay
+from ..document.relay import Connection, listen
 from .looks import CONTAINER_TYPES, chain_index, node_look, shape_text, stats_text
 from .node_item import NodeItem, NodeStatus
 from .port_item import PortRef
@@ -68,16 +68,13 @@ class CanvasScene(QGraphicsScene):
         self._dirty_containers: set[str] = set()
         self._bounds = QRectF()
         self.setBackgroundBrush(QColor(theme.BACKGROUND))
-        # Holds no reference to the Qt side, so it can run while the scene is being destroyed.
-        self._detacher = _Detacher()
-        self.destroyed.connect(self._detacher)
+        self._links: list[Connection] = []
         self.selectionChanged.connect(self._on_selection_changed)
         controller.checked.connect(self._on_checked)
         controller.selection_changed.connect(self._on_selection_from_controller)
         # Lazy layers stop being "deferred" once the live network has run (events may come from a worker).
-        self._session_relay = SessionRelay(controller.session, self)
-        for signal in (self._session_relay.signals.ran, self._session_relay.signals.rebuilt):
-            signal.connect(self._on_session_changed)
+        for signal in (controller.session.events.ran, controller.session.events.rebuilt):
+            listen(self, signal, self._on_session_changed)
         self.attach()
         self.show_path(())
 
@@ -93,15 +90,14 @@ class CanvasScene(QGraphicsScene):
 
     def attach(self) -> None:
         if not self._attached:
-            pairs = self._connections()
-            for signal, slot in pairs:
-                signal.connect(slot)
-            self._detacher.pairs = list(pairs)
+            self._links = [listen(self, signal, slot) for signal, slot in self._connections()]
             self._attached = True
 
     def detach(self) -> None:
-        """Stop following the document (on close, and when the scene is destroyed)."""
-        self._detacher()
+        """Stop following the document (on close; destroying the scene ends it too)."""
+        links, self._links = self._links, []
+        for link in links:
+            link.disconnect()
         self._attached = False
 
     @property
@@ -509,21 +505,6 @@ class CanvasScene(QGraphicsScene):
     def _on_selection_from_controller(self, definition: str, ids: list) -> None:
         if definition == self.definition and set(ids) != set(self.selected_node_ids()):
             self.select_nodes(ids)
-
-
-class _Detacher:
-    """Disconnects the scene's document callbacks; safe to call twice."""
-
-    def __init__(self):
-        self.pairs: list = []
-
-    def __call__(self, *_args) -> None:
-        pairs, self.pairs = self.pairs, []
-        for signal, slot in pairs:
-            try:
-                signal.disconnect(slot)
-            except (ValueError, RuntimeError):
-                pass
 
 
 def reaches(d: Definition, start: str, goal: str, ignore_edge: str | None = None) -> bool:

@@ -18,7 +18,8 @@ from PySide6.QtWidgets import QApplication, QComboBox, QHBoxLayout, QLabel, QPro
 from netstudio import devices
 from netstudio.devices import DeviceInfo
 
-from .run_worker import Runner, follow
+from ..document.relay import listen
+from .run_worker import Runner
 
 OBJECT_NAME = "deviceSelector"
 
@@ -72,7 +73,7 @@ class DeviceSelector(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         self.populate()
         self.combo.activated.connect(self._on_activated)
-        follow(self, self.session.events.device_changed, self._show_device)
+        listen(self, self.session.events.device_changed, self._show_device)
 
     def populate(self) -> None:
         """List the devices again (``netstudio.devices.list_devices``), selecting the network's."""

@@ -53,7 +53,7 @@ from netstudio.tensors.view2d import HeatmapView, heatmap_view, reduce_max_abs
 from ..controller import DocumentController
 from .colormaps import GRID_RGBA, diverging_colormap, nonfinite_overlay
 from .heatmap_stats import StatsPane, format_value, number
-from ..session_relay import SessionRelay
+from ..document.relay import listen
 from .param_tree_model import shape_text
 from .tensor_ref import TensorRef
 
@@ -360,10 +360,11 @@ class HeatmapPanel(QWidget):
         self._build()
         self._timer = QTimer(self, singleShot=True)
         self._timer.timeout.connect(self._tick)
-        self.relay = SessionRelay(self.session, self)
-        self.relay.direct.append(self._on_session_event)
-        for name in SessionRelay.NAMES:
-            getattr(self.relay.signals, name).connect(self._schedule)
+        for name in ("rebuilt", "weights_changed", "device_changed", "ran"):
+            signal = getattr(self.session.events, name)
+            # First in the emitting thread (a run copies the live tensor while it holds the lock), then here.
+            listen(self, signal, lambda *args, name=name: self._on_session_event(name, args), direct=True)
+            listen(self, signal, self._schedule)
         controller.tensor_selected.connect(self.show_ref)
         controller.project_opened.connect(self.clear)   # the old project's tensor is gone
         self.show_ref(None)

@@ -34,8 +34,8 @@ from netstudio.graph.module_paths import paths_of_node
 from netstudio.init import SCHEMES, InitAssignment, ResolvedParam, Scope, resolve
 from netstudio.init.scopes import type_name
 
+from ..document.relay import listen
 from .arg_form import ArgForm, compact, fill_combo, labelled, plain_number, scroll_page
-from .run_worker import follow
 from .weight_commands import ApplyInitializers, push_weight_command
 
 OBJECT_NAME = "initializerPicker"
@@ -161,9 +161,9 @@ class InitPickerPanel(QWidget):
         self.last_command: ApplyInitializers | None = None
         self._refreshing = False
         self._build()
-        follow(self, self.session.events.rebuilt, self.refresh)
-        follow(self, self.session.events.weights_changed, self._on_weights_changed, coalesce_ms=100)
-        follow(self, self.session.events.device_changed, lambda *_: self.update_preview())
+        listen(self, self.session.events.rebuilt, self.refresh)
+        listen(self, self.session.events.weights_changed, self._on_weights_changed, coalesce_ms=100)
+        listen(self, self.session.events.device_changed, lambda *_: self.update_preview())
         controller.selection_changed.connect(self._on_selection)
         controller.tensor_selected.connect(self._on_tensor_selected)
         controller.project_opened.connect(self._on_project_opened)

@@ -25,7 +25,7 @@ from netstudio.session import NetworkSession, tensors_of
 
 from ..controller import DocumentController
 from . import save_tensors
-from ..session_relay import SessionRelay
+from ..document.relay import listen
 from .param_tree_model import (COLUMNS, ELEMENTS, FILTER_ROLE, INITIALIZER, NAME, NAME_ROLE, SHAPE, SHARED,
                                ParamTreeModel, initializer_names)
 from .tensor_ref import TensorRef
@@ -130,15 +130,12 @@ class ParamTreePanel(QWidget):
         self._retry.timeout.connect(self.refresh)
         self._soon = QTimer(self, singleShot=True, interval=50)  # coalesces bursts of events into one refresh
         self._soon.timeout.connect(self.refresh)
-        self.relay = SessionRelay(self.session, self)
-        self.relay.signals.rebuilt.connect(self.rebuild)
-        self.relay.signals.weights_changed.connect(self._soon.start)
-        self.relay.signals.device_changed.connect(self._soon.start)
-        self.relay.signals.ran.connect(self._soon.start)
-        events, slot = controller.document.events, self._on_document_changed
-        events.changed.connect(slot)
-        events.reset.connect(slot)
-        self.destroyed.connect(lambda *_: (_disconnect(events.changed, slot), _disconnect(events.reset, slot)))
+        events = self.session.events
+        listen(self, events.rebuilt, self.rebuild)
+        for signal in (events.weights_changed, events.device_changed, events.ran):
+            listen(self, signal, lambda *_: self._soon.start())
+        for signal in (controller.document.events.changed, controller.document.events.reset):
+            listen(self, signal, self._on_document_changed)
         self.model.modelAboutToBeReset.connect(self._remember_view)
         self.model.modelReset.connect(self._restore_view)
         self.view.selectionModel().selectionChanged.connect(self._on_rows_selected)
@@ -405,13 +402,6 @@ class ParamTreePanel(QWidget):
         collapse = menu.addAction("Collapse All")
         collapse.triggered.connect(self.view.collapseAll)
         menu.popup(self.view.viewport().mapToGlobal(pos))
-
-
-def _disconnect(signal, slot) -> None:
-    try:
-        signal.disconnect(slot)
-    except (ValueError, RuntimeError):
-        pass
 
 
 def install(window) -> QDockWidget:

@@ -28,7 +28,8 @@ from netstudio.run import Objective, TrainResult, load_one_tensor
 
 from .arg_form import FloatSpin, describe_output, error_label, format_tensor, keyed_combo, parse_shape, path_row, \
     scroll_page
-from .run_worker import Runner, follow, training_job
+from ..document.relay import listen
+from .run_worker import Runner, training_job
 from .tensor_ref import TensorRef
 
 OBJECT_NAME = "runPanel"
@@ -79,7 +80,7 @@ class RunPanel(QWidget):
         self._redraw.timeout.connect(self._draw_losses)
         self._example_text = ""
         self._build()
-        follow(self, self.session.events.rebuilt, self._on_rebuilt)
+        listen(self, self.session.events.rebuilt, self._on_rebuilt)
         # Not document.events.reset: undoing a composite edit resets the document too, and must keep the curve.
         controller.project_opened.connect(self._on_project_opened)
         self._on_project_opened()

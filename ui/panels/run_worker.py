@@ -6,23 +6,19 @@ painting and a ``CancelToken`` can stop a training run between steps.
 
 The session emits its events (``weights_changed``, ``ran``, ``device_changed``)
 from whichever thread called it, so a run on the worker thread emits them
-there, while it holds ``session.lock`` (the heatmap relies on this to copy
-live weights during training).  Panels of this package follow session and
-document events through :func:`follow`, which relays them to the panel's
-thread through a queued Qt signal, optionally coalescing bursts.
+there, while it holds ``session.lock``; views hear them through
+:func:`ui.document.relay.listen`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 import traceback
 from collections.abc import Callable
 from typing import Any
 
-import shiboken6
-from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, QTimer, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, Signal, Slot
 
 from netstudio.errors import NetStudioError, RunError
 from netstudio.run import CancelToken, make_classification, make_regression
@@ -40,56 +36,6 @@ def one_sentence(err: BaseException, doing: str = "The run") -> str:
         return str(err)
     first = (str(err).strip().splitlines() or [type(err).__name__])[0].rstrip(".!")
     return f"{doing} failed: {first}."
-
-
-class _Relay(QObject):
-    fired = Signal(tuple)
-
-    def __init__(self, owner: QObject, slot: Callable[..., Any], coalesce_ms: int | None):
-        super().__init__(owner)
-        self.slot = slot
-        self.pending: tuple | None = None
-        self.timer: QTimer | None = None
-        if coalesce_ms is not None:
-            self.timer = QTimer(self, singleShot=True, interval=coalesce_ms)
-            self.timer.timeout.connect(self._flush)
-        self.fired.connect(self._on_fired)
-
-    def _on_fired(self, args: tuple) -> None:
-        if self.timer is None:
-            self.slot(*args)
-            return
-        # Several different emissions in one burst: pass None ("anything may have changed").
-        self.pending = args if self.pending is None or self.pending == args else (None,) * len(args)
-        if not self.timer.isActive():
-            self.timer.start()
-
-    def _flush(self) -> None:
-        args, self.pending = self.pending, None
-        if args is not None:
-            self.slot(*args)
-
-
-def follow(owner: QObject, signal, slot: Callable[..., Any], coalesce_ms: int | None = None) -> None:
-    """Call ``slot(*args)`` on ``owner``'s thread whenever the psygnal ``signal`` fires.
-
-    With ``coalesce_ms``, a burst of emissions (a training run) becomes one call
-    at most that often.  The connection ends when ``owner`` is destroyed, so a
-    closed panel is never called.
-    """
-    relay = _Relay(owner, slot, coalesce_ms)
-
-    def forward(*args: Any) -> None:
-        if shiboken6.isValid(relay):
-            relay.fired.emit(args)
-
-    signal.connect(forward)
-
-    def stop(*_: Any) -> None:
-        with contextlib.suppress(Exception):
-            signal.disconnect(forward)
-
-    owner.destroyed.connect(stop)
 
 
 class _Worker(QObject):

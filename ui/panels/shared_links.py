@@ -34,7 +34,8 @@ from netstudio.run import Objective
 
 from ..commands import Tie
 from .arg_form import FloatSpin, compact, parse_index, plain_number, scroll_page
-from .run_worker import Runner, follow
+from ..document.relay import listen
+from .run_worker import Runner
 from .weight_commands import BUSY_MESSAGE, ApplyEdit, push_weight_command
 
 OBJECT_NAME = "sharedLinks"
@@ -57,9 +58,9 @@ class SharedLinksPanel(QWidget):
         self._build()
         events = controller.document.events
         for signal in (events.changed, events.reset):
-            follow(self, signal, self.refresh)
-        follow(self, self.session.events.rebuilt, self.refresh)
-        follow(self, self.session.events.weights_changed, lambda *_: self.show_alias_values(), coalesce_ms=100)
+            listen(self, signal, self.refresh)
+        listen(self, self.session.events.rebuilt, self.refresh)
+        listen(self, self.session.events.weights_changed, lambda *_: self.show_alias_values(), coalesce_ms=100)
         controller.checked.connect(self._fill_node_b)        # the candidates follow the inferred shapes
         controller.project_opened.connect(self._on_project_opened)
         self.refresh()
