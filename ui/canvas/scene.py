@@ -17,10 +17,11 @@ from PySide6.QtWidgets import QGraphicsScene
 
 from netstudio.analysis import CheckResult
 from netstudio.graph import Definition, Edge, Node
+from netstudio.graph.links import link_problem
 
+from ..document.relay import Connection, listen
 from . import theme
 from .edge_item import EDGE_ITEMS_MIN_ZOOM, LABEL_MIN_ZOOM, EdgeItem, TieLinkItem
-from ..document.relay import Connection, listen
 from .looks import CONTAINER_TYPES, chain_index, node_look, shape_text, stats_text
 from .node_item import NodeItem, NodeStatus
 from .port_item import PortRef
@@ -464,18 +465,11 @@ class CanvasScene(QGraphicsScene):
         return None
 
     def link_problem(self, src: PortRef, dst: PortRef, ignore_edge: str | None = None) -> str | None:
-        """Why an edge from output ``src`` to input ``dst`` is refused, or None if it is fine."""
+        """Why an edge from output ``src`` to input ``dst`` is refused, or None (the engine's rules)."""
         if not src.is_output or dst.is_output:
             return "Connect an output to an input."
-        if src.node_id == dst.node_id:
-            return "A block cannot feed itself."
-        d = self.model
-        for e in d.edges.values():
-            if e.id != ignore_edge and e.dst == dst.node_id and e.dst_port == dst.name:
-                return "This input is connected already; drag its edge away first."
-        if reaches(d, dst.node_id, src.node_id, ignore_edge):
-            return "This connection would make a cycle; a network must flow one way."
-        return None
+        return link_problem(self.document.project, self.definition, src.node_id, src.name, dst.node_id, dst.name,
+                            ignore_edge)
 
     # -- selection ----------------------------------------------------------------------------------
     def selected_node_ids(self) -> list[str]:
@@ -505,21 +499,3 @@ class CanvasScene(QGraphicsScene):
     def _on_selection_from_controller(self, definition: str, ids: list) -> None:
         if definition == self.definition and set(ids) != set(self.selected_node_ids()):
             self.select_nodes(ids)
-
-
-def reaches(d: Definition, start: str, goal: str, ignore_edge: str | None = None) -> bool:
-    """Whether data flows from node ``start`` to node ``goal`` (or they are the same)."""
-    outgoing: dict[str, list[str]] = defaultdict(list)
-    for e in d.edges.values():
-        if e.id != ignore_edge:
-            outgoing[e.src].append(e.dst)
-    stack, seen = [start], set()
-    while stack:
-        n = stack.pop()
-        if n == goal:
-            return True
-        if n in seen:
-            continue
-        seen.add(n)
-        stack.extend(outgoing[n])
-    return False
