@@ -16,14 +16,19 @@ file order.
 Reading never unpickles arbitrary objects: torch files are recognised by their
 first bytes, whatever their suffix (zip ``PK\\x03\\x04`` or a legacy pickle),
 and always go through ``torch.load(weights_only=True)``; a file that needs
-more is refused with :class:`UnsafeFileError`.  ``checkpoint`` and
-``weights_import`` read files through the helpers here.
+more is refused with :class:`UnsafeFileError`.  Nothing a file declares is
+allocated before it is checked: safetensors headers by
+:mod:`safetensors_header`, torch files' members, pickles and storages by
+:mod:`torch_checks`, all against what the file holds and the memory budget
+(:class:`bounds.FileTooLargeError`).  ``checkpoint`` and ``weights_import``
+read files through the helpers here.
 """
 
 from __future__ import annotations
 
 import io
 import json
+import mmap
 import os
 import pickle
 import pickletools
@@ -42,6 +47,10 @@ from safetensors import SafetensorError, safe_open
 
 from netstudio.errors import FileFormatError, NetStudioError, UnsafeFileError
 from netstudio.files.atomic import atomic_writer
+from netstudio.files.bounds import check_budget
+from netstudio.files.safetensors_header import SAFETENSORS_DTYPES, read_header
+from netstudio.files.torch_checks import check_torch_legacy, check_torch_zip, corrupt
+from netstudio.limits import format_bytes, memory_budget
 
 TensorContainer = torch.Tensor | list[torch.Tensor] | tuple[torch.Tensor, ...] | dict[str, torch.Tensor]
 FileKind = Literal["safetensors", "torch-zip", "torch-legacy"]
@@ -50,21 +59,6 @@ TORCH_SUFFIXES = (".pt", ".pth")
 METADATA_KEY = "netstudio"
 SINGLE_TENSOR_NAME = "tensor"
 
-#: safetensors dtype codes understood by the safetensors versions NetStudio supports.
-SAFETENSORS_DTYPES: dict[str, torch.dtype] = {
-    "F64": torch.float64,
-    "F32": torch.float32,
-    "F16": torch.float16,
-    "BF16": torch.bfloat16,
-    "I64": torch.int64,
-    "I32": torch.int32,
-    "I16": torch.int16,
-    "I8": torch.int8,
-    "U8": torch.uint8,
-    "BOOL": torch.bool,
-    "F8_E4M3": torch.float8_e4m3fn,
-    "F8_E5M2": torch.float8_e5m2,
-}
 _DTYPE_CODES = {dtype: code for code, dtype in SAFETENSORS_DTYPES.items()}
 
 # Substrings of torch's weights_only refusals that mean "this needs code",
@@ -141,17 +135,26 @@ def _dedupe_aliases(named: list[tuple[str, torch.Tensor]]) -> tuple[list[tuple[s
 
 def alias_key(t: torch.Tensor) -> tuple | None:
     """Identity of the memory a tensor views; equal keys mean the same tensor data."""
-    if t.numel() == 0 or t.layout != torch.strided or t.device.type == "meta":
+    if t.numel() == 0 or t.layout != torch.strided or t.device.type == "meta" or t.is_nested:
         return None
     storage = t.untyped_storage()
     return (t.device, storage.data_ptr(), t.storage_offset(), tuple(t.shape), t.stride(), t.dtype)
 
 
 def _check_storable(name: str, t: torch.Tensor) -> None:
-    """Refuse, before anything is written, what safetensors cannot hold."""
-    if t.dtype not in _DTYPE_CODES or t.layout != torch.strided or t.is_quantized or t.device.type == "meta":
+    """Refuse, before anything is written, what safetensors cannot hold, and a tensor whose
+    contiguous CPU copy (an expanded view: every element is stored) exceeds the memory budget."""
+    if (t.dtype not in _DTYPE_CODES or t.layout != torch.strided or t.is_quantized or t.device.type == "meta"
+            or t.is_nested):
+        kind = "nested" if t.is_nested else t.layout
         raise NetStudioError(
-            f"'{name}' ({t.dtype}, {t.layout}) cannot be stored in a safetensors file; save as .pt instead."
+            f"'{name}' ({t.dtype}, {kind}) cannot be stored in a safetensors file; save as .pt instead."
+        )
+    nbytes = t.numel() * t.element_size()
+    if (t.device.type != "cpu" or not t.is_contiguous()) and nbytes > memory_budget():
+        raise NetStudioError(
+            f"'{name}' would take {format_bytes(nbytes)} in a safetensors file, more than the memory budget "
+            f"of {format_bytes(memory_budget())}; save as .pt instead."
         )
 
 
@@ -191,6 +194,7 @@ def load_tensors(path: str | os.PathLike) -> object:
     path = Path(path)
     if sniff_file(path) != "safetensors":
         return torch_load_weights_only(path)
+    check_budget(path, read_header(path).nbytes, "its tensors")
     with open_safetensors(path) as f:
         tensors = {name: f.get_tensor(name) for name in f.offset_keys()}
         layout = read_layout(path, f.metadata(), list(tensors))
@@ -267,17 +271,32 @@ def sniff_file(path: Path) -> FileKind:
 def torch_load_weights_only(path: Path) -> object:
     """``torch.load`` that can only build tensors and plain containers, never run code.
 
-    Zip files are memory-mapped, so tensors are read from disk only when used;
-    legacy (pre-1.6) files cannot be mapped and are read whole.  torch's
-    warnings (e.g. about pickle protocols) are for developers and are silenced.
-    A refusal by the weights-only unpickler means "needs code" when torch names
-    a forbidden global or the pickle itself is well formed, else damaged bytes.
+    First the sizes the file declares are checked (:mod:`torch_checks`), so
+    nothing it declares is allocated beyond its means or the memory budget.
+    Zip files are memory-mapped, so tensors are read from disk only when used
+    (unless a member is compressed); legacy (pre-1.6) files cannot be mapped and
+    are read whole.  torch's warnings (e.g. about pickle protocols) are for
+    developers and are silenced.  Sparse tensors' indices are checked (torch
+    skips that by default).  A refusal by the weights-only unpickler means
+    "needs code" when torch names a forbidden global or the pickle itself is
+    well formed, else damaged bytes.
     """
     kind = sniff_file(path)
+    if kind == "torch-zip":
+        mappable = check_torch_zip(path)
+    else:
+        check_torch_legacy(path)
+        mappable = False
+    # torch queues every sparse tensor it unpickles and checks the queue when a load ends; a load that
+    # fails midway leaves its tensors queued, and the next load (of a good file) would fail on them.
+    pending = getattr(torch._utils, "_sparse_tensors_to_validate", [])
+    pending.clear()
     try:
-        with warnings.catch_warnings():
+        # torch checks sparse tensors' indices only when asked; unchecked, one out of range reads
+        # (or writes) outside the tensor's memory when it is used.
+        with warnings.catch_warnings(), torch.sparse.check_sparse_tensor_invariants(True):
             warnings.simplefilter("ignore")
-            return _torch_load(path, kind)
+            return _torch_load(path, kind, mappable)
     except pickle.UnpicklingError as err:
         if _NEEDS_CODE.search(str(err)) or _pickles_are_well_formed(path, kind):
             raise UnsafeFileError(
@@ -294,12 +313,14 @@ def torch_load_weights_only(path: Path) -> object:
         raise _corrupt_torch_file(path) from None
     except Exception:  # any other failure of the unpickler or zip reader means damaged bytes
         raise _corrupt_torch_file(path) from None
+    finally:
+        pending.clear()  # and no tensor of a refused file stays alive there
 
 
-def _torch_load(path: Path, kind: FileKind) -> object:
+def _torch_load(path: Path, kind: FileKind, mappable: bool) -> object:
     # torch.load hands any path ending in .safetensors to safetensors, so such
     # (misnamed) torch files go in as an open file, which cannot be mapped.
-    if kind == "torch-zip" and path.suffix.lower() != ".safetensors":
+    if kind == "torch-zip" and mappable and path.suffix.lower() != ".safetensors":
         return torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     with open(path, "rb") as f:
         return torch.load(f, map_location="cpu", weights_only=True)
@@ -312,18 +333,19 @@ def _pickles_are_well_formed(path: Path, kind: FileKind) -> bool:
     row followed by raw storage bytes; a plain pickle is one stream.
     """
     try:
-        if kind == "torch-zip":
+        if kind == "torch-zip":  # data.pkl's size was checked before torch.load
             with zipfile.ZipFile(path) as archive:
                 name = next(n for n in archive.namelist() if n.endswith("data.pkl"))
                 return _parse_pickles(io.BytesIO(archive.read(name)), 1)
-        with open(path, "rb") as f:
-            return _parse_pickles(f, _LEGACY_PICKLES)
+        with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+            return _parse_pickles(mapped, _LEGACY_PICKLES)  # a mapped file never reads past its end
     except Exception:  # genops and zipfile raise assorted errors on damaged bytes
         return False
 
 
 def _parse_pickles(stream: IO[bytes], count: int) -> bool:
-    end = stream.seek(0, os.SEEK_END)
+    stream.seek(0, os.SEEK_END)
+    end = stream.tell()  # (mmap.seek returns None before Python 3.13)
     stream.seek(0)
     for _ in range(count):
         if stream.tell() == end:
@@ -334,12 +356,14 @@ def _parse_pickles(stream: IO[bytes], count: int) -> bool:
 
 
 def _corrupt_torch_file(path: Path) -> FileFormatError:
-    return FileFormatError(f"'{path.name}' is not a valid PyTorch file; it may be truncated or corrupt.")
+    return corrupt(path)
 
 
 @contextmanager
 def open_safetensors(path: Path) -> Iterator:
-    """``safe_open`` whose errors, while opening or reading, become :class:`FileFormatError`."""
+    """``safe_open`` after :func:`read_header` has checked the header; errors, while opening or
+    reading, become :class:`FileFormatError`."""
+    read_header(path)
     try:
         with safe_open(path, framework="pt") as f:
             yield f

@@ -101,10 +101,10 @@ def _state_dict(source: str | os.PathLike | Mapping[str, object]) -> dict[str, t
         if inner is None:
             break
         obj = inner
+    where = "The weights" if isinstance(source, Mapping) else f"'{Path(source).name}'"
     if not isinstance(obj, Mapping):
-        where = "The weights" if isinstance(source, Mapping) else f"'{Path(source).name}'"
         raise FileFormatError(f"{where} hold a {type(obj).__name__}, not a state dict of named tensors.")
-    return {name: value for name, value in flatten_leaves(obj) if isinstance(value, torch.Tensor)}
+    return {name: value for name, value in flatten_leaves(obj, source=where) if isinstance(value, torch.Tensor)}
 
 
 def _strip_data_parallel_prefix(

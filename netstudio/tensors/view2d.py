@@ -15,6 +15,17 @@ When the 2-D array is larger than ``max_shape`` it is reduced by blocks of
 magnitude with its sign, so a single outlier stays visible (a mean would hide
 it).  NaN in a block shows as NaN and infinities survive.  The reduction runs
 on the tensor's own device; only the reduced float32 array reaches the CPU.
+
+Tensors from files can be odd.  An expanded view (``expand``: stride 0) is
+reduced without being materialised: rows or columns that repeat are reduced
+once and the result repeated, which is exact.  One whose repeats cannot be
+seen that way (a 4-d layout, an overlapping ``as_strided`` view) and that has
+more than ``REPEAT_LIMIT`` elements is refused in one sentence, as are meta
+tensors (no values), nested tensors (no single shape) and sparse tensors of
+more than ``REPEAT_LIMIT`` elements (smaller ones are drawn dense).
+Quantized tensors show their dequantized values.  A dtype the reduction must
+convert first (float8, uint16, complex...) is refused when the float32 copy
+would exceed the memory budget.
 """
 
 from __future__ import annotations
@@ -26,6 +37,11 @@ import numpy as np
 import torch
 
 from netstudio.errors import NetStudioError
+from netstudio.limits import format_bytes, memory_budget
+from netstudio.tensors.layout import DISPLAY_NUMEL, dequantized, detached, require_values, stored_count
+
+#: Elements of a repeating or sparse tensor that may be drawn element by element.
+REPEAT_LIMIT = DISPLAY_NUMEL
 
 # dtypes that torch.maximum/amax handle on every device; others become float32.
 _NATIVE_DTYPES = {
@@ -71,20 +87,61 @@ def heatmap_view(
     slice_index: tuple[int, ...] | None = None,
 ) -> HeatmapView:
     """Lay ``tensor`` out in 2-D and reduce it to at most ``max_shape`` pixels."""
-    t = tensor.detach()
+    t = _drawable(detached(tensor))
     source_shape = tuple(t.shape)
     if t.numel() == 0:
         return HeatmapView(np.zeros((0, 0), np.float32), source_shape, (), None, (1, 1))
-    x2d, fixed, tile = _layout(t, slice_index)
+    repeats = t.numel() > REPEAT_LIMIT and stored_count(t) is not None
+    x2d, fixed, tile = _layout(t, slice_index, copy=not repeats)
     block = block_shape(tuple(x2d.shape), max_shape)
-    values = reduce_max_abs(x2d, *max_shape).cpu().numpy()
-    return HeatmapView(values, source_shape, fixed, tile, block)
+    if repeats:
+        values = _reduce_repeats(x2d, *max_shape)
+    else:
+        values = reduce_max_abs(x2d, *max_shape)
+    return HeatmapView(values.cpu().numpy(), source_shape, fixed, tile, block)
+
+
+def _drawable(t: torch.Tensor) -> torch.Tensor:
+    """A strided tensor of numbers standing for ``t`` (see the module docstring), or a
+    one-sentence refusal."""
+    require_values(t)
+    if t.is_nested:
+        raise NetStudioError("A nested tensor's parts differ in shape, so it has no single picture.")
+    if t.layout != torch.strided:
+        if t.numel() > REPEAT_LIMIT:
+            raise NetStudioError(f"This sparse tensor has {t.numel():,} elements, too many to draw as a picture.")
+        return t.to_dense()
+    if t.is_quantized:
+        if t.numel() > REPEAT_LIMIT and stored_count(t) is not None:
+            raise NetStudioError(f"This quantized view repeats its values over {t.numel():,} elements, "
+                                 "too many to draw.")
+        _check_copy(t)
+        return dequantized(t)
+    return t
+
+
+def _reduce_repeats(x2d: torch.Tensor, max_rows: int, max_cols: int) -> torch.Tensor:
+    """``reduce_max_abs`` of a 2-D view whose rows or columns repeat (stride 0): each repeating
+    direction is reduced once and the result repeated, which gives the same pixels."""
+    rows, cols = x2d.shape
+    br, bc = block_shape((rows, cols), (max_rows, max_cols))
+    x = x2d
+    if x.stride(0) == 0:
+        x = x[:1]
+    if x.stride(1) == 0:
+        x = x[:, :1]
+    if x.numel() > REPEAT_LIMIT:
+        raise NetStudioError(f"This view repeats its stored values over {x2d.numel():,} elements in a way "
+                             "that cannot be drawn without reading each one.")
+    small = reduce_max_abs(x, max_rows, max_cols)
+    return small.expand(math.ceil(rows / br), math.ceil(cols / bc)).contiguous()
 
 
 def _layout(
-    t: torch.Tensor, slice_index: tuple[int, ...] | None
+    t: torch.Tensor, slice_index: tuple[int, ...] | None, copy: bool = True
 ) -> tuple[torch.Tensor, tuple[int, ...], tuple[int, int] | None]:
-    """(2-D tensor, fixed leading indices, tile) following the module's rules."""
+    """(2-D tensor, fixed leading indices, tile) following the module's rules; with ``copy``
+    False a layout that is not a view of ``t`` is refused rather than copied."""
     sliced = t.ndim == 3 or t.ndim >= 5
     if not sliced and slice_index:
         raise NetStudioError(f"A {t.ndim}-d tensor is shown whole, so it takes no slice index.")
@@ -96,7 +153,13 @@ def _layout(
         return t, (), None
     if t.ndim == 4:
         out_ch, in_ch, kh, kw = t.shape
-        return t.permute(0, 2, 1, 3).reshape(out_ch * kh, in_ch * kw), (), (kh, kw)
+        tiles = t.permute(0, 2, 1, 3)
+        try:
+            x2d = tiles.reshape(out_ch * kh, in_ch * kw) if copy else tiles.view(out_ch * kh, in_ch * kw)
+        except RuntimeError:
+            raise NetStudioError(f"This 4-d view repeats its stored values over {t.numel():,} elements, "
+                                 "too many to lay out as kernels.") from None
+        return x2d, (), (kh, kw)
     lead = tuple(t.shape[:-2])
     fixed = tuple(slice_index) if slice_index is not None else (0,) * len(lead)
     if len(fixed) != len(lead) or not all(0 <= i < n for i, n in zip(fixed, lead)):
@@ -119,18 +182,34 @@ def reduce_max_abs(x2d: torch.Tensor, max_rows: int, max_cols: int) -> torch.Ten
     their magnitude.
     """
     x = x2d.detach()
+    br, bc = block_shape(tuple(x.shape), (max_rows, max_cols))
+    if x.dtype not in _NATIVE_DTYPES:
+        _check_copy(x)
+    if x.is_quantized:
+        x = dequantized(x)
+    if x.dtype == torch.complex32:
+        x = x.to(torch.complex64)  # complex32 has almost no kernels
     if x.is_complex():
         x = x.abs()
     if x.dtype not in _NATIVE_DTYPES:
         x = x.float()
     elif x.dtype == torch.bool:
         x = x.view(torch.uint8)
-    br, bc = block_shape(tuple(x.shape), (max_rows, max_cols))
     if (br, bc) == (1, 1):
         return x.to(torch.float32, copy=True)  # never share memory with a live parameter
     hi = _fold_cols(_fold_rows(x, br, torch.maximum), bc, torch.amax).float()
     lo = _fold_cols(_fold_rows(x, br, torch.minimum), bc, torch.amin).float()
     return torch.where(-lo > hi, lo, hi)
+
+
+def _check_copy(x: torch.Tensor) -> None:
+    """Refuse converting ``x`` when the float copies (a complex32 passes through complex64) exceed
+    the memory budget."""
+    need = x.numel() * (12 if x.dtype == torch.complex32 else 4)
+    if need > memory_budget():
+        raise NetStudioError(f"Drawing this {str(x.dtype).removeprefix('torch.')} tensor would need "
+                             f"{format_bytes(need)}, more than the memory budget of "
+                             f"{format_bytes(memory_budget())}.")
 
 
 def _fold_rows(x: torch.Tensor, step: int, op) -> torch.Tensor:
@@ -151,11 +230,13 @@ def _fold_rows(x: torch.Tensor, step: int, op) -> torch.Tensor:
 
 
 def _fold_cols(x: torch.Tensor, step: int, reduce) -> torch.Tensor:
-    """Reduce each run of ``step`` columns; the ragged edge is padded with its last column."""
+    """Reduce each run of ``step`` columns; the ragged edge is reduced on its own (splitting the
+    column dimension is always a view, so nothing the size of ``x`` is copied)."""
     if step == 1:
         return x
     rows, cols = x.shape
-    pad = -cols % step
-    if pad:
-        x = torch.cat([x, x[:, -1:].expand(rows, pad)], dim=1)
-    return reduce(x.reshape(rows, -1, step), dim=-1)
+    full = cols - cols % step
+    parts = [reduce(x[:, :full].reshape(rows, -1, step), dim=-1)] if full else []
+    if full < cols:
+        parts.append(reduce(x[:, full:], dim=-1, keepdim=True))
+    return torch.cat(parts, dim=1) if len(parts) > 1 else parts[0]

@@ -152,3 +152,18 @@ def test_safety_and_damage_rules_match_tensor_io(tmp_path):
     (tmp_path / "cut.safetensors").write_bytes(data[:-4])
     with pytest.raises(FileFormatError):
         open_checkpoint(tmp_path / "cut.safetensors")
+
+
+def test_plain_values_are_shown_briefly_whatever_they_are():
+    from netstudio.files.value_text import json_value, value_text
+    assert value_text(10**5000).startswith("<int of 16,610 bits>")  # repr() itself would raise
+    assert len(value_text(b"x" * 10**6)) <= 200 and len(value_text(list(range(10**6)))) <= 200
+    storage = torch.ones(10**6).untyped_storage()
+    assert value_text(storage) == "<storage of 4,000,000 bytes>"
+    shared = [1, 2]
+    for _ in range(60):
+        shared = [shared, shared]
+    assert len(value_text(shared)) <= 200  # 2**60 leaves, printed to a depth of three
+    assert json_value([1.0, float("inf"), float("-inf"), float("nan")]) == [1.0, "inf", "-inf", "nan"]
+    assert json_value(2**70) == "1180591620717411303424" and json_value(2**63) == 2**63
+    assert json_value(float("nan")) == "nan" and json_value({}) == {} and json_value((1, "a")) == [1, "a"]

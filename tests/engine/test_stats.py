@@ -1,16 +1,28 @@
 """tensor_stats: values against numpy, non-finite handling, dtypes, exact histograms."""
 
 import json
+import warnings
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import netstudio.tensors.stats as stats_module
 from netstudio.errors import NetStudioError
 from netstudio.tensors.stats import tensor_stats
+from tests.engine.test_hostile_tensor_files_builders import run_capped
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_session():
+    """A MonkeyPatch usable inside hypothesis examples (function-scoped fixtures are not reset per example)."""
+    patch = pytest.MonkeyPatch()
+    yield patch
+    patch.undo()
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -100,3 +112,138 @@ def test_parameters_are_read_without_autograd():
 def test_bins_must_be_positive():
     with pytest.raises(NetStudioError):
         tensor_stats(torch.ones(3), bins=0)
+
+
+# ---------------------------------------------------------------- tensors from hostile or unusual files
+
+
+def reference(x: torch.Tensor, bins: int = 8):
+    """The statistics of an ordinary dense copy (only for small tensors)."""
+    return tensor_stats(x.contiguous(), bins=bins)
+
+
+def test_giant_views_are_read_by_what_they_store():
+    """2**40-element views of a few stored values: 4 TB or hours if read element by element, so the
+    checks run in a capped child process (a regression fails instead of taking the machine)."""
+    run_capped("""
+from netstudio.tensors.stats import tensor_stats
+s = tensor_stats(torch.ones(1).expand(2**40), bins=4)
+assert (s.numel, s.stored, s.min, s.max, s.mean, s.std) == (2**40, 1, 1.0, 1.0, 1.0, 0.0), s
+assert sum(s.hist_counts) == 2**40
+base = torch.tensor([1.0, float("nan"), float("inf"), 0.0, -2.0])
+s = tensor_stats(base.expand(3, 2**38, 5), bins=3)
+assert (s.nans, s.infs, s.zeros, s.stored) == (3 * 2**38, 3 * 2**38, 3 * 2**38, 5), s
+assert (s.min, s.max, abs(s.mean + 1 / 3) < 1e-12, sum(s.hist_counts)) == (-2.0, 1.0, True, 9 * 2**38), s
+storage = torch.arange(2.0**21)
+s = tensor_stats(storage.as_strided((2**20, 2**20), (1, 1)), bins=4)
+assert not s.exact and (s.stored, s.numel, s.min, s.max) == (2**21 - 1, 2**40, 0.0, 2**21 - 2), s
+s = tensor_stats(torch.arange(2.0**22).as_strided((2**20, 2**20), (2, 2)))  # every other value only
+assert (s.max, s.stored, s.mean) == (2**22 - 4, 2**21 - 1, 2**21 - 2), s
+huge = torch.sparse_coo_tensor(torch.tensor([[0, 1], [5, 2**29]]), torch.tensor([3.0, -4.0]), (2**30, 2**30))
+s = tensor_stats(huge)  # a mean of -1 / 2**60: a running-mean update would round it to zero
+assert (s.numel, s.zeros, s.stored) == (2**60, 2**60 - 2, 2) and abs(s.mean * 2**60 + 1) < 1e-9, s
+q = torch.quantize_per_tensor(torch.tensor([[-1.0, 0.5], [2.0, 0.0]]), 0.5, 0, torch.qint8)
+s = tensor_stats(q.expand(2**30, 2, 2))
+assert (s.stored, s.mean, s.zeros) == (4, 0.375, 2**30), s
+""")
+
+
+@pytest.mark.parametrize(
+    "make",
+    [lambda g: torch.randn(1, 6, generator=g).expand(4, 6),
+     lambda g: torch.randn(6, 2, generator=g).t()[:, None, :].expand(2, 3, 6),
+     lambda g: torch.randn(6, 2, generator=g)[:, :1].expand(6, 5)[::2]],
+    ids=["expand", "expand-of-transpose", "strided-expand"],
+)
+def test_small_repeating_views_match_their_dense_copies(make):
+    view = make(torch.Generator().manual_seed(2))
+    got, want = tensor_stats(view, bins=8), reference(view)
+    assert got.stored is not None and got.stored < view.numel()
+    assert got.hist_counts == want.hist_counts and (got.zeros, got.nans, got.infs) == (want.zeros, want.nans, want.infs)
+    assert got.mean == pytest.approx(want.mean) and got.std == pytest.approx(want.std)
+
+
+def test_an_overlapping_view_is_exact_when_small_and_described_by_its_span_beyond_the_limit(monkeypatch):
+    windows = torch.arange(2.0**12).as_strided((1000, 1000), (1, 1))  # 1e6 elements over 1999 values
+    s = tensor_stats(windows, bins=4)
+    assert s.exact and s.stored == 1999 and s.hist_counts == reference(windows, bins=4).hist_counts
+    monkeypatch.setattr(stats_module, "EXACT_LIMIT", 10_000)
+    s = tensor_stats(windows, bins=4)
+    assert not s.exact and (s.stored, s.numel, s.min, s.max, s.mean) == (1999, 10**6, 0.0, 1998.0, 999.0)
+    evens = torch.arange(2.0**12).as_strided((1000, 1000), (2, 2))  # reaches every other value only
+    s = tensor_stats(evens)
+    assert (s.max, s.stored, s.mean) == (3996.0, 1999, 1998.0)
+
+
+def test_sparse_tensors_count_their_implicit_zeros():
+    dense = torch.tensor([[0.0, 3.0, 0.0], [-4.0, 0.0, float("nan")]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns that CSR and CSC are in beta
+        layouts = (dense.to_sparse(), dense.to_sparse_csr(), dense.to_sparse_csc())
+    for sparse in layouts:
+        got, want = tensor_stats(sparse, bins=4), reference(dense, bins=4)
+        assert got.stored == 3 and (got.zeros, got.nans, got.min, got.max) == (want.zeros, 1, -4.0, 3.0)
+        assert got.mean == pytest.approx(want.mean) and got.std == pytest.approx(want.std)
+        assert got.hist_counts == want.hist_counts
+
+
+def test_quantized_nested_and_complex32_tensors_are_read_as_values():
+    x = torch.tensor([[-1.0, 0.5], [2.0, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns that these are deprecated or experimental
+        q = torch.quantize_per_tensor(x, 0.5, 0, torch.qint8)
+        nested = torch.nested.nested_tensor([x[0], x.reshape(-1)])
+        half = torch.tensor([3 + 4j, 0j]).to(torch.complex32)
+    assert tensor_stats(q).mean == reference(x).mean and tensor_stats(q).dtype == "qint8"
+    assert tensor_stats(q.expand(3, 2, 2)).stored == 4
+    assert tensor_stats(nested).mean == pytest.approx(torch.cat([x[0], x.reshape(-1)]).mean().item())
+    assert tensor_stats(half).max == 5.0
+
+
+@pytest.mark.parametrize("x", [torch.empty(3, device="meta"), torch.zeros(3, dtype=torch.uint8).view(torch.bits8)],
+                         ids=["meta", "bits8"])
+def test_tensors_without_values_are_one_sentence(x):
+    with pytest.raises(NetStudioError) as info:
+        tensor_stats(x)
+    assert str(info.value).endswith(".") and "\n" not in str(info.value)
+
+
+def test_extreme_values_neither_overflow_nor_vanish():
+    x = torch.tensor([3e38, 3e38, -3e38, 3e38])
+    s, ref = tensor_stats(x), x.double()
+    assert s.mean == pytest.approx(ref.mean().item()) and s.std == pytest.approx(ref.std(correction=0).item())
+    big = torch.tensor([1.7e308, 1.7e308, -1.7e308], dtype=torch.float64)
+    s = tensor_stats(big, bins=2)
+    assert s.mean == pytest.approx(1.7e308 / 3) and s.std == pytest.approx(1.7e308 / 3 * 8**0.5)
+    assert s.hist_edges == (-1.7e308, 0.0, 1.7e308) and s.hist_counts == (1, 2)
+    tiny = torch.tensor([1e-30, 3e-30])
+    assert tensor_stats(tiny).std == pytest.approx(1e-30)
+    many = torch.full((2**20 + 2,), 3e38)  # beyond the size summed in float64 anyway
+    many[::2] = -3e38
+    s = tensor_stats(many, bins=2)
+    assert s.mean == pytest.approx(0.0, abs=1e33) and s.std == pytest.approx(3e38, rel=1e-6)
+    small = torch.full((2**20 + 2,), 1e-30)
+    small[::2] = 3e-30
+    assert tensor_stats(small).std == pytest.approx(1e-30, rel=1e-6)
+
+
+@settings(max_examples=25, deadline=None)
+@given(rows=st.integers(1, 30), cols=st.integers(1, 30), chunk=st.integers(1, 50), seed=st.integers(0, 2**16),
+       transpose=st.booleans())
+def test_reading_in_pieces_gives_the_same_statistics(monkeypatch_session, rows, cols, chunk, seed, transpose):
+    x = torch.randn(rows, cols, generator=torch.Generator().manual_seed(seed))
+    x[0, 0] = float("nan") if seed % 3 == 0 else x[0, 0]
+    x = x.t() if transpose else x
+    whole = tensor_stats(x, bins=5)
+    monkeypatch_session.setattr(stats_module, "_CHUNK", chunk)
+    try:
+        pieces = tensor_stats(x, bins=5)
+    finally:
+        monkeypatch_session.undo()
+    assert pieces.hist_counts == whole.hist_counts and (pieces.nans, pieces.zeros) == (whole.nans, whole.zeros)
+    assert (pieces.min, pieces.max) == (whole.min, whole.max)
+    if whole.mean is None:
+        assert pieces.mean is pieces.std is None
+    else:  # one float32 piece is summed by torch in float32 steps, many are combined in float64
+        assert pieces.mean == pytest.approx(whole.mean, rel=1e-6, abs=1e-6)
+        assert pieces.std == pytest.approx(whole.std, rel=1e-6, abs=1e-6)

@@ -1,6 +1,7 @@
 """heatmap_view / reduce_max_abs: layouts, signed max-abs reduction, index mapping."""
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -8,8 +9,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import netstudio.tensors.view2d as view2d
 from netstudio.errors import NetStudioError
+from netstudio.limits import set_memory_budget
+from netstudio.tensors.layout import display_tensor
 from netstudio.tensors.view2d import heatmap_view, reduce_max_abs
+from tests.engine.test_hostile_tensor_files_builders import run_capped
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -173,3 +178,100 @@ def test_non_contiguous_input_reduces_correctly():
 def test_max_shape_must_allow_a_pixel():
     with pytest.raises(NetStudioError):
         heatmap_view(torch.zeros(4, 4), max_shape=(0, 4))
+
+
+# ---------------------------------------------------------------- tensors from hostile or unusual files
+
+
+@pytest.mark.parametrize(
+    ("make", "slice_index"),
+    [
+        (lambda g: torch.randn(3, 1, generator=g).expand(3, 40), None),
+        (lambda g: torch.randn(1, 4, generator=g).expand(30, 4), None),
+        (lambda g: torch.tensor(-2.5).expand(20, 30), None),
+        (lambda g: torch.randn(1, generator=g).expand(50), None),
+        (lambda g: torch.randn(2, 1, 3, generator=g).expand(2, 40, 3), (1,)),
+    ],
+    ids=["rows", "columns", "both", "1-d", "3-d-slice"],
+)
+def test_repeating_views_reduce_exactly_without_materialising(monkeypatch, make, slice_index):
+    monkeypatch.setattr(view2d, "REPEAT_LIMIT", 10)  # take the repeating path on small tensors
+    t = make(torch.Generator().manual_seed(4))
+    got = heatmap_view(t, max_shape=(4, 5), slice_index=slice_index)
+    want = heatmap_view(t.contiguous(), max_shape=(4, 5), slice_index=slice_index)
+    np.testing.assert_array_equal(got.values, want.values)
+    assert (got.block, got.source_shape, got.slice_index) == (want.block, want.source_shape, want.slice_index)
+
+
+def test_giant_views_are_drawn_or_refused_without_being_read():
+    """Views of 2**40 elements: 4 TB if materialised, so the checks run in a capped child process."""
+    run_capped("""
+from netstudio.errors import NetStudioError
+from netstudio.tensors.layout import display_tensor
+from netstudio.tensors.view2d import heatmap_view
+v = heatmap_view(torch.ones(1).expand(2**40))
+assert v.values.shape == (1, 1024) and (v.values == 1).all() and v.block == (1, 2**30), v
+rows = torch.tensor([[1.0], [-3.0], [float("nan")]])
+v = heatmap_view(rows.expand(3, 2**38))
+assert v.values.shape == (3, 1024) and (v.values[1] == -3).all() and torch.isnan(torch.from_numpy(v.values[2])).all()
+refused = {
+    "4-d": torch.randn(1, 2, 3, 3).expand(2**30, 2, 3, 3),
+    "overlapping": torch.arange(2.0**21).as_strided((2**20, 2**20), (1, 1)),
+    "sparse": torch.sparse_coo_tensor(torch.tensor([[0], [5]]), torch.tensor([1.0]), (2**20, 2**20)),
+    "quantized": torch.quantize_per_tensor(torch.ones(1), 0.1, 0, torch.qint8).expand(2**40),
+}
+for name, t in refused.items():
+    try:
+        heatmap_view(t)
+    except NetStudioError as err:
+        assert str(err).endswith(".") and "\\n" not in str(err), (name, err)
+    else:
+        raise AssertionError(f"{name} was drawn")
+for t in list(refused.values()) + [rows.expand(3, 2**38)]:
+    shown = display_tensor(t)
+    assert shown.numel() <= 2**24 and shown.layout == torch.strided and not shown.is_quantized, shown.shape
+    heatmap_view(shown)
+""")
+
+
+@pytest.mark.parametrize("x", [torch.empty(3, 4, device="meta"), torch.zeros(3, dtype=torch.uint8).view(torch.bits8)],
+                         ids=["meta", "bits8"])
+def test_tensors_without_values_are_refused_in_one_sentence(x):
+    with pytest.raises(NetStudioError) as info:
+        heatmap_view(x)
+    assert str(info.value).endswith(".") and "\n" not in str(info.value)
+
+
+def test_sparse_quantized_nested_and_complex32_tensors():
+    dense = torch.tensor([[0.0, 3.0, 0.0], [-4.0, 0.0, 0.0]])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns that these kinds of tensor are experimental
+        sparse = [dense.to_sparse(), dense.to_sparse_csr(), dense.to_sparse_csc()]
+        q = torch.quantize_per_tensor(dense, 0.5, 0, torch.qint8)
+        nested = torch.nested.nested_tensor([dense[0], dense[1, :2]])
+        half = dense.to(torch.complex32)
+    for s in sparse:
+        np.testing.assert_array_equal(heatmap_view(s).values, dense.numpy())
+    np.testing.assert_array_equal(heatmap_view(q).values, dense.numpy())
+    np.testing.assert_array_equal(heatmap_view(half).values, dense.abs().numpy())
+    with pytest.raises(NetStudioError, match="nested"):
+        heatmap_view(nested)
+    assert display_tensor(nested).tolist() == [0.0, 3.0, 0.0, -4.0, 0.0]
+
+
+def test_a_conversion_beyond_the_memory_budget_is_refused():
+    x = torch.zeros(100, 100, dtype=torch.uint16)
+    set_memory_budget(10_000)
+    try:
+        with pytest.raises(NetStudioError, match="39.1 KB, more than the memory budget of 9.8 KB"):
+            heatmap_view(x)
+        assert heatmap_view(torch.zeros(100, 100)).values.shape == (100, 100)  # no conversion, no copy limit
+    finally:
+        set_memory_budget(None)
+
+
+def test_display_tensor_keeps_ordinary_tensors_and_narrows_repeats():
+    w = torch.randn(3, 4)
+    assert display_tensor(w) is w or display_tensor(w).data_ptr() == w.data_ptr()
+    shown = display_tensor(torch.arange(3.0)[:, None].expand(3, 2**40))
+    assert shown.shape == (3, 1) and shown[:, 0].tolist() == [0.0, 1.0, 2.0]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pickle
+import time
+import warnings
 
 import numpy as np
 import pytest
@@ -224,3 +226,86 @@ def test_install_without_a_file_menu_still_docks(qtbot, controller):
     assert dock.objectName() == "checkpointInspectorDock"
     assert dock.widget().objectName() == "checkpointInspector"
     assert Qt.DockWidgetArea.BottomDockWidgetArea == window.dockWidgetArea(dock)
+
+
+# ---------------------------------------------------------------- hostile and unusual files
+
+
+def odd_tensors() -> dict:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns that these kinds of tensor are experimental
+        return {
+            "expanded": torch.ones(1).expand(2**40),                       # 4 TB if materialised
+            "rows": torch.arange(3.0)[:, None].expand(3, 2**38),
+            "windows": torch.arange(2.0**14).as_strided((2**13, 2**13), (1, 1)),  # 2**26 over 16,383 values
+            "sparse": torch.tensor([[0.0, 2.0], [-1.0, 0.0]]).to_sparse(),
+            "big-sparse": torch.sparse_coo_tensor(torch.tensor([[1], [7]]), torch.tensor([3.0]), (2**20, 2**20)),
+            "csr": torch.tensor([[0.0, 2.0], [-1.0, 0.0]]).to_sparse_csr(),
+            "quantized": torch.quantize_per_tensor(torch.tensor([-1.0, 0.5]), 0.5, 0, torch.qint8),
+            "meta": torch.empty(3, 4, device="meta"),
+            "nested": torch.nested.nested_tensor([torch.ones(2), torch.zeros(3)]),
+            "bits": torch.zeros(3, dtype=torch.uint8).view(torch.bits8),
+            "scores": [float("inf"), 2**2000],
+            "blob": b"x" * 10**6,
+        }
+
+
+def test_unusual_tensors_are_listed_by_what_they_store(inspector, tmp_path, errors):
+    path = tmp_path / "odd.pt"
+    torch.save(odd_tensors(), path)
+    assert inspector.open_file(path) and errors == []
+    expanded = inspector.item_for("expanded")
+    assert expanded.text(3) == "1,099,511,627,776 (1 stored)" and expanded.text(4) == "4 B"
+    assert "expanded view of 1 stored value" in expanded.toolTip(0)
+    assert inspector.item_for("sparse").text(2) == "float32 · sparse_coo"
+    assert inspector.item_for("quantized").text(2) == "qint8 · quantized"
+    assert "meta tensor" in inspector.item_for("meta").toolTip(3)
+    assert inspector.item_for("scores").text(1).startswith("[inf, ") and len(inspector.item_for("scores").text(1)) <= 40
+    assert len(inspector.item_for("blob").toolTip(1)) <= 500
+    assert "4.0 TB" not in inspector.file_label.text()
+
+
+def test_unusual_tensors_reach_the_heatmap_bounded(qtbot, inspector, controller, tmp_path, errors):
+    path = tmp_path / "odd.pt"
+    torch.save(odd_tensors(), path)
+    inspector.open_file(path)
+    refs = []
+    controller.tensor_selected.connect(refs.append)
+    tensors = [e.name for e in inspector.checkpoint.tensors()]
+    for name in tensors:  # what the heatmap would be given, checked before any heatmap reads it
+        inspector.select([name])
+        value = refs[-1].value()
+        assert refs[-1].name == name and value.numel() <= 2**24, name
+        assert value.layout == torch.strided and not value.is_quantized and not value.is_nested, name
+    assert refs[-1].value().device.type == "cpu"
+    heat = HeatmapPanel(controller)
+    qtbot.addWidget(heat)
+    start = time.monotonic()
+    shown = {}
+    for name in tensors:
+        inspector.select([name])
+        heat.wait_for_stats()
+        shown[name] = heat.displayed(), heat.message()
+    assert time.monotonic() - start < 20
+    assert shown["expanded"][0].tolist() == [[1.0]] and shown["rows"][0][:, 0].tolist() == [0.0, 1.0, 2.0]
+    np.testing.assert_array_equal(shown["sparse"][0], [[0.0, 2.0], [-1.0, 0.0]])
+    np.testing.assert_array_equal(shown["quantized"][0], [[-1.0, 0.5]])
+    assert shown["windows"][0] is not None and shown["big-sparse"][0].tolist() == [[3.0]]
+    assert shown["meta"][0] is None and "no values" in shown["meta"][1]
+    assert shown["bits"][0] is None and "raw bits" in shown["bits"][1]
+    assert errors == []
+
+
+def test_hostile_structures_are_refused_in_one_sentence(inspector, state, tmp_path, errors):
+    from tests.engine.test_hostile_tensor_files_builders import billion_laughs, nested_dicts, zip_with_pickle
+    good = tmp_path / "good.safetensors"
+    write_tensors(state, good)
+    inspector.open_file(good)
+    start = time.monotonic()
+    # 2**19 leaves from shared lists (a regression lists them: slowly, but within memory), 5,000 levels
+    for name, pickle_bytes in (("laughs.pt", billion_laughs(19)), ("deep.pt", nested_dicts(5000))):
+        assert not inspector.open_file(zip_with_pickle(tmp_path / name, pickle_bytes))
+    assert time.monotonic() - start < 10
+    assert len(errors) == 2 and all(m.endswith(".") and "\n" not in m for m in errors)
+    assert "more than 200,000 entries" in errors[0] and "levels deep" in errors[1]
+    assert inspector.checkpoint.path == good

@@ -4,10 +4,18 @@ File → Inspect Checkpoint… lists the file's entries by dotted prefix
 (``model.0.weight``) with shape, dtype and size.  Nothing is loaded up front:
 safetensors are listed from their header, PyTorch zip files are memory-mapped,
 and each tensor is read when it is selected, then shown in the heatmap.  A file
-that cannot be read, or would run pickled code, is refused with one sentence
-and the inspector keeps what it showed.  Dialogs go through module functions
-(``choose_checkpoint_path`` here, ``save_tensors.show_error``), so tests
-replace them.
+that cannot be read, would run pickled code, or declares more than it holds,
+is refused with one sentence and the inspector keeps what it showed.
+
+Odd tensors are listed by what they store: an expanded view of 2**40
+elements over one value says "1 stored" and its tooltip says why; sparse,
+quantized, meta and nested tensors say what they are.  The heatmap gets a
+bounded stand-in (``layout.display_tensor``: repeated dimensions narrowed to
+one, small sparse tensors made dense), never the full expansion; plain values
+are shown through ``value_text``, which never builds more than it shows.
+
+Dialogs go through module functions (``choose_checkpoint_path`` here,
+``save_tensors.show_error``), so tests replace them.
 """
 
 from __future__ import annotations
@@ -22,6 +30,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QFileDialog, QHBo
 
 from netstudio.errors import NetStudioError
 from netstudio.files.checkpoint import Checkpoint, Entry, TreeNode, open_checkpoint
+from netstudio.files.value_text import value_text
+from netstudio.tensors.layout import display_tensor
 
 from ..controller import DocumentController
 from . import save_tensors
@@ -131,18 +141,21 @@ class CheckpointInspector(QWidget):
         item.setData(0, NAME_ROLE, node.path)
         if entry is not None and entry.is_tensor:
             item.setText(1, shape_text(entry.shape))
-            item.setText(2, entry.dtype or "")
-            item.setText(3, f"{entry.numel:,}")
+            item.setText(2, (entry.dtype or "") + ("" if entry.layout == "strided" else f" · {entry.layout}"))
+            item.setText(3, f"{entry.numel:,}" + (f" ({entry.stored:,} stored)" if entry.stored is not None else ""))
             item.setText(4, human_bytes(entry.nbytes))
             item.setIcon(0, qta.icon("mdi6.matrix", color="#1a73e8"))
-            item.setToolTip(0, entry.name + (f" (the same data as {entry.alias_of})" if entry.alias_of else ""))
+            tip = entry.name + (f" (the same data as {entry.alias_of})" if entry.alias_of else "")
+            tip += f": {entry.note}" if entry.note else ""
+            for col in range(len(COLUMNS)):
+                item.setToolTip(col, tip)
             if entry.alias_of:
                 item.setText(4, f"= {entry.alias_of}")
         elif entry is not None:
-            item.setText(1, _short(entry.value))
+            item.setText(1, value_text(entry.value, 40))
             item.setText(2, type(entry.value).__name__)
             item.setIcon(0, qta.icon("mdi6.information-outline", color="#777"))
-            item.setToolTip(1, repr(entry.value)[:500])
+            item.setToolTip(1, value_text(entry.value, 500))
         else:
             item.setText(3, f"{node.numel:,}")
             item.setText(4, human_bytes(node.nbytes))
@@ -209,7 +222,8 @@ class CheckpointInspector(QWidget):
             return
         entry = self.entry(item.data(0, NAME_ROLE))
         if entry is not None and entry.is_tensor:
-            self.controller.tensor_selected.emit(TensorRef(entry.name, self.checkpoint.path.name, value=entry.load))
+            self.controller.tensor_selected.emit(
+                TensorRef(entry.name, self.checkpoint.path.name, value=lambda: display_tensor(entry.load())))
 
     def selected_entries(self) -> list[Entry]:
         """The selected tensors; a prefix row stands for every tensor under it."""
@@ -237,11 +251,6 @@ class CheckpointInspector(QWidget):
         menu.addAction(self.save_action)
         menu.addAction(self.open_action)
         menu.popup(self.tree.viewport().mapToGlobal(pos))
-
-
-def _short(value: object) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:39] + "…"
 
 
 def file_menu(window) -> QMenu | None:
