@@ -46,7 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--onnx", action="store_true", help="also write model.onnx (needs the onnx package)")
     p = sub.add_parser("inspect", help="list the tensors of a checkpoint with their statistics")
     p.add_argument("file", help="a .safetensors, .pt or .pth file")
-    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--json", action="store_true",
+                   help="print JSON instead of a table (infinities and NaN as the strings \"inf\", \"-inf\", \"nan\")")
     return parser
 
 

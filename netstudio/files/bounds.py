@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from netstudio.errors import FileFormatError
+from netstudio.files.safe_read import quoted_name
 from netstudio.limits import format_bytes, memory_budget
 
 #: Unpickled objects take far more memory than their pickle: an EMPTY_SET
@@ -30,7 +31,7 @@ def check_budget(path: Path, nbytes: int, what: str) -> None:
     budget = memory_budget()
     if nbytes > budget:
         raise FileTooLargeError(
-            f"'{path.name}' would need {format_bytes(nbytes)} for {what}, "
+            f"{quoted_name(path)} would need {format_bytes(nbytes)} for {what}, "
             f"more than the memory budget of {format_bytes(budget)}."
         )
 
@@ -49,7 +50,7 @@ def check_pickle_size(path: Path, nbytes: int) -> None:
 def pickle_too_large(path: Path, nbytes: int) -> FileTooLargeError:
     """The refusal of a pickle of ``nbytes`` (or more) bytes."""
     return FileTooLargeError(
-        f"'{path.name}' holds {format_bytes(nbytes)} or more of pickled structure, which could take up to "
+        f"{quoted_name(path)} holds {format_bytes(nbytes)} or more of pickled structure, which could take up to "
         f"{format_bytes(nbytes * PICKLE_EXPANSION)} once unpickled, more than the memory budget of "
         f"{format_bytes(memory_budget())}."
     )

@@ -37,6 +37,7 @@ import torch
 
 from netstudio.errors import FileFormatError
 from netstudio.files.bounds import check_budget
+from netstudio.files.safe_read import quoted_name
 from netstudio.files.safetensors_header import read_header
 from netstudio.files.tensor_io import (
     SINGLE_TENSOR_NAME,
@@ -148,7 +149,7 @@ def open_checkpoint(path: str | os.PathLike) -> Checkpoint:
         entries, metadata = _safetensors_entries(path)
         return Checkpoint(path, kind, entries, metadata)
     obj = torch_load_weights_only(path)
-    return Checkpoint(path, kind, _torch_entries(obj, f"'{path.name}'"), {})
+    return Checkpoint(path, kind, _torch_entries(obj, f"{quoted_name(path)}"), {})
 
 
 def flatten_leaves(obj: object, prefix: str = "", source: str = "The checkpoint") -> Iterator[tuple[str, object]]:
@@ -285,7 +286,7 @@ def _load_safetensor(path: Path, name: str, shape: tuple[int, ...], dtype: torch
     with open_safetensors(path) as f:
         tensor = f.get_tensor(name) if name in f.offset_keys() else None
     if tensor is None or tuple(tensor.shape) != shape or tensor.dtype != dtype:
-        raise FileFormatError(f"'{path.name}' has changed on disk since it was opened; open it again.")
+        raise FileFormatError(f"{quoted_name(path)} has changed on disk since it was opened; open it again.")
     return tensor
 
 

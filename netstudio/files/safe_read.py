@@ -42,6 +42,12 @@ def display_name(path: str | os.PathLike) -> str:
     return name if name.isprintable() else ascii(name)
 
 
+def quoted_name(path: str | os.PathLike) -> str:
+    """``'name'`` for messages, escaped (``'a\\nb'``) when the name holds a newline or other odd characters."""
+    name = Path(path).name
+    return f"'{name}'" if name.isprintable() else ascii(name)
+
+
 def open_regular_file(path: str | os.PathLike) -> BinaryIO:
     """An open binary file for ``path``, or a one-sentence :class:`FileFormatError`."""
     p = Path(path)

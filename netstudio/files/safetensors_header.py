@@ -23,6 +23,7 @@ import torch
 
 from netstudio.errors import FileFormatError
 from netstudio.files.bounds import FileTooLargeError
+from netstudio.files.safe_read import quoted_name
 from netstudio.limits import format_bytes
 
 #: The safetensors library refuses longer headers too.
@@ -88,18 +89,18 @@ def read_header(path: Path) -> Header:
             (length,) = struct.unpack("<Q", head)
             if length > MAX_HEADER_BYTES:
                 raise FileTooLargeError(
-                    f"'{path.name}' declares a safetensors header of {format_bytes(length)}, "
+                    f"{quoted_name(path)} declares a safetensors header of {format_bytes(length)}, "
                     f"more than the {format_bytes(MAX_HEADER_BYTES)} the format allows."
                 )
             if length > size - 8:
                 raise _bad(path, f"its header length ({length:,} bytes) runs past the end of the file")
             raw = f.read(length)
     except FileNotFoundError:
-        raise FileFormatError(f"'{path.name}' does not exist.") from None
+        raise FileFormatError(f"{quoted_name(path)} does not exist.") from None
     except IsADirectoryError:
-        raise FileFormatError(f"'{path.name}' is a folder, not a file.") from None
+        raise FileFormatError(f"{quoted_name(path)} is a folder, not a file.") from None
     except OSError as err:
-        raise FileFormatError(f"'{path.name}' cannot be read: {(err.strerror or str(err)).rstrip('.')}.") from None
+        raise FileFormatError(f"{quoted_name(path)} cannot be read: {(err.strerror or str(err)).rstrip('.')}.") from None
     return _parse_cached(Path(path.name), raw, size - 8 - length)
 
 
@@ -141,7 +142,7 @@ def _spec(path: Path, name: str, entry: object) -> TensorSpec:
     dtype = SAFETENSORS_DTYPES.get(code)
     if dtype is None:
         raise FileFormatError(
-            f"'{path.name}' holds tensors of type {_short(code)}, which NetStudio cannot read."
+            f"{quoted_name(path)} holds tensors of type {_short(code)}, which NetStudio cannot read."
         )
     spec = TensorSpec(dtype, code, tuple(shape), offsets[0], offsets[1])
     if spec.numel * dtype.itemsize != spec.end - spec.start:
@@ -176,4 +177,4 @@ def _short(text: str, limit: int = 60) -> str:
 
 
 def _bad(path: Path, reason: str) -> FileFormatError:
-    return FileFormatError(f"'{path.name}' is not a valid safetensors file: {reason}.")
+    return FileFormatError(f"{quoted_name(path)} is not a valid safetensors file: {reason}.")

@@ -33,6 +33,7 @@ import os
 import pickle
 import pickletools
 import re
+import stat
 import struct
 import warnings
 import zipfile
@@ -48,6 +49,7 @@ from safetensors import SafetensorError, safe_open
 from netstudio.errors import FileFormatError, NetStudioError, UnsafeFileError
 from netstudio.files.atomic import atomic_writer
 from netstudio.files.bounds import check_budget
+from netstudio.files.safe_read import quoted_name
 from netstudio.files.safetensors_header import SAFETENSORS_DTYPES, read_header
 from netstudio.files.torch_checks import check_torch_legacy, check_torch_zip, corrupt
 from netstudio.limits import format_bytes, memory_budget
@@ -96,7 +98,8 @@ def _safetensors_writer(kind: str, named: list[tuple[str, torch.Tensor]]):
     for name, t in tensors:
         _check_storable(name, t)
     layout = {"kind": kind, "names": [name for name, _ in named], "aliases": aliases}
-    return lambda f: _write_safetensors(f, tensors, {METADATA_KEY: json.dumps(layout)})
+    # "format": "pt" as safetensors.torch writes it: some readers (transformers) insist on it.
+    return lambda f: _write_safetensors(f, tensors, {"format": "pt", METADATA_KEY: json.dumps(layout)})
 
 
 def _flatten_container(obj: TensorContainer) -> tuple[str, list[tuple[str, torch.Tensor]]]:
@@ -240,32 +243,41 @@ def read_layout(path: Path, metadata: dict[str, str] | None, stored: list[str]) 
         or set(layout.names) != set(stored) | set(layout.aliases)
         or not set(layout.aliases.values()) <= set(stored)
     ):
-        raise FileFormatError(f"'{path.name}' has damaged NetStudio metadata.")
+        raise FileFormatError(f"{quoted_name(path)} has damaged NetStudio metadata.")
     return layout
 
 
 def sniff_file(path: Path) -> FileKind:
     """Tell the format from the first bytes (torch) or the suffix (safetensors)."""
     try:
+        mode = os.stat(path).st_mode
+        if stat.S_ISDIR(mode):
+            raise IsADirectoryError
+        if not stat.S_ISREG(mode):   # a FIFO would block, a device would never end
+            raise FileFormatError(f"{quoted_name(path)} is not a regular file.")
         with open(path, "rb") as f:
             head = f.read(9)
     except FileNotFoundError:
-        raise FileFormatError(f"'{path.name}' does not exist.") from None
+        raise FileFormatError(f"{quoted_name(path)} does not exist.") from None
     except IsADirectoryError:
-        raise FileFormatError(f"'{path.name}' is a folder, not a file.") from None
+        raise FileFormatError(f"{quoted_name(path)} is a folder, not a file.") from None
     except OSError as err:
-        raise FileFormatError(f"'{path.name}' cannot be read: {(err.strerror or str(err)).rstrip('.')}.") from None
+        raise FileFormatError(f"{quoted_name(path)} cannot be read: {(err.strerror or str(err)).rstrip('.')}.") from None
     if head.startswith(b"PK\x03\x04"):
         return "torch-zip"
+    # A safetensors header whose length happens to start 80 02..05 looks like a pickle's first bytes:
+    # the "{" of its JSON header decides, before the pickle test.
+    if head[8:9] == b"{" and path.suffix.lower() == ".safetensors":
+        return "safetensors"
     if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
         return "torch-legacy"
     if path.suffix.lower() == ".safetensors" or head[8:9] == b"{":
         return "safetensors"
     if not head:
-        raise FileFormatError(f"'{path.name}' is empty.")
+        raise FileFormatError(f"{quoted_name(path)} is empty.")
     if path.suffix.lower() in TORCH_SUFFIXES:
-        raise FileFormatError(f"'{path.name}' is not a valid PyTorch file; it may be truncated or corrupt.")
-    raise FileFormatError(f"'{path.name}' is neither a safetensors nor a PyTorch file.")
+        raise FileFormatError(f"{quoted_name(path)} is not a valid PyTorch file; it may be truncated or corrupt.")
+    raise FileFormatError(f"{quoted_name(path)} is neither a safetensors nor a PyTorch file.")
 
 
 def torch_load_weights_only(path: Path) -> object:
@@ -300,15 +312,15 @@ def torch_load_weights_only(path: Path) -> object:
     except pickle.UnpicklingError as err:
         if _NEEDS_CODE.search(str(err)) or _pickles_are_well_formed(path, kind):
             raise UnsafeFileError(
-                f"'{path.name}' contains pickled Python objects that could run code, so NetStudio will not load it."
+                f"{quoted_name(path)} contains pickled Python objects that could run code, so NetStudio will not load it."
             ) from None
         raise _corrupt_torch_file(path) from None
     except OSError as err:
-        raise FileFormatError(f"'{path.name}' cannot be read: {(err.strerror or str(err)).rstrip('.')}.") from None
+        raise FileFormatError(f"{quoted_name(path)} cannot be read: {(err.strerror or str(err)).rstrip('.')}.") from None
     except RuntimeError as err:
         if "TorchScript" in str(err):
             raise UnsafeFileError(
-                f"'{path.name}' is a TorchScript program rather than plain weights, so NetStudio will not load it."
+                f"{quoted_name(path)} is a TorchScript program rather than plain weights, so NetStudio will not load it."
             ) from None
         raise _corrupt_torch_file(path) from None
     except Exception:  # any other failure of the unpickler or zip reader means damaged bytes
@@ -368,7 +380,7 @@ def open_safetensors(path: Path) -> Iterator:
         with safe_open(path, framework="pt") as f:
             yield f
     except FileNotFoundError:
-        raise FileFormatError(f"'{path.name}' does not exist.") from None
+        raise FileFormatError(f"{quoted_name(path)} does not exist.") from None
     except (SafetensorError, OSError, ValueError) as err:
         reason = " ".join(str(err).split(":")[-1].split()).rstrip(".")
-        raise FileFormatError(f"'{path.name}' is not a valid safetensors file ({reason}).") from None
+        raise FileFormatError(f"{quoted_name(path)} is not a valid safetensors file ({reason}).") from None

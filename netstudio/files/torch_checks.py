@@ -30,6 +30,7 @@ from netstudio.errors import FileFormatError
 from netstudio.files.bounds import (FileTooLargeError, check_budget, check_pickle_size, pickle_limit,
                                     pickle_too_large)
 from netstudio.files.pickle_scan import Global, NotWeightsOnly, ScanError, ScanTooLong, scan_pickle
+from netstudio.files.safe_read import quoted_name
 from netstudio.limits import format_bytes
 
 MAX_RATIO = 100
@@ -41,7 +42,7 @@ _STORAGE_SIZE_FIELD = 8  # each legacy storage's bytes are preceded by its eleme
 
 
 def corrupt(path: Path) -> FileFormatError:
-    return FileFormatError(f"'{path.name}' is not a valid PyTorch file; it may be truncated or corrupt.")
+    return FileFormatError(f"{quoted_name(path)} is not a valid PyTorch file; it may be truncated or corrupt.")
 
 
 # ---------------------------------------------------------------- zip
@@ -74,7 +75,7 @@ def check_torch_zip(path: Path) -> bool:
         record = members.get(f"{prefix}/data/{key}")
         if record is None or nbytes > record.file_size:
             raise FileFormatError(
-                f"'{path.name}' declares {format_bytes(nbytes)} for a tensor whose data holds "
+                f"{quoted_name(path)} declares {format_bytes(nbytes)} for a tensor whose data holds "
                 f"{format_bytes(record.file_size if record else 0)}, so it is damaged."
             )
     return mappable
@@ -94,7 +95,7 @@ def _check_members(path: Path, infos: list[zipfile.ZipInfo]) -> dict[str, zipfil
                 raise corrupt(path)
         elif info.file_size > RATIO_FLOOR and info.file_size > MAX_RATIO * info.compress_size:
             raise FileTooLargeError(
-                f"'{path.name}' has a member packed {info.file_size / max(info.compress_size, 1):,.0f} to 1 "
+                f"{quoted_name(path)} has a member packed {info.file_size / max(info.compress_size, 1):,.0f} to 1 "
                 f"that would unpack to {format_bytes(info.file_size)}, so NetStudio treats it as a zip bomb."
             )
     return members
@@ -119,7 +120,7 @@ def check_torch_legacy(path: Path) -> None:
                     return  # a plain pickle, not torch's format: torch.load refuses it after this bounded scan
                 _declared_storages(path, data, first.end, legacy=True, pickles=LEGACY_PICKLES - 1, used=first.end)
     except OSError as err:
-        raise FileFormatError(f"'{path.name}' cannot be read: {(err.strerror or str(err)).rstrip('.')}.") from None
+        raise FileFormatError(f"{quoted_name(path)} cannot be read: {(err.strerror or str(err)).rstrip('.')}.") from None
 
 
 def _declared_storages(path: Path, data, pos: int, legacy: bool, pickles: int = 1, used: int = 0) -> dict:
@@ -139,7 +140,7 @@ def _declared_storages(path: Path, data, pos: int, legacy: bool, pickles: int = 
         total = sum(declared.values()) + _STORAGE_SIZE_FIELD * len(declared)
         if total > len(data) - end:
             raise FileFormatError(
-                f"'{path.name}' declares {format_bytes(total)} of tensor data but holds only "
+                f"{quoted_name(path)} declares {format_bytes(total)} of tensor data but holds only "
                 f"{format_bytes(len(data) - end)} after its pickles, so it is damaged."
             )
         check_budget(path, total, "its tensors")

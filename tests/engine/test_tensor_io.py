@@ -291,3 +291,42 @@ def test_unknown_content_is_refused(tmp_path):
     path = tmp_path / "notes.txt"
     path.write_text("just some text, not tensors")
     _damaged_file_error(path)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs named pipes")
+def test_a_pipe_or_a_device_is_refused_without_blocking(tmp_path):
+    pipe = tmp_path / "pipe.safetensors"
+    os.mkfifo(pipe)
+    for path in (pipe, Path("/dev/zero")):
+        with pytest.raises(FileFormatError, match="is not a regular file"):
+            load_tensors(path)
+
+
+def test_a_file_name_with_a_newline_keeps_the_message_on_one_line(tmp_path):
+    path = tmp_path / "evil\nname.pt"
+    path.write_bytes(b"not a torch file at all")
+    with pytest.raises(FileFormatError) as err:
+        load_tensors(path)
+    assert "\n" not in str(err.value) and "evil\\nname.pt" in str(err.value)
+
+
+def test_safetensors_files_say_they_hold_pytorch_tensors(tmp_path):
+    from safetensors import safe_open
+    save_tensors({"w": torch.ones(2)}, tmp_path / "w.safetensors")
+    with safe_open(tmp_path / "w.safetensors", framework="pt") as f:
+        assert f.metadata()["format"] == "pt"
+
+
+@pytest.mark.parametrize("second", [2, 3, 4, 5])
+def test_a_safetensors_header_length_that_looks_like_a_pickle_is_still_safetensors(tmp_path, second):
+    """A header of 0x0?80 bytes starts the file with 80 0? like a pickle protocol marker."""
+    wanted = (second << 8) | 0x80
+    path = tmp_path / "w.safetensors"
+    for pad in range(0, 2000):
+        save_tensors({"w": torch.ones(2), "x" * (pad + 1): torch.zeros(1)}, path)
+        if int.from_bytes(path.read_bytes()[:8], "little") == wanted:
+            break
+    else:
+        pytest.skip("no padding gives that header length")
+    loaded = load_tensors(path)
+    assert torch.equal(loaded["w"], torch.ones(2))
