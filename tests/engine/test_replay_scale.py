@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn.parameter import is_lazy
 
 from netstudio.errors import NetStudioError
-from netstudio.init import index as index_module
+from netstudio.params import net_index as index_module
 from netstudio.init.assignments import InitAssignment, derive_seed
 from netstudio.params.net_index import type_name
 from netstudio.init.replay import replay
