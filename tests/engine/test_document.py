@@ -241,3 +241,45 @@ def test_grouping_unnamed_children_of_a_sequential_gives_a_working_block(example
     net.load_state_dict({"0.linear.weight": ref[0].weight, "0.linear.bias": ref[0].bias,
                          "1.weight": ref[2].weight, "1.bias": ref[2].bias})
     torch.testing.assert_close(net(x), ref(x))
+
+
+@pytest.mark.parametrize("name, message", [
+    ("my input", "'my input' is not a valid name: use letters, digits and underscores, not starting with a digit."),
+    ("class", "'class' is a Python keyword."),
+    ("forward", "'forward' is reserved: torch.nn.Module already has an attribute of that name."),
+    ("x" * 201, "A name can have at most 200 characters, not 201."),
+    ("relu", "Another block in main is already named 'relu'."),
+    ("", "A name cannot be empty."),
+])
+def test_rename_refuses_what_the_name_rule_refuses(examples_dir, name, message):
+    doc = Document(load_project(examples_dir / "mlp_block.netstudio"))
+    hidden = next(n for n in doc.definition("main").nodes.values() if n.name == "hidden")
+    with pytest.raises(EditError) as err:
+        doc.rename("main", hidden.id, name)
+    assert str(err.value) == message
+    assert hidden.name == "hidden"
+    assert doc.name_problem("main", hidden.id, name) == message
+
+
+def test_the_document_refuses_what_a_file_could_not_hold(examples_dir):
+    doc = Document(load_project(examples_dir / "mlp_block.netstudio"))
+    hidden = next(n for n in doc.definition("main").nodes.values() if n.name == "hidden")
+    before = doc.project.to_dict()
+    for edit in (lambda: doc.set_param("main", hidden.id, "out_features", object()),
+                 lambda: doc.set_setting("description", "bad \ud800 text"),
+                 lambda: doc.set_setting("seed", -1),
+                 lambda: doc.move("main", hidden.id, (float("nan"), 0.0)),
+                 lambda: doc.set_code("class", "x = 1"),
+                 lambda: doc.add_definition("my block"),
+                 lambda: doc.add_node("main", "Linear", "x-y")):
+        with pytest.raises(EditError) as err:
+            edit()
+        assert "\n" not in str(err.value) and str(err.value).endswith(".")
+    assert doc.project.to_dict() == before
+
+
+def test_fresh_names_always_pass_the_rule(examples_dir):
+    doc = Document(load_project(examples_dir / "mlp_block.netstudio"))
+    code = doc.add_node("main", "Code", params={"class_name": "X", "args": {}})
+    assert code.name == "code_2"           # "code" is an attribute of compiled blocks
+    assert doc.unique_name("main", "1 weird name!") == "node_1_weird_name"

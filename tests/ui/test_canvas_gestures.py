@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
@@ -236,6 +235,26 @@ def test_f2_renames_inline_enter_applies_escape_cancels(open_canvas, qtbot):
     assert canvas.scene.model.nodes[ids["add"]].name == "add"
     canvas.controller.undo_stack.undo()
     assert canvas.node_item(ids["relu"]).look.title == "relu"
+
+
+@pytest.mark.parametrize("typed, hint", [
+    ("my relu", "'my relu' is not a valid name: use letters, digits and underscores, not starting with a digit."),
+    ("add", "Another block in main is already named 'add'."),
+    ("x" * 201, "A name can have at most 200 characters, not 201."),
+])
+def test_f2_refuses_a_name_the_engine_refuses_and_says_why(open_canvas, qtbot, typed, hint):
+    canvas = open_canvas("fixed_hidden_mlp")
+    ids = nodes_by_title(canvas)
+    focus(canvas, qtbot)
+    canvas.select_nodes([ids["relu"]])
+    QTest.keyClick(canvas.view, Qt.Key.Key_F2)
+    editor = canvas._rename_editor
+    editor.selectAll()
+    QTest.keyClicks(editor, typed)
+    QTest.keyClick(editor, Qt.Key.Key_Return)
+    assert canvas.scene.model.nodes[ids["relu"]].name == "relu"
+    assert canvas.controller.undo_stack.count() == 0
+    assert canvas.view._hint.text() == hint
 
 
 def test_zoom_keys_wheel_and_fit(open_canvas, qtbot):
