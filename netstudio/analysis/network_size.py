@@ -8,6 +8,8 @@ network over it is an error on its largest block, and is never compiled.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 
 from ..catalog import get_block
@@ -62,5 +64,6 @@ def size_diagnostics(project: Project, result, budget: int | None = None) -> lis
     return []
 
 
+@functools.lru_cache(maxsize=None)
 def _itemsize(dtype: torch.dtype) -> int:
     return torch.empty((), dtype=dtype, device="meta").element_size()

@@ -90,6 +90,9 @@ def name_problem(name: object, kind: NameKind) -> str | None:
             return f"{name!r} looks like a position; leave the name empty to be named by the position"
         if len(name) <= MAX_NAME_LENGTH and _LABEL.match(name):
             return None
+    if (len(name) <= MAX_NAME_LENGTH and name.isascii() and name.isidentifier() and not name.startswith("__")
+            and not keyword.iskeyword(name) and name not in _RESERVED[kind]):
+        return None   # the common case, without building any message (ASCII is always NFKC-normal)
     if name == "":
         return "a name cannot be empty"
     if len(name) > MAX_NAME_LENGTH:
