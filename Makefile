@@ -25,7 +25,7 @@ bench: setup
 	@bash scripts/run-benchmarks.sh
 
 screenshots: setup
-	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m ui.screenshots docs/screenshots
+	QT_QPA_PLATFORM=xcb xvfb-run -a -s "-screen 0 1600x1000x24" $(PY) -m ui.shell.screenshots docs/screenshots
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

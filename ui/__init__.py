@@ -2,8 +2,8 @@
 
 
 def create_window(project_path=None, panels=True):
-    """The ready main window; see ``ui.app.create_window`` (imported lazily: ``import ui`` stays cheap)."""
-    from .app import create_window as create
+    """The ready main window; see ``ui.shell.app.create_window`` (imported lazily: ``import ui`` stays cheap)."""
+    from .shell.app import create_window as create
     return create(project_path, panels=panels)
 
 

@@ -2,6 +2,6 @@
 
 import sys
 
-from .app import run_app
+from .shell.app import run_app
 
 sys.exit(run_app())

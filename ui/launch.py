@@ -18,7 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] in SUBCOMMANDS:
         return engine_main(argv)
-    from ui.app import run_app
+    from ui.shell.app import run_app
     return run_app(argv)
 
 

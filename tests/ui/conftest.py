@@ -22,9 +22,10 @@ from PySide6.QtWidgets import QApplication
 
 from netstudio.graph import Document, Project
 from netstudio.serialization import load_project
-from ui import create_window, prompts
-from ui.controller import DocumentController
-from ui.settings import DATA_DIR_ENV
+from ui import create_window
+from ui.shell import prompts
+from ui.document.controller import DocumentController
+from ui.shell.settings import DATA_DIR_ENV
 
 PROMPTS = ("ask_save_changes", "confirm_revert", "ask_trust", "ask_recover", "ask_stop_run", "choose_open_path",
            "choose_save_path")

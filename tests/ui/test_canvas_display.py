@@ -15,8 +15,8 @@ from netstudio.serialization import load_project
 from ui.canvas import CanvasWidget
 from ui.canvas import theme
 from ui.canvas.edge_item import TieLinkItem
-from ui.commands import AddNode, Connect, Rename, SetParam, Tie
-from ui.controller import DocumentController
+from ui.document.commands import AddNode, Connect, Rename, SetParam, Tie
+from ui.document.controller import DocumentController
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 

@@ -12,8 +12,8 @@ from PySide6.QtWidgets import QApplication
 
 from netstudio.serialization import load_project
 from ui.canvas.edge_item import TieLinkItem
-from ui.commands import Connect, MoveNodes
-from ui.mime import BLOCK_MIME, NODES_MIME
+from ui.document.commands import Connect, MoveNodes
+from ui.document.mime import BLOCK_MIME, NODES_MIME
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "resources" / "examples"
 

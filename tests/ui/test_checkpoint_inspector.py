@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMainWindow
 
 from netstudio.files.tensor_io import load_tensors, save_tensors as write_tensors
-from ui.controller import DocumentController
+from ui.document.controller import DocumentController
 from ui.panels import checkpoint_inspector, heatmap, param_tree, save_tensors
 from ui.panels.checkpoint_inspector import CheckpointInspector
 from ui.panels.heatmap import HeatmapPanel

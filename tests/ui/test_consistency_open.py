@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
-from ui.commands import SnapshotCommand
+from ui.document.commands import SnapshotCommand
 
 
 def panels(window) -> dict:

@@ -18,11 +18,11 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication, QPushButton
 
 from netstudio.serialization import load_project
-from ui import prompts
-from ui.autosave import SUFFIX as RECOVERY_SUFFIX
-from ui.autosave import recovery_dir
-from ui.commands import SetParam
-from ui.exception_hook import ExceptionHook
+from ui.shell import prompts
+from ui.shell.autosave import SUFFIX as RECOVERY_SUFFIX
+from ui.shell.autosave import recovery_dir
+from ui.document.commands import SetParam
+from ui.shell.exception_hook import ExceptionHook
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -179,7 +179,7 @@ CRASHING_SESSION = textwrap.dedent("""
     from PySide6.QtCore import QSettings
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, sys.argv[1])
     from ui import create_window
-    from ui.commands import SetParam
+    from ui.document.commands import SetParam
     window = create_window()
     doc = window.controller.document
     linear = next(n for n in doc.project.root_definition.nodes.values() if n.type == "Linear")

@@ -20,8 +20,8 @@ from PySide6.QtCore import QTimer
 from netstudio.run import make_regression
 from netstudio.serialization import load_project, save_project
 from netstudio.serialization.project_file import load_project_file
-from ui import prompts
-from ui.commands import SetParam
+from ui.shell import prompts
+from ui.document.commands import SetParam
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QAction
 
-from ui import guide
-from ui.examples import EXAMPLES_DIR
-from ui.guide import GuideWindow, read_guide, section_headings
+from ui.shell import guide
+from ui.shell.examples import EXAMPLES_DIR
+from ui.shell.guide import GuideWindow, read_guide, section_headings
 
 SECTIONS = [
     "Layers and Blocks",

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 from tests.engine.test_hostile_names import EXAMPLE_DATA, MARKER, PAYLOADS, renamed_projects
-from ui import prompts
+from ui.shell import prompts
 
 CODE_PAYLOADS = [p for p in PAYLOADS if "open(" in p or "__import__" in p]
 

@@ -15,8 +15,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
 from netstudio import desktop_entry
-from ui.app import run_app
-from ui.main_window import MainWindow
+from ui.shell.app import run_app
+from ui.shell.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = Path(sys.executable).with_name("netstudio")

@@ -9,8 +9,8 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from netstudio.catalog import CATALOG, CATEGORIES
-from ui.mime import BLOCK_MIME
-from ui.palette import TYPE_ROLE
+from ui.document.mime import BLOCK_MIME
+from ui.editors.palette import TYPE_ROLE
 
 pytestmark = pytest.mark.usefixtures("qtbot")
 

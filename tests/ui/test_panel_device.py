@@ -12,7 +12,7 @@ from netstudio import devices
 from netstudio.devices import DeviceInfo
 from netstudio.graph import Document
 from netstudio.serialization import load_project
-from ui.controller import DocumentController
+from ui.document.controller import DocumentController
 from ui.panels import device_selector
 from ui.panels.device_selector import DeviceSelector, device_label
 

@@ -15,7 +15,7 @@ from netstudio.graph import Document
 from netstudio.run import Objective, make_regression
 from netstudio.serialization import load_project
 from tests.ui.conftest import lock_held_elsewhere
-from ui.controller import DocumentController
+from ui.document.controller import DocumentController
 from ui.panels import heatmap
 from ui.panels.colormaps import NAN_RGBA, NEG_INF_RGBA, POS_INF_RGBA
 from ui.panels.heatmap import HeatmapPanel, block_reduce, element_at

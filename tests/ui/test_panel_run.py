@@ -211,7 +211,7 @@ def test_install_docks_the_panel(make_window):
 
 
 def test_undo_is_disabled_while_a_run_holds_the_network(make_window, qtbot):
-    from ui.commands import Rename
+    from ui.document.commands import Rename
     from ui.panels.run_panel import RunPanel
     window = make_window()
     controller = window.controller

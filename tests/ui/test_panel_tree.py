@@ -11,7 +11,7 @@ from netstudio.files.tensor_io import load_tensors
 from netstudio.graph import Document
 from netstudio.serialization import load_project
 from tests.ui.conftest import lock_held_elsewhere
-from ui.controller import DocumentController
+from ui.document.controller import DocumentController
 from ui.panels import param_tree, save_tensors
 from ui.panels.param_tree import ParamTreePanel
 from ui.panels.param_tree_model import (DEVICE, DTYPE, ELEMENTS, INITIALIZER, NAME, SHAPE, SHARED, SIZE,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ui.problems import ProblemsPanel
+from ui.editors.problems import ProblemsPanel
 
 
 def test_a_stale_recorded_edit_is_listed_as_a_warning(make_controller, show_widget, qtbot):

@@ -6,7 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication, QComboBox, QLabel, QLineEdit, QPushButton, QSpinBox, QWidget
 
-from ui.param_editors import BoolEditor, ChoiceEditor, FloatEditor, IntEditor, JsonEditor, ListEditor
+from ui.editors.param_editors import BoolEditor, ChoiceEditor, FloatEditor, IntEditor, JsonEditor, ListEditor
 
 
 @pytest.fixture
@@ -182,7 +182,7 @@ def test_unticking_auto_fills_in_the_size_the_input_gives(make_controller, show_
     """in_features, in_channels, num_features: the number the input gives the deferred layer, not 1."""
     from netstudio.catalog.deferred_sizes import sized_keys
     from tests.engine.builders import chain_project
-    from ui.properties import PropertiesPanel
+    from ui.editors.properties import PropertiesPanel
     doc, ids = chain_project(blocks, shape=shape)
     controller = make_controller(doc.project)
     panel = show_widget(PropertiesPanel(controller), (360, 600))
@@ -207,7 +207,7 @@ def code_block(window):
 
 
 def test_editing_a_code_blocks_class_name_renames_the_class_and_the_editor_follows(window, qtbot):
-    from ui.param_editors import NameEditor
+    from ui.editors.param_editors import NameEditor
     window.files.load(window.files.source().with_name("fixed_hidden_mlp.netstudio"))
     project = window.controller.document.project
     node, editor = code_block(window)

@@ -13,7 +13,7 @@ import pytest
 
 from netstudio.catalog import CATALOG
 from netstudio.catalog.params import ParamSpec
-from ui.commands import SetParam
+from ui.document.commands import SetParam
 
 
 def another_value(p: ParamSpec):

@@ -10,9 +10,9 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import QDockWidget, QGraphicsView, QLabel
 
 from netstudio.serialization import load_project
-from ui import prompts
-from ui.commands import RemoveNode, SetParam
-from ui.examples import EXAMPLES_DIR, FIRST_EXAMPLE
+from ui.shell import prompts
+from ui.document.commands import RemoveNode, SetParam
+from ui.shell.examples import EXAMPLES_DIR, FIRST_EXAMPLE
 
 
 def test_the_parts_have_their_object_names(make_window):

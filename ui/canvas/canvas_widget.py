@@ -457,7 +457,7 @@ class CanvasWidget(QWidget):
 
     def edit_code(self, node_id: str):
         """Open the code editor of a code block (one window per node)."""
-        from ui.code_editor import CodeEditorDialog
+        from .code_editor import CodeEditorDialog
         node = self.scene.model.nodes.get(node_id)
         if node is None or node.type != "Code":
             return None

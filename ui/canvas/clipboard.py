@@ -14,7 +14,7 @@ from typing import Any
 from PySide6.QtCore import QMimeData
 
 from netstudio.graph import Document, EditError, Project
-from ui.mime import NODES_MIME
+from ui.document.mime import NODES_MIME
 
 from .looks import CONTAINER_TYPES
 

@@ -18,7 +18,7 @@ from netstudio.graph import Document
 from netstudio.graph.layout import layered_positions
 from netstudio.graph.names import NameKind, make_valid_name
 from netstudio.graph.ports import input_ports, output_ports
-from ui.commands import AddNode, Disconnect, MoveNodes, RemoveNode, Rename, SnapshotCommand, Tie
+from ui.document.commands import AddNode, Disconnect, MoveNodes, RemoveNode, Rename, SnapshotCommand, Tie
 
 from . import theme
 from .clipboard import paste_payload

@@ -14,7 +14,7 @@ from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor, QPainterPath, QPen
 from PySide6.QtWidgets import QGraphicsPathItem
 
-from ui.commands import Connect, Disconnect, MoveNodes
+from ui.document.commands import Connect, Disconnect, MoveNodes
 
 from . import theme
 from .edge_item import link_path

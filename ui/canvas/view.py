@@ -9,8 +9,8 @@ from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QFrame, QGraphicsView, QLabel
 
-from ui.commands import MoveNodes
-from ui.mime import BLOCK_MIME
+from ui.document.commands import MoveNodes
+from ui.document.mime import BLOCK_MIME
 
 from . import theme
 from .edge_item import EdgeItem

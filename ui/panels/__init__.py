@@ -1,6 +1,6 @@
 """The parameter panels docked in the main window: parameter tree, heatmap,
 initializer picker, shared-parameter links, device selector, run panel,
-checkpoint inspector, weight import and the guide.
+checkpoint inspector and weight import.
 
 They import pyqtgraph, which costs a few hundred milliseconds, so the app adds
 them just after the window first appears (``install_panels``) instead of
@@ -12,11 +12,10 @@ from __future__ import annotations
 
 def install_panels(window) -> None:
     """Dock every panel in ``window`` (a ``MainWindow``) and add their menu entries."""
-    from ui import guide
     from ui.panels import (checkpoint_inspector, device_selector, heatmap, import_weights, init_picker,
                            param_tree, run_panel, shared_links)
     for module in (param_tree, heatmap, init_picker, shared_links, run_panel, checkpoint_inspector,
-                   device_selector, import_weights, guide):
+                   device_selector, import_weights):
         module.install(window)
     # The last dock added to a tab group is the one shown; show the everyday ones instead,
     # and give the parameter tree and the bottom panels room (a saved layout overrides this).

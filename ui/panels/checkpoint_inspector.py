@@ -33,7 +33,7 @@ from netstudio.files.checkpoint import Checkpoint, Entry, TreeNode, open_checkpo
 from netstudio.files.value_text import value_text
 from netstudio.tensors.layout import display_tensor
 
-from ..controller import DocumentController
+from ..document.controller import DocumentController
 from . import save_tensors
 from .param_tree_model import human_bytes, shape_text
 from .tensor_ref import TensorRef

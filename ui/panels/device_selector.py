@@ -35,7 +35,7 @@ def device_label(info: DeviceInfo) -> str:
 
 
 def _show_error(parent: QWidget, message: str) -> None:
-    from ..error_dialog import show_error
+    from ..widgets.error_dialog import show_error
     show_error(parent, message, title="Device")
 
 

@@ -50,10 +50,10 @@ from netstudio.errors import NetStudioError
 from netstudio.tensors.stats import TensorStats, tensor_stats
 from netstudio.tensors.view2d import HeatmapView, heatmap_view, reduce_max_abs
 
-from ..controller import DocumentController
+from ..document.controller import DocumentController
+from ..document.relay import listen
 from .colormaps import GRID_RGBA, diverging_colormap, nonfinite_overlay
 from .heatmap_stats import StatsPane, format_value, number
-from ..document.relay import listen
 from .param_tree_model import shape_text
 from .tensor_ref import TensorRef
 

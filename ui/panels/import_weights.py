@@ -24,7 +24,7 @@ from netstudio.errors import NetStudioError
 from netstudio.files.checkpoint import open_checkpoint
 from netstudio.files.weights_import import DATA_PARALLEL_PREFIX, WRAPPER_KEYS, ImportReport
 
-from .weight_commands import ImportWeights, push_weight_command
+from ..document.weight_commands import ImportWeights, push_weight_command
 
 DIALOG_NAME = "importWeightsDialog"
 REPORT_NAME = "importReport"

@@ -35,8 +35,8 @@ from netstudio.init import SCHEMES, InitAssignment, ResolvedParam, Scope, resolv
 from netstudio.init.scopes import type_name
 
 from ..document.relay import listen
+from ..document.weight_commands import ApplyInitializers, push_weight_command
 from .arg_form import ArgForm, compact, fill_combo, labelled, plain_number, scroll_page
-from .weight_commands import ApplyInitializers, push_weight_command
 
 OBJECT_NAME = "initializerPicker"
 PREVIEW_SEED = 0

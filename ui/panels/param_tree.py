@@ -23,9 +23,9 @@ from netstudio.graph.module_paths import NodePlace, node_places
 from netstudio.params.tree import ModuleEntry, TensorEntry
 from netstudio.session import NetworkSession, tensors_of
 
-from ..controller import DocumentController
-from . import save_tensors
+from ..document.controller import DocumentController
 from ..document.relay import listen
+from . import save_tensors
 from .param_tree_model import (COLUMNS, ELEMENTS, FILTER_ROLE, INITIALIZER, NAME, NAME_ROLE, SHAPE, SHARED,
                                ParamTreeModel, initializer_names)
 from .tensor_ref import TensorRef

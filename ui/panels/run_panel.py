@@ -26,9 +26,9 @@ from PySide6.QtWidgets import (QBoxLayout, QDockWidget, QFileDialog, QFormLayout
 from netstudio.errors import NetStudioError, RunError
 from netstudio.run import Objective, TrainResult, load_one_tensor
 
-from .arg_form import FloatSpin, describe_output, error_label, format_tensor, keyed_combo, parse_shape, path_row, \
-    scroll_page
 from ..document.relay import listen
+from .arg_form import (FloatSpin, describe_output, error_label, format_tensor, keyed_combo, parse_shape, path_row,
+                       scroll_page)
 from .run_worker import Runner, training_job
 from .tensor_ref import TensorRef
 

@@ -27,7 +27,7 @@ def choose_save_path(parent: QWidget | None, suggested: str) -> str | None:
 
 def show_error(parent: QWidget | None, message: str) -> None:
     """One sentence in a message box that nothing waits on."""
-    from ui.error_dialog import show_error as show
+    from ui.widgets.error_dialog import show_error as show
     show(parent, message, title="NetStudio")
 
 

@@ -32,11 +32,11 @@ from netstudio.params.direct_edits import DirectEdit
 from netstudio.params.tied_gradients import WHY_SUM_EXPLANATION, UseGradients, aligned, per_use_gradients, use_parts
 from netstudio.run import Objective
 
-from ..commands import Tie
-from .arg_form import FloatSpin, compact, parse_index, plain_number, scroll_page
+from ..document.commands import Tie
 from ..document.relay import listen
+from ..document.weight_commands import BUSY_MESSAGE, ApplyEdit, push_weight_command
+from .arg_form import FloatSpin, compact, parse_index, plain_number, scroll_page
 from .run_worker import Runner
-from .weight_commands import BUSY_MESSAGE, ApplyEdit, push_weight_command
 
 OBJECT_NAME = "sharedLinks"
 ERROR_STYLE = "color: #d93025;"

@@ -18,8 +18,8 @@ from pathlib import Path
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication
 
+from ..panels import install_panels
 from . import prompts
-from .panels import install_panels
 from .settings import APPLICATION, ORGANIZATION
 
 

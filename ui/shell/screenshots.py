@@ -25,7 +25,7 @@ def _settle(app, window) -> None:
 
 def _break_mlp(window) -> None:
     """Make the second Linear expect the wrong width, and select it: an error to show."""
-    from .commands import SetParam
+    from ..document.commands import SetParam
     doc = window.controller.document
     second = [n for n in doc.project.root_definition.nodes.values() if n.type == "Linear"][1]
     window.controller.push(SetParam(doc, "main", second.id, "in_features", 128))

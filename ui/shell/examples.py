@@ -7,7 +7,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 EXAMPLES_DIR = RESOURCES / "examples"
 FIRST_EXAMPLE = EXAMPLES_DIR / "mlp.netstudio"
 

@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QTextCursor
 from PySide6.QtWidgets import QDialog, QHBoxLayout, QListWidget, QMenu, QSplitter, QTextBrowser, QWidget
 
-GUIDE_PATH = Path(__file__).resolve().parent.parent / "docs" / "guide.md"
+GUIDE_PATH = Path(__file__).resolve().parents[2] / "docs" / "guide.md"
 OBJECT_NAME = "guide"
 MISSING = "# Guide\n\nThe guide (`docs/guide.md`) is not installed with this copy of NetStudio."
 

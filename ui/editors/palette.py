@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QAbstractItemView, QLineEdit, QTreeWidget, QTreeWi
 
 from netstudio.catalog import CATALOG, CATEGORIES
 
-from .mime import BLOCK_MIME
+from ..document.mime import BLOCK_MIME
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole + 1
 

@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
 from netstudio.graph import Project
 
-from .document.relay import listen
-from .controller import DocumentController
+from ..document.controller import DocumentController
+from ..document.relay import listen
 
 
 def needs_trust(project: Project) -> bool:

@@ -14,11 +14,11 @@ from PySide6.QtWidgets import QAbstractItemView, QMenu, QTreeWidget, QTreeWidget
 
 from netstudio.analysis import WARNING, CheckResult, Diagnostic
 
-from .commands import DiscardUnplaced
-from .controller import DocumentController
+from ..document.commands import DiscardUnplaced
+from ..document.controller import DocumentController
+from ..document.relay import listen
 from .param_editors import sentence
 from .properties import severity_icon
-from .document.relay import listen
 
 DIAGNOSTIC_ROLE = Qt.ItemDataRole.UserRole + 1
 UNPLACED_WHERE = "stored weights"

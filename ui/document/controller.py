@@ -19,7 +19,7 @@ from netstudio.analysis import CheckResult, check
 from netstudio.graph import Document, Project
 from netstudio.session import NetworkSession
 
-from .document.relay import listen, to_gui
+from .relay import listen, to_gui
 
 
 class _CheckJob(QRunnable):

@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, Q
 
 from netstudio.catalog.code_block import CodeSyntaxError, find_class, forward_ports
 from netstudio.graph.code_classes import class_name_problem, rename_class_statement
-from ui.code_class_command import RenameCodeClass
-from ui.commands import SetCode, SetParam
+from ui.document.code_class_command import RenameCodeClass
+from ui.document.commands import SetCode, SetParam
 from ui.document.relay import listen
 
 ERROR_COLOR = "#d92d20"

@@ -23,11 +23,11 @@ from netstudio.serialization import SUFFIX, save_project
 from netstudio.serialization.project_file import load_project_file
 from netstudio.trust import TrustStore
 
+from ..document.controller import DocumentController
+from ..document.relay import listen
+from ..widgets.error_dialog import file_error_details, show_error
 from . import prompts
 from .autosave import Autosaver, Recovery
-from .document.relay import listen
-from .controller import DocumentController
-from .error_dialog import file_error_details, show_error
 from .examples import bundled_examples, is_bundled
 from .recent_files import RecentFiles
 from .settings import app_data_dir

@@ -8,7 +8,7 @@ from PySide6.QtWidgets import QLabel, QStatusBar
 from netstudio.analysis import CheckResult
 from netstudio.summary import summarize
 
-from .controller import DocumentController
+from ..document.controller import DocumentController
 
 
 class StatusSummary:

@@ -20,13 +20,14 @@ from netstudio.analysis import Diagnostic
 
 from netstudio.serialization import SUFFIX
 
-from .canvas import CanvasWidget
-from .controller import DocumentController
+from ..canvas import CanvasWidget
+from ..document.controller import DocumentController
+from ..editors.palette import BlockPalette
+from ..editors.problems import ProblemsPanel
+from ..editors.properties import PropertiesPanel
+from . import guide
 from .examples import RESOURCES
 from .file_actions import FileActions
-from .palette import BlockPalette
-from .problems import ProblemsPanel
-from .properties import PropertiesPanel
 from .settings import settings
 from .status_bar import StatusSummary
 from .trust import TrustBar
@@ -164,6 +165,7 @@ class MainWindow(QMainWindow):
         about = QAction(qta.icon("mdi6.information-outline"), "&About NetStudio", self)
         about.triggered.connect(self.show_about)
         m.addAction(about)
+        guide.install(self)
 
     def _add_canvas_actions(self, menu, names) -> None:
         for name in names:

@@ -26,7 +26,7 @@ from netstudio.files.tensor_io import load_tensors, save_tensors
 from netstudio.graph import Project
 from netstudio.serialization import project_from_dict
 
-from .controller import DocumentController
+from ..document.controller import DocumentController
 from .settings import app_data_dir
 
 FORMAT = "netstudio-recovery"

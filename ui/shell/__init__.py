@@ -1,0 +1,1 @@
+"""The application shell: start-up, the main window, files, autosave, trust, prompts and errors."""
