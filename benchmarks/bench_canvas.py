@@ -60,8 +60,8 @@ def wait_for(flag: list, timeout_s: float = 5.0) -> None:
 def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     from ui.canvas import CanvasWidget
-    from ui.commands import SetParam
-    from ui.controller import DocumentController
+    from ui.document.commands import SetParam
+    from ui.document.controller import DocumentController
 
     t = time.perf_counter()
     doc = build_document()

@@ -31,7 +31,7 @@ from PySide6.QtCore import qInstallMessageHandler  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from netstudio.tensors.view2d import heatmap_view  # noqa: E402
-from ui.controller import DocumentController  # noqa: E402
+from ui.document.controller import DocumentController  # noqa: E402
 from ui.panels.heatmap import HeatmapPanel  # noqa: E402
 from ui.panels.tensor_ref import TensorRef  # noqa: E402
 
