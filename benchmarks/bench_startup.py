@@ -32,7 +32,7 @@ APP = f"""
 import os, sys
 from PySide6.QtCore import QSettings
 QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, sys.argv[1])
-from ui.app import create_window
+from ui.shell.app import create_window
 window = create_window({str(EXAMPLE)!r}, panels=False)
 window.show()
 from PySide6.QtTest import QTest
