@@ -139,7 +139,7 @@ def test_move_undo_redo_and_auto_layout(open_canvas):
     canvas = open_canvas("fixed_hidden_mlp")
     d = canvas.scene.model
     relu = next(n for n in d.nodes.values() if n.name == "relu")
-    canvas.controller.push(MoveNodes(canvas.controller.document, "main", {relu.id: (relu.position, (37.0, 400.0))}, finished=True))
+    canvas.controller.push(MoveNodes(canvas.controller.document, "main", {relu.id: (relu.position, (37.0, 400.0))}))
     assert canvas.node_item(relu.id).pos() == QPointF(37, 400)
     before = state(canvas)
     canvas.auto_layout()

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (QDialog, QDialogButtonBox, QFormLayout, QLabel, Q
 
 from netstudio.catalog.code_block import CodeSyntaxError, find_class, forward_ports
 from netstudio.graph.code_classes import class_name_problem, rename_class_statement
-from ui.document.code_class_command import RenameCodeClass
+from ui.document.commands import RenameCodeClass
 from ui.document.commands import SetCode, SetParam
 from ui.document.relay import listen
 

@@ -18,42 +18,11 @@ from netstudio.graph import Document
 from netstudio.graph.layout import layered_positions
 from netstudio.graph.names import NameKind, make_valid_name
 from netstudio.graph.ports import input_ports, output_ports
-from ui.document.commands import AddNode, Disconnect, MoveNodes, RemoveNode, Rename, SnapshotCommand, Tie
+from ui.document.commands import AddNode, Disconnect, MoveNodes, RemoveNode, Rename, Tie, push_snapshot
 
 from . import theme
 from .clipboard import paste_payload
 from .looks import CONTAINER_TYPES
-
-
-class SafeSnapshot(SnapshotCommand):
-    """A ``SnapshotCommand`` whose action may refuse: then the project is left as it
-    was, ``error`` says why, and the command drops itself from the stack."""
-
-    def __init__(self, doc: Document, text: str, action: Callable[[Document], Any]):
-        super().__init__(doc, text, action)
-        # Read through this dict: Qt deletes a refused (obsolete) command as soon as it is pushed.
-        self.outcome: dict[str, Any] = {"result": None, "error": None}
-
-    def redo(self) -> None:
-        if self.after is not None:
-            self.doc.restore(self.after)
-            return
-        try:
-            self.result = self.outcome["result"] = self.action(self.doc)
-        except Exception as err:  # noqa: BLE001 - any refusal must leave the project untouched
-            self.outcome["error"] = str(err) or type(err).__name__
-            if self.doc.snapshot() != self.before:
-                self.doc.restore(self.before)
-            self.setObsolete(True)
-            return
-        self.after = self.doc.snapshot()
-
-
-def push_snapshot(controller, text: str, action: Callable[[Document], Any]) -> tuple[Any, str | None]:
-    cmd = SafeSnapshot(controller.document, text, action)
-    outcome = cmd.outcome
-    controller.push(cmd)
-    return outcome["result"], outcome["error"]
 
 
 def snap_point(pos: QPointF | tuple[float, float]) -> tuple[float, float]:
@@ -229,7 +198,7 @@ def auto_layout(controller, definition: str, text: str = "Auto layout") -> bool:
             moves[node_id] = (d.nodes[node_id].position, new)
     if not moves:
         return False
-    cmd = MoveNodes(doc, definition, moves, finished=True)
+    cmd = MoveNodes(doc, definition, moves)
     cmd.setText(text)
     controller.push(cmd)
     return True

@@ -102,7 +102,7 @@ class MoveGesture(Gesture):
             if new != node.position:
                 moves[node_id] = (node.position, new)
         if moves:
-            scene.controller.push(MoveNodes(doc, scene.definition, moves, finished=True))
+            scene.controller.push(MoveNodes(doc, scene.definition, moves))
         # Whatever was not pushed (a tiny drag that snapped back) returns to the model's place.
         for node_id in self.start:
             item, node = scene.nodes.get(node_id), d.nodes.get(node_id)

@@ -289,7 +289,7 @@ class CanvasView(QGraphicsView):
         d = scene.model
         moves = {i: (d.nodes[i].position, (d.nodes[i].position[0] + dx * step, d.nodes[i].position[1] + dy * step))
                  for i in ids if i in d.nodes}
-        scene.controller.push(MoveNodes(scene.controller.document, scene.definition, moves, finished=True))
+        scene.controller.push(MoveNodes(scene.controller.document, scene.definition, moves))
         return True
 
     def keyReleaseEvent(self, event) -> None:

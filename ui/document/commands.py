@@ -3,7 +3,8 @@ document API only.  Views never change the model directly; they follow its event
 
 Composite edits (delete a selection, paste, group, ungroup) are one undo step:
 either a macro of smaller commands, or a snapshot/restore of the project.
-Continuous drags merge into one step (``MoveNodes.mergeWith``).
+A drag is one ``MoveNodes`` when it ends.  Weight changes have their own
+commands in ``weight_commands``.
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ from typing import Any, Callable
 from PySide6.QtGui import QUndoCommand
 
 from netstudio.graph import Document, Node
+from netstudio.graph.code_classes import RenamedClass, class_name_problem, rename_code_class, undo_rename
 from netstudio.graph.document import RemovedNode
-
-MOVE_ID = 1001
-
 
 class DocCommand(QUndoCommand):
     """Base: holds the document; subclasses implement redo/undo with document calls."""
@@ -86,26 +85,12 @@ class Disconnect(DocCommand):
 
 
 class MoveNodes(DocCommand):
-    """Move nodes; consecutive moves of the same nodes merge into one undo step."""
+    """Move nodes, one undo step per drag or nudge."""
 
-    def __init__(self, doc: Document, definition: str, moves: dict[str, tuple[tuple[float, float], tuple[float, float]]],
-                 finished: bool = False):
+    def __init__(self, doc: Document, definition: str, moves: dict[str, tuple[tuple[float, float], tuple[float, float]]]):
         super().__init__(doc, "Move" if len(moves) > 1 else f"Move {doc.node(definition, next(iter(moves))).name}")
         self.definition = definition
         self.moves = dict(moves)  # node id -> (old, new)
-        self.finished = finished
-
-    def id(self) -> int:
-        return MOVE_ID
-
-    def mergeWith(self, other: QUndoCommand) -> bool:
-        if not isinstance(other, MoveNodes) or self.finished or other.definition != self.definition \
-                or set(other.moves) != set(self.moves):
-            return False
-        for node_id, (_, new) in other.moves.items():
-            self.moves[node_id] = (self.moves[node_id][0], new)
-        self.finished = other.finished
-        return True
 
     def redo(self) -> None:
         with self.doc.batch():
@@ -204,8 +189,10 @@ class DiscardUnplaced(QUndoCommand):
 class SnapshotCommand(DocCommand):
     """A composite edit undone by restoring the project as it was (group, ungroup, paste, layout).
 
-    ``action`` runs once on the first redo; later redos restore the state it produced,
-    so ids stay stable across undo/redo.
+    ``action`` runs once, on the first redo; later redos restore the state it
+    produced, so ids stay stable across undo and redo.  The action may refuse
+    (raise): then the project is left as it was, ``outcome["error"]`` says why,
+    and the command drops itself from the stack.
     """
 
     def __init__(self, doc: Document, text: str, action: Callable[[Document], Any]):
@@ -213,14 +200,57 @@ class SnapshotCommand(DocCommand):
         self.action = action
         self.before = doc.snapshot()
         self.after: dict | None = None
-        self.result: Any = None
+        # Read through this dict: Qt deletes a refused (obsolete) command as soon as it is pushed.
+        self.outcome: dict[str, Any] = {"result": None, "error": None}
 
     def redo(self) -> None:
-        if self.after is None:
-            self.result = self.action(self.doc)
-            self.after = self.doc.snapshot()
-        else:
+        if self.after is not None:
             self.doc.restore(self.after)
+            return
+        try:
+            self.outcome["result"] = self.action(self.doc)
+        except Exception as err:  # noqa: BLE001 - any refusal must leave the project untouched
+            self.outcome["error"] = str(err) or type(err).__name__
+            if self.doc.snapshot() != self.before:
+                self.doc.restore(self.before)
+            self.setObsolete(True)
+            return
+        self.after = self.doc.snapshot()
 
     def undo(self) -> None:
         self.doc.restore(self.before)
+
+
+def push_snapshot(controller, text: str, action: Callable[[Document], Any]) -> tuple[Any, str | None]:
+    """Push ``action`` as one undo step; returns (its result, None) or (None, why it refused)."""
+    cmd = SnapshotCommand(controller.document, text, action)
+    outcome = cmd.outcome
+    controller.push(cmd)
+    return outcome["result"], outcome["error"]
+
+
+class RenameCodeClass(DocCommand):
+    """Rename a code block's class in the code table, its ``class X(`` statement and every node using it."""
+
+    def __init__(self, doc: Document, old: str, new: str):
+        super().__init__(doc, f"Rename class {old} to {new}")
+        self.old, self.new = old, new
+        self.renamed: RenamedClass | None = None
+
+    def redo(self) -> None:
+        self.renamed = rename_code_class(self.doc, self.old, self.new)
+
+    def undo(self) -> None:
+        if self.renamed is not None:
+            undo_rename(self.doc, self.renamed)
+
+
+def rename_class(controller, old: str, new: str) -> str | None:
+    """Push the rename of code class ``old`` to ``new``; returns why not (one sentence), or None."""
+    new = new.strip()
+    if new == old:
+        return None
+    problem = class_name_problem(controller.document, old, new)
+    if problem is None:
+        controller.push(RenameCodeClass(controller.document, old, new))
+    return problem

@@ -26,8 +26,7 @@ from netstudio.catalog.deferred_sizes import size_from_input, sized_keys
 from netstudio.graph import Node
 from netstudio.graph.code_classes import class_name_problem, users_of
 
-from ..document.code_class_command import rename_class
-from ..document.commands import Rename, SetParam
+from ..document.commands import Rename, SetParam, rename_class
 from ..document.controller import DocumentController
 from ..document.relay import listen
 from .param_editors import INVALID_STYLE, IntEditor, NameEditor, ParamEditor, make_editor, sentence
