@@ -14,6 +14,8 @@ size 0): the bound holds whatever ``stat`` said.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 import stat
 from pathlib import Path
 from typing import BinaryIO
@@ -46,6 +48,19 @@ def quoted_name(path: str | os.PathLike) -> str:
     """``'name'`` for messages, escaped (``'a\\nb'``) when the name holds a newline or other odd characters."""
     name = Path(path).name
     return f"'{name}'" if name.isprintable() else ascii(name)
+
+
+@contextmanager
+def reading(path: str | os.PathLike) -> Iterator[None]:
+    """Operating-system errors while reading ``path`` as one sentence each (missing, a folder, other)."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise FileFormatError(f"{quoted_name(path)} does not exist.") from None
+    except IsADirectoryError:
+        raise FileFormatError(f"{quoted_name(path)} is a folder, not a file.") from None
+    except OSError as err:
+        raise FileFormatError(f"{quoted_name(path)} cannot be read: {(err.strerror or str(err)).rstrip('.')}.") from None
 
 
 def open_regular_file(path: str | os.PathLike) -> BinaryIO:

@@ -23,7 +23,7 @@ import torch
 
 from netstudio.errors import FileFormatError
 from netstudio.files.bounds import FileTooLargeError
-from netstudio.files.safe_read import quoted_name
+from netstudio.files.safe_read import quoted_name, reading
 from netstudio.limits import format_bytes
 
 #: The safetensors library refuses longer headers too.
@@ -79,7 +79,7 @@ def read_header(path: Path) -> Header:
     loading a file's tensors one by one parses its header once; the returned
     header must not be changed.
     """
-    try:
+    with reading(path):
         with open(path, "rb") as f:
             size = f.seek(0, 2)
             f.seek(0)
@@ -95,12 +95,6 @@ def read_header(path: Path) -> Header:
             if length > size - 8:
                 raise _bad(path, f"its header length ({length:,} bytes) runs past the end of the file")
             raw = f.read(length)
-    except FileNotFoundError:
-        raise FileFormatError(f"{quoted_name(path)} does not exist.") from None
-    except IsADirectoryError:
-        raise FileFormatError(f"{quoted_name(path)} is a folder, not a file.") from None
-    except OSError as err:
-        raise FileFormatError(f"{quoted_name(path)} cannot be read: {(err.strerror or str(err)).rstrip('.')}.") from None
     return _parse_cached(Path(path.name), raw, size - 8 - length)
 
 

@@ -49,7 +49,7 @@ from safetensors import SafetensorError, safe_open
 from netstudio.errors import FileFormatError, NetStudioError, UnsafeFileError
 from netstudio.files.atomic import atomic_writer
 from netstudio.files.bounds import check_budget
-from netstudio.files.safe_read import quoted_name
+from netstudio.files.safe_read import quoted_name, reading
 from netstudio.files.safetensors_header import SAFETENSORS_DTYPES, read_header
 from netstudio.files.torch_checks import check_torch_legacy, check_torch_zip, corrupt
 from netstudio.limits import format_bytes, memory_budget
@@ -249,7 +249,7 @@ def read_layout(path: Path, metadata: dict[str, str] | None, stored: list[str]) 
 
 def sniff_file(path: Path) -> FileKind:
     """Tell the format from the first bytes (torch) or the suffix (safetensors)."""
-    try:
+    with reading(path):
         mode = os.stat(path).st_mode
         if stat.S_ISDIR(mode):
             raise IsADirectoryError
@@ -257,12 +257,6 @@ def sniff_file(path: Path) -> FileKind:
             raise FileFormatError(f"{quoted_name(path)} is not a regular file.")
         with open(path, "rb") as f:
             head = f.read(9)
-    except FileNotFoundError:
-        raise FileFormatError(f"{quoted_name(path)} does not exist.") from None
-    except IsADirectoryError:
-        raise FileFormatError(f"{quoted_name(path)} is a folder, not a file.") from None
-    except OSError as err:
-        raise FileFormatError(f"{quoted_name(path)} cannot be read: {(err.strerror or str(err)).rstrip('.')}.") from None
     if head.startswith(b"PK\x03\x04"):
         return "torch-zip"
     # A safetensors header whose length happens to start 80 02..05 looks like a pickle's first bytes:

@@ -12,26 +12,25 @@ from .project import Project
 
 def input_ports(project: Project, node: Node) -> tuple[str, ...]:
     spec = get_block(node.type)
-    if spec is None:
-        return ()
-    if spec.role is Role.CONTAINER:
-        d = project.definitions.get(node.text_param("definition") or "")
-        return tuple(n.name for n in d.inputs) if d is not None else ()
-    if spec.role is Role.CODE:
+    if spec is not None and spec.role is Role.CODE:
         class_name = node.text_param("class_name") or ""
-        source = project.code.get(class_name, "")
         try:
-            return forward_ports(source, class_name)
+            return forward_ports(project.code.get(class_name, ""), class_name)
         except CodeSyntaxError:
             return ("in",)
-    return spec.input_ports(node.params)
+    return _ports(project, node, "inputs")
 
 
 def output_ports(project: Project, node: Node) -> tuple[str, ...]:
+    return _ports(project, node, "outputs")
+
+
+def _ports(project: Project, node: Node, side: str) -> tuple[str, ...]:
+    """A container's ports are its definition's Input (or Output) names; other blocks declare theirs."""
     spec = get_block(node.type)
     if spec is None:
         return ()
     if spec.role is Role.CONTAINER:
         d = project.definitions.get(node.text_param("definition") or "")
-        return tuple(n.name for n in d.outputs) if d is not None else ()
-    return spec.outputs
+        return tuple(n.name for n in getattr(d, side)) if d is not None else ()
+    return spec.input_ports(node.params) if side == "inputs" else spec.outputs
