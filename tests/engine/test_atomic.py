@@ -207,12 +207,19 @@ def test_an_older_netstudios_temp_files_are_swept_by_name(tmp_path):
     assert sweep_stale_temp_files(tmp_path, names=["net.netstudio"]) == [old]
 
 
+@contextlib.contextmanager
+def live_writer(folder):
+    """``(target, process, its temp file's name)``: another process halfway through saving ``folder/net.netstudio``."""
+    target = folder / "net.netstudio"
+    with writer_in_the_middle_of_a_save(target) as proc:
+        [live] = temp_files(folder)
+        yield target, proc, live
+
+
 @posix_only
 @pytest.mark.skipif(atomic.fcntl is None, reason="needs fcntl")
 def test_a_live_writers_temp_file_survives_sweeps_and_saves(tmp_path):
-    target = tmp_path / "net.netstudio"
-    with writer_in_the_middle_of_a_save(target) as proc:
-        [live] = temp_files(tmp_path)
+    with live_writer(tmp_path) as (target, proc, live):
         assert sweep_stale_temp_files(tmp_path) == []
         atomic_write_bytes(target, b"from another process")    # sweeps the same name first
         assert temp_files(tmp_path) == [live]
@@ -225,11 +232,10 @@ def test_a_live_writers_temp_file_survives_sweeps_and_saves(tmp_path):
 @posix_only
 @pytest.mark.skipif(atomic.fcntl is None, reason="needs fcntl")
 def test_a_writer_killed_while_another_sweeps_is_swept_afterwards(tmp_path):
-    target = tmp_path / "net.netstudio"
-    with writer_in_the_middle_of_a_save(target) as proc:
-        [live] = temp_files(tmp_path)
+    with live_writer(tmp_path) as (target, proc, live):
         proc.kill()
     assert sweep_stale_temp_files(tmp_path, names=[target.name]) == [tmp_path / live]
+    assert temp_files(tmp_path) == []
 
 
 @posix_only

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -20,6 +21,15 @@ from ..conftest import EXAMPLES
 def one_sentence(err: Exception) -> bool:
     text = str(err)
     return "\n" not in text and text.endswith(".") and "Traceback" not in text
+
+
+def mlp_changed(examples_dir, tmp_path, mutate) -> Path:
+    """A copy of the mlp example whose JSON ``mutate`` has changed (in place)."""
+    data = json.loads((examples_dir / "mlp.netstudio").read_text())
+    mutate(data)
+    path = tmp_path / "changed.netstudio"
+    path.write_text(json.dumps(data))
+    return path
 
 
 def test_round_trip_is_exact(examples_dir, tmp_path):
@@ -57,12 +67,8 @@ def test_saving_keeps_a_backup(tmp_path):
     (lambda d: d["definitions"]["main"]["nodes"][1].update(id=d["definitions"]["main"]["nodes"][0]["id"]), "is used twice"),
 ])
 def test_invalid_projects_name_the_json_path(examples_dir, tmp_path, mutate, expected):
-    data = json.loads((examples_dir / "mlp.netstudio").read_text())
-    mutate(data)
-    path = tmp_path / "bad.netstudio"
-    path.write_text(json.dumps(data))
     with pytest.raises(ProjectFormatError) as err:
-        load_project(path)
+        load_project(mlp_changed(examples_dir, tmp_path, mutate))
     assert expected in str(err.value)
     assert one_sentence(err.value)
 
@@ -180,12 +186,8 @@ def test_a_bad_concat_count_is_a_diagnostic_not_a_crash(count):
     (lambda d: d["definitions"]["main"].update(class_name="Sequential\n"), "$.definitions.main.class_name: 'Sequential\\n' does not match"),
 ])
 def test_schema_refuses_what_would_crash_later(examples_dir, tmp_path, mutate, expected):
-    data = json.loads((examples_dir / "mlp.netstudio").read_text())
-    mutate(data)
-    path = tmp_path / "bad.netstudio"
-    path.write_text(json.dumps(data))
     with pytest.raises(ProjectFormatError) as err:
-        load_project(path)
+        load_project(mlp_changed(examples_dir, tmp_path, mutate))
     assert expected in str(err.value) and one_sentence(err.value)
 
 
@@ -193,15 +195,13 @@ def test_the_name_length_limit_is_the_name_rule(examples_dir, tmp_path):
     from netstudio.graph.names import MAX_NAME_LENGTH
     from netstudio.serialization.schema import NODE
     assert NODE["properties"]["name"]["maxLength"] == MAX_NAME_LENGTH
-    data = json.loads((examples_dir / "mlp.netstudio").read_text())
-    data["definitions"]["main"]["nodes"][2]["name"] = "a" * MAX_NAME_LENGTH
-    path = tmp_path / "long.netstudio"
-    path.write_text(json.dumps(data))
-    load_project(path)
-    data["definitions"]["main"]["nodes"][2]["name"] = "a" * (MAX_NAME_LENGTH + 1)
-    path.write_text(json.dumps(data))
+
+    def named(length: int) -> Path:
+        return mlp_changed(examples_dir, tmp_path,
+                           lambda d: d["definitions"]["main"]["nodes"][2].update(name="a" * length))
+    load_project(named(MAX_NAME_LENGTH))      # at the limit: loads
     with pytest.raises(ProjectFormatError, match=r"nodes\[2\]\.name: 'a+\.\.\.' is too long"):
-        load_project(path)
+        load_project(named(MAX_NAME_LENGTH + 1))
 
 
 # ---------------------------------------------------------------- saving never raises anything else (part 3)

@@ -115,10 +115,23 @@ def test_a_warning_gets_an_amber_badge(open_canvas):
     new = list(d.nodes)[-2:]
     controller.push(Connect(doc, "main", new[0], "out", new[1], "in"))
     controller.wait_for_check()
-    badge = canvas.node_item(new[1]).badge
-    assert badge is not None
+    warned, broken = canvas.node_item(new[1]), canvas.node_item(new[0])
+    badge = warned.badge
+    assert badge is not None and badge.isVisible()
     assert "its output is not used" in badge.toolTip()
-    assert canvas.node_item(new[0]).badge.severity == "error"  # input not connected
+    assert badge.severity == "warning" and badge.color == QColor(theme.WARNING)
+    assert broken.badge.severity == "error" and broken.badge.color == QColor(theme.ERROR)  # input not connected
+    # Pixels: amber on the warned node's corner, red on the other's (left of the white "!" in each).
+    canvas.view.set_zoom(1.0)
+    canvas.view.centerOn(warned.sceneBoundingRect().united(broken.sceneBoundingRect()).center())
+    image = canvas.view.viewport().grab().toImage()
+
+    def badge_pixel(item):
+        p = canvas.view.mapFromScene(item.badge.mapToScene(QPointF(-theme.BADGE_RADIUS / 2, 0)))
+        return QColor(image.pixel(p.x(), p.y()))
+
+    assert _distance(badge_pixel(warned), QColor(theme.WARNING)) <= 12
+    assert _distance(badge_pixel(broken), QColor(theme.ERROR)) <= 12
 
 
 def test_untrusted_code_blocks_look_disabled(open_canvas):
@@ -209,14 +222,41 @@ def test_rendering_draws_nodes_in_their_category_colour(open_canvas):
 
 
 def test_render_whole_view_into_an_image(open_canvas):
+    """``view.render`` paints what the view shows onto a white image: the gridded background, each
+    block's card in its category colour with its ports, and each edge in the edge colour."""
     canvas = open_canvas("chimera", size=(1000, 500))
-    image = QImage(canvas.view.viewport().size(), QImage.Format.Format_ARGB32_Premultiplied)
+    view = canvas.view
+    image = QImage(view.viewport().size(), QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(Qt.GlobalColor.white)
     painter = QPainter(image)
-    canvas.view.render(painter)
+    view.render(painter)
     painter.end()
-    colours = {image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)}
-    assert len(colours) > 20   # grid, cards, headers, text, edges
+
+    def at(scene_point: QPointF) -> tuple[int, int]:
+        p = view.mapFromScene(scene_point)
+        return p.x(), p.y()
+
+    # An empty corner: the background colour crossed by both kinds of grid line, nothing else.
+    corner = {QColor(image.pixel(x, y)).name() for x in range(40) for y in range(40)}
+    assert theme.BACKGROUND in corner and {theme.GRID_LINE, theme.GRID_LINE_MAJOR} <= corner
+    assert corner <= {theme.BACKGROUND, theme.GRID_LINE, theme.GRID_LINE_MAJOR}
+    assert len(canvas.scene.nodes) == 5 and len(canvas.scene.edges) == 4
+    for item in canvas.scene.nodes.values():
+        colour, rect, title = theme.category_color(item.look.category), item.rect, item.look.title
+        assert view.viewport().rect().contains(view.mapFromScene(item.sceneBoundingRect()).boundingRect()), title
+        # The category strip along the top, the tinted header beside the title, the white card below.
+        assert _near(image, *at(item.mapToScene(QPointF(rect.center().x(), rect.top() + 1.5))), colour, 40), title
+        header = item.mapToScene(QPointF(rect.right() - 14, rect.top() + theme.HEADER_HEIGHT / 2))
+        assert _near(image, *at(header), theme.tint(colour, 0.13), 12, radius=0), title
+        assert _near(image, *at(item.mapToScene(QPointF(rect.right() - 12, rect.bottom() - 5))),
+                     QColor(theme.NODE_FILL), 8), title
+    for edge in canvas.scene.edges.values():
+        # The output port it leaves is a dot in its block's colour; the line is the edge colour over the
+        # background (anti-aliased: a blend of the two, mostly edge).
+        src = theme.category_color(edge.src_item.look.category)
+        assert _near(image, *at(edge.src_item.output_pos(edge.src_port)), src, 30, radius=0)
+        assert _coverage(image, *at(edge.path().pointAtPercent(0.2)), QColor(theme.EDGE),
+                         QColor(theme.BACKGROUND)) >= 0.6, edge.label_text
 
 
 def test_no_callbacks_left_on_the_document_after_the_widget_goes(qtbot):
@@ -254,15 +294,33 @@ def test_a_second_canvas_on_the_same_document_stays_in_sync(open_canvas, qtbot):
     other.close()
 
 
-def _near(image: QImage, x: int, y: int, colour: QColor, tolerance: int = 30, radius: int = 2) -> bool:
+def _distance(a: QColor, b: QColor) -> int:
+    return abs(a.red() - b.red()) + abs(a.green() - b.green()) + abs(a.blue() - b.blue())
+
+
+def _around(image: QImage, x: int, y: int, radius: int):
     for dx in range(-radius, radius + 1):
         for dy in range(-radius, radius + 1):
             if 0 <= x + dx < image.width() and 0 <= y + dy < image.height():
-                c = QColor(image.pixel(x + dx, y + dy))
-                if abs(c.red() - colour.red()) + abs(c.green() - colour.green()) + \
-                        abs(c.blue() - colour.blue()) <= tolerance:
-                    return True
-    return False
+                yield QColor(image.pixel(x + dx, y + dy))
+
+
+def _near(image: QImage, x: int, y: int, colour: QColor, tolerance: int = 30, radius: int = 2) -> bool:
+    return any(_distance(c, colour) <= tolerance for c in _around(image, x, y, radius))
+
+
+def _coverage(image: QImage, x: int, y: int, ink: QColor, paper: QColor, radius: int = 2) -> float:
+    """How much of ``ink`` the most inked pixel near (x, y) holds, counting only pixels that are
+    ``ink`` blended over ``paper`` (what anti-aliasing makes of a thin line): 0 when there is none."""
+    best = 0.0
+    for c in _around(image, x, y, radius):
+        channels = [(c.red(), ink.red(), paper.red()), (c.green(), ink.green(), paper.green()),
+                    (c.blue(), ink.blue(), paper.blue())]
+        t = sum((p - v) * (p - i) for v, i, p in channels) / sum((p - i) ** 2 for _, i, p in channels)
+        t = min(max(t, 0.0), 1.0)
+        if sum(abs(v - (p + (i - p) * t)) for v, i, p in channels) <= 8:
+            best = max(best, t)
+    return best
 
 
 def test_deferred_layers_stop_showing_deferred_once_the_network_ran(open_canvas, qtbot):

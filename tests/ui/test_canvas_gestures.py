@@ -7,10 +7,6 @@ from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtTest import QTest
 
 
-
-
-
-
 def vp(canvas):
     return canvas.view.viewport()
 
@@ -41,6 +37,14 @@ def focus(canvas, qtbot) -> None:
     canvas.activateWindow()
     canvas.view.setFocus()
     qtbot.waitUntil(lambda: canvas.view.hasFocus())
+
+
+def press_f2_on(canvas, qtbot, node_id: str):
+    """Select the node and press F2 in the focused canvas; the inline rename editor that opens."""
+    focus(canvas, qtbot)
+    canvas.select_nodes([node_id])
+    QTest.keyClick(canvas.view, Qt.Key.Key_F2)
+    return canvas._rename_editor
 
 
 # -- connecting -------------------------------------------------------------------------------------
@@ -215,10 +219,7 @@ def test_delete_key_removes_selection_in_one_step(open_canvas, qtbot):
 def test_f2_renames_inline_enter_applies_escape_cancels(open_canvas, qtbot):
     canvas = open_canvas("fixed_hidden_mlp")
     ids = nodes_by_title(canvas)
-    focus(canvas, qtbot)
-    canvas.select_nodes([ids["relu"]])
-    QTest.keyClick(canvas.view, Qt.Key.Key_F2)
-    editor = canvas._rename_editor
+    editor = press_f2_on(canvas, qtbot, ids["relu"])
     assert editor is not None and editor.text() == "relu"
     editor.selectAll()
     QTest.keyClicks(editor, "activation")
@@ -227,9 +228,8 @@ def test_f2_renames_inline_enter_applies_escape_cancels(open_canvas, qtbot):
     assert canvas.node_item(ids["relu"]).look.title == "activation"
     assert canvas.controller.undo_stack.undoText() == "Rename to 'activation'"
     # Escape leaves the name alone.
-    canvas.select_nodes([ids["add"]])
-    QTest.keyClick(canvas.view, Qt.Key.Key_F2)
-    editor = canvas._rename_editor
+    editor = press_f2_on(canvas, qtbot, ids["add"])
+    assert editor is not None and editor.text() == "add"
     QTest.keyClicks(editor, "zzz")
     QTest.keyClick(editor, Qt.Key.Key_Escape)
     assert canvas.scene.model.nodes[ids["add"]].name == "add"
@@ -245,10 +245,7 @@ def test_f2_renames_inline_enter_applies_escape_cancels(open_canvas, qtbot):
 def test_f2_refuses_a_name_the_engine_refuses_and_says_why(open_canvas, qtbot, typed, hint):
     canvas = open_canvas("fixed_hidden_mlp")
     ids = nodes_by_title(canvas)
-    focus(canvas, qtbot)
-    canvas.select_nodes([ids["relu"]])
-    QTest.keyClick(canvas.view, Qt.Key.Key_F2)
-    editor = canvas._rename_editor
+    editor = press_f2_on(canvas, qtbot, ids["relu"])
     editor.selectAll()
     QTest.keyClicks(editor, typed)
     QTest.keyClick(editor, Qt.Key.Key_Return)
@@ -293,16 +290,22 @@ def test_wheel_zoom_keeps_the_point_under_the_mouse(open_canvas):
 
 def test_middle_button_and_space_drag_pan(open_canvas, qtbot):
     canvas = open_canvas("mlp")
-    view = canvas.view
+    view, d = canvas.view, canvas.scene.model
+    node = canvas.node_item(nodes_by_title(canvas)["0"])
+    positions = {node_id: (d.nodes[node_id].position, item.pos()) for node_id, item in canvas.scene.nodes.items()}
+    count = canvas.controller.undo_stack.count()
     center = view.mapToScene(view.viewport().rect().center())
-    drag(canvas, QPoint(400, 300), QPoint(300, 250), button=Qt.MouseButton.MiddleButton)
+    # A middle-button drag that starts on a block pans the view and leaves the block where it was.
+    start = at(canvas, node.mapToScene(QPointF(0, 10)))
+    drag(canvas, start, start + QPoint(-100, -50), button=Qt.MouseButton.MiddleButton)
     moved = view.mapToScene(view.viewport().rect().center())
     assert moved.x() - center.x() == pytest.approx(100 / view.zoom(), abs=2 / view.zoom())
-    assert canvas.scene.model.nodes == canvas.controller.document.project.root_definition.nodes
+    assert moved.y() - center.y() == pytest.approx(50 / view.zoom(), abs=2 / view.zoom())
+    assert {node_id: (d.nodes[node_id].position, item.pos()) for node_id, item in canvas.scene.nodes.items()} \
+        == positions
+    assert canvas.controller.undo_stack.count() == count and not canvas.selected_node_ids()
     focus(canvas, qtbot)
     QTest.keyPress(view, Qt.Key.Key_Space)
-    count = canvas.controller.undo_stack.count()
-    node = canvas.node_item(nodes_by_title(canvas)["0"])
     start = at(canvas, node.mapToScene(QPointF(0, 10)))
     drag(canvas, start, start + QPoint(-80, 0))
     QTest.keyRelease(view, Qt.Key.Key_Space)

@@ -165,12 +165,18 @@ def test_start_up_removes_what_killed_saves_left_beside_recent_projects(make_win
     assert not litter.exists() and other.exists()
 
 
-def test_opening_during_training_stops_the_run_instead_of_hanging(make_window, two_projects, qtbot, monkeypatch):
-    a, b = two_projects
-    window = make_window(a)
+def training_without_end(make_window, path):
+    """``(window, run panel)``: a window on ``path`` training for more steps than any test waits for."""
+    window = make_window(path)
     run = window.docks["runPanelDock"].widget()
     run.steps_spin.setValue(1_000_000)
     assert run.train()
+    return window, run
+
+
+def test_opening_during_training_stops_the_run_instead_of_hanging(make_window, two_projects, qtbot, monkeypatch):
+    a, b = two_projects
+    window, run = training_without_end(make_window, a)
     qtbot.waitUntil(lambda: len(run.losses) > 0, timeout=20_000)
     asked = []
     monkeypatch.setattr(prompts, "ask_stop_run", lambda parent, doing: asked.append(doing) or True)
@@ -183,10 +189,7 @@ def test_opening_during_training_stops_the_run_instead_of_hanging(make_window, t
 
 def test_keeping_the_run_going_keeps_the_project(make_window, two_projects, qtbot, monkeypatch):
     a, b = two_projects
-    window = make_window(a)
-    run = window.docks["runPanelDock"].widget()
-    run.steps_spin.setValue(1_000_000)
-    assert run.train()
+    window, run = training_without_end(make_window, a)
     monkeypatch.setattr(prompts, "ask_stop_run", lambda parent, doing: False)
     assert not window.files.open_path(b)
     assert window.controller.busy and window.controller.path == a.resolve()

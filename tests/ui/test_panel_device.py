@@ -9,6 +9,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QToolBar
 
 from netstudio import devices
+from netstudio import session as session_module
 from netstudio.devices import DeviceInfo
 from netstudio.graph import Document
 from netstudio.serialization import load_project
@@ -17,6 +18,7 @@ from ui.panels import device_selector
 from ui.panels.device_selector import DeviceSelector, device_label
 
 CPU = DeviceInfo("cpu", "cpu", "CPU")
+META = DeviceInfo("meta", "meta", "PyTorch meta device (shapes only)")
 
 
 @pytest.fixture
@@ -72,21 +74,45 @@ def test_lists_this_machines_devices_with_the_networks_selected(make_selector):
     assert selector.combo.currentText() == "cpu" and selector.objectName() == "deviceSelector"
 
 
-def test_switching_to_cpu_moves_the_network_there(qtbot, monkeypatch, controller, make_selector):
-    fake_gpu = DeviceInfo("cuda:0", "cuda", "Pretend GPU", 8 * 2**30)
-    monkeypatch.setattr(devices, "list_devices", lambda: [CPU, fake_gpu])
-    controller.session.device = torch.device("cuda:0")  # as if the network had been moved to a GPU
+@pytest.fixture
+def meta_device(monkeypatch):
+    """Lists PyTorch's ``meta`` device (shapes, no data) and lets the session move there: a device other
+    than the CPU that every machine has, so a move really moves each tensor, with or without a GPU."""
+    real = devices.resolve_device
+
+    def resolve(device):
+        return torch.device("meta") if str(device) == "meta" else real(device)
+    monkeypatch.setattr(devices, "list_devices", lambda: [CPU, META])
+    monkeypatch.setattr(devices, "resolve_device", resolve)
+    monkeypatch.setattr(session_module, "resolve_device", resolve)
+
+
+def test_switching_device_moves_every_tensor_and_the_next_run_uses_them(qtbot, meta_device, controller,
+                                                                        make_selector):
+    session = controller.session
+    module = session.ensure_built()
+    shapes = {name: t.shape for name, t in [*module.named_parameters(), *module.named_buffers()]}
+    output_shape = session.output.shape
+    assert devices_of(controller) == {"cpu"} and session.output.device.type == "cpu"
     selector = make_selector()
-    assert selector.combo.currentText() == "cuda:0 — Pretend GPU (8 GB)"
     changed = []
-    controller.session.events.device_changed.connect(changed.append)
-    pick(qtbot, selector, "cpu")
-    qtbot.waitUntil(lambda: not selector.runner.busy, timeout=20000)
-    assert str(controller.session.device) == "cpu" and changed == ["cpu"]
-    assert devices_of(controller) == {"cpu"}
-    assert selector.combo.currentText() == "cpu" and selector.combo.isEnabled() and not selector.busy.isVisible()
-    assert selector.reported == []
-    controller.session.run_forward()  # it still runs
+    session.events.device_changed.connect(changed.append)
+    with qtbot.waitSignal(selector.runner.finished, timeout=20000) as moved:
+        pick(qtbot, selector, "meta")
+    assert moved.args[2] is None and selector.reported == []
+    assert str(session.device) == "meta" and changed == ["meta"]
+    # The network was moved in place (not rebuilt), every parameter, buffer and the sample input with it.
+    assert session.ensure_built() is module and devices_of(controller) == {"meta"}
+    assert {name: t.shape for name, t in [*module.named_parameters(), *module.named_buffers()]} == shapes
+    assert session.output is None      # the last output belonged to the CPU network
+    assert selector.combo.currentText() == device_label(META)
+    assert selector.combo.isEnabled() and not selector.busy.isVisible() and not selector.runner.busy
+    # The next run runs there: PyTorch refuses to mix devices, so one tensor left behind would fail it.
+    seen = []
+    module.register_forward_pre_hook(lambda m, args: seen.append(
+        {str(t.device) for t in [*args, *m.parameters(), *m.buffers()] if isinstance(t, torch.Tensor)}))
+    out = session.run_forward()
+    assert out.device.type == "meta" and out.shape == output_shape and seen == [{"meta"}]
 
 
 def test_a_failed_move_is_explained_in_one_sentence_and_the_combo_goes_back(qtbot, monkeypatch, controller,
@@ -107,12 +133,14 @@ def test_the_combo_follows_moves_made_elsewhere(qtbot, monkeypatch, controller, 
     monkeypatch.setattr(devices, "list_devices", lambda: [CPU, DeviceInfo("cuda:0", "cuda", "Pretend GPU")])
     controller.session.device = torch.device("cuda:0")
     selector = make_selector()
+    assert selector.combo.currentText() == "cuda:0 — Pretend GPU"   # opens on the network's device
     controller.session.move_to("cpu")
     assert selector.combo.currentData() == "cpu"
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_moving_to_a_real_gpu_and_back(qtbot, controller, make_selector):
+    values = {name: t.clone() for name, t in controller.session.ensure_built().state_dict().items()}
     selector = make_selector()
     pick(qtbot, selector, "cuda:0")
     qtbot.waitUntil(lambda: not selector.runner.busy, timeout=60000)
@@ -121,6 +149,8 @@ def test_moving_to_a_real_gpu_and_back(qtbot, controller, make_selector):
     pick(qtbot, selector, "cpu")
     qtbot.waitUntil(lambda: not selector.runner.busy, timeout=60000)
     assert devices_of(controller) == {"cpu"}
+    back = controller.session.ensure_built().state_dict()
+    assert back.keys() == values.keys() and all(torch.equal(back[name], t) for name, t in values.items())
 
 
 def test_install_adds_a_device_toolbar(make_window):

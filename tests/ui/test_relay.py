@@ -58,12 +58,17 @@ def test_a_destroyed_owner_is_never_called_and_disconnected(qtbot):
     listen(owner, events.changed, got.append)
     listen(owner, events.changed, got.append, direct=True)
     assert len(events.changed) == 2
+    emit_from_worker(events.changed, [0])   # the direct slot runs on the worker; the other call waits in the queue
+    assert got == [0]
     shiboken6.delete(owner)
     assert len(events.changed) == 0
+    # A listener made afterwards: once its calls have arrived, any call still due to the owner would have too.
+    witness, heard = QObject(), []
+    listen(witness, events.changed, heard.append)
     events.changed.emit(1)
     emit_from_worker(events.changed, [2])
-    qtbot.wait(20)
-    assert got == []
+    qtbot.waitUntil(lambda: heard == [1, 2])
+    assert got == [0]
 
 
 def test_disconnect_ends_one_connection(qtbot):
