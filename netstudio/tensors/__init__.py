@@ -1,1 +1,1 @@
-"""Looking at tensors: heatmap views and summary statistics for parameter inspection."""
+"""Looking at tensors: heatmap views, frames and pictures, and summary statistics for parameter inspection."""

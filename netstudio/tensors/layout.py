@@ -172,6 +172,18 @@ def dequantized(t: torch.Tensor) -> torch.Tensor:
                              "so its values cannot be read.") from None
 
 
+def real_values(x: torch.Tensor) -> torch.Tensor:
+    """``x`` as real numbers: quantized tensors dequantized, complex ones as their magnitude
+    (complex32 through complex64, which has the kernels)."""
+    if x.is_quantized:
+        x = dequantized(x)
+    if x.dtype == torch.complex32:
+        x = x.to(torch.complex64)
+    if x.is_complex():
+        x = x.abs()
+    return x
+
+
 def narrow_repeats(t: torch.Tensor) -> torch.Tensor:
     """``t`` with every stride-0 dimension narrowed to size one (same ndim, every value once)."""
     index = tuple(slice(0, 1) if s == 0 and n > 1 else slice(None) for n, s in zip(t.shape, t.stride()))

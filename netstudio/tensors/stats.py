@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass
 import torch
 
 from netstudio.errors import NetStudioError
-from netstudio.tensors.layout import (collapse_repeats, dequantized, detached, nested_parts, require_values, span,
+from netstudio.tensors.layout import (collapse_repeats, detached, nested_parts, real_values, require_values, span,
                                      sparse_parts, stored_count)
 
 # Elements read and converted at a time; the histogram splits its input this finely too.
@@ -159,12 +159,7 @@ def _pieces(x: torch.Tensor) -> Iterator[torch.Tensor]:
 
 def _floating(x: torch.Tensor) -> torch.Tensor:
     """float64 for dtypes float32 cannot hold exactly, float32 (no copy if already) for the rest."""
-    if x.is_quantized:
-        x = dequantized(x)
-    if x.dtype == torch.complex32:
-        x = x.to(torch.complex64)  # complex32 has almost no kernels
-    if x.is_complex():
-        x = x.abs()
+    x = real_values(x)
     return x.to(torch.float64 if x.dtype in _WIDE_DTYPES else torch.float32)
 
 

@@ -10,6 +10,10 @@ Layout rules (``source_shape`` -> displayed 2-D array before reduction):
   ``slice_index`` (all zeros by default) and the last two dimensions are shown.
 * An empty tensor gives a 0x0 view.
 
+A displayed pixel leads back to the tensor through ``HeatmapView.index_at``
+(the first element of its block) and :func:`element_at` (the element whose
+value it shows).
+
 When the 2-D array is larger than ``max_shape`` it is reduced by blocks of
 ``block = (rows, cols)`` elements, each shown as its element of largest
 magnitude with its sign, so a single outlier stays visible (a mean would hide
@@ -38,7 +42,7 @@ import torch
 
 from netstudio.errors import NetStudioError
 from netstudio.limits import format_bytes, memory_budget
-from netstudio.tensors.layout import DISPLAY_NUMEL, dequantized, detached, require_values, stored_count
+from netstudio.tensors.layout import DISPLAY_NUMEL, dequantized, detached, real_values, require_values, stored_count
 
 #: Elements of a repeating or sparse tensor that may be drawn element by element.
 REPEAT_LIMIT = DISPLAY_NUMEL
@@ -52,7 +56,12 @@ _NATIVE_DTYPES = {
 
 @dataclass(frozen=True, eq=False)
 class HeatmapView:
-    """Pixels to draw plus what is needed to map a pixel back to the tensor."""
+    """Pixels to draw plus what is needed to map a pixel back to the tensor.
+
+    Two steps, each written once: a displayed pixel covers a block of the
+    2-D layout (:meth:`block_at`: ``block[0]`` rows by ``block[1]`` columns),
+    and a layout element is one element of the tensor (:meth:`source_index`).
+    """
 
     values: np.ndarray  # float32, shape (rows, cols) after reduction
     source_shape: tuple[int, ...]
@@ -60,16 +69,26 @@ class HeatmapView:
     tile: tuple[int, int] | None  # (kh, kw) of each kernel for 4-d tensors, in unreduced elements
     block: tuple[int, int]  # source elements per displayed pixel, (rows, cols)
 
-    def index_at(self, row: int, col: int) -> tuple[int, ...]:
-        """Tensor index under displayed pixel ``(row, col)``.
+    @property
+    def layout_shape(self) -> tuple[int, int]:
+        """(rows, cols) of the 2-D layout before reduction."""
+        shape = self.source_shape
+        if len(shape) < 2:
+            return 1, (shape[0] if shape else 1)
+        if self.tile is not None:
+            return shape[0] * shape[2], shape[1] * shape[3]
+        return shape[-2], shape[-1]
 
-        For a reduced view this is the *first* element of the pixel's block
-        (its top-left corner); the block spans ``block`` elements from there.
-        """
+    def block_at(self, row: int, col: int) -> tuple[range, range]:
+        """The layout rows and columns displayed pixel ``(row, col)`` covers (edge blocks may be partial)."""
         rows, cols = self.values.shape
         if not (0 <= row < rows and 0 <= col < cols):
             raise NetStudioError(f"Pixel ({row}, {col}) is outside the {rows}x{cols} heatmap.")
-        r, c = row * self.block[0], col * self.block[1]
+        (br, bc), (height, width) = self.block, self.layout_shape
+        return range(row * br, min((row + 1) * br, height)), range(col * bc, min((col + 1) * bc, width))
+
+    def source_index(self, r, c) -> tuple:
+        """Tensor index of layout element ``(r, c)``; ints, or index tensors that broadcast."""
         ndim = len(self.source_shape)
         if ndim == 0:
             return ()
@@ -79,6 +98,38 @@ class HeatmapView:
             kh, kw = self.tile
             return (r // kh, c // kw, r % kh, c % kw)
         return (*self.slice_index, r, c)
+
+    def index_at(self, row: int, col: int) -> tuple[int, ...]:
+        """Tensor index under displayed pixel ``(row, col)``.
+
+        For a reduced view this is the *first* element of the pixel's block
+        (its top-left corner); :func:`element_at` finds the one it shows.
+        """
+        rows, cols = self.block_at(row, col)
+        return self.source_index(rows.start, cols.start)
+
+
+def element_at(view: HeatmapView, tensor: torch.Tensor, row: int, col: int) -> tuple[tuple[int, ...], torch.Tensor]:
+    """The tensor index and value that pixel ``(row, col)`` of ``view`` (made from ``tensor``) shows:
+    the block's element of largest magnitude, or its first NaN, as the reduction keeps them."""
+    rows, cols = view.block_at(row, col)
+    if len(rows) * len(cols) == 1:
+        index = view.source_index(rows.start, cols.start)
+        return index, tensor[index]
+    r = torch.arange(rows.start, rows.stop)[:, None]
+    c = torch.arange(cols.start, cols.stop)[None, :]
+    where = view.source_index(r.to(tensor.device), c.to(tensor.device))   # a slice's fixed indices stay ints
+    block = tensor.detach()[where]
+    mags = block.abs() if block.is_complex() else block.abs().float()
+    nan = torch.isnan(mags.reshape(-1))
+    flat = int(torch.nonzero(nan)[0]) if bool(nan.any()) else int(torch.argmax(mags.reshape(-1)))
+    index = tuple(int(i) for i in view.source_index(rows[flat // len(cols)], cols[flat % len(cols)]))
+    return index, tensor[index]
+
+
+def slice_dims(shape: tuple[int, ...]) -> tuple[int, ...]:
+    """Sizes of the leading dimensions a slice index fixes: those of a 3-d or 5-d+ tensor, else ()."""
+    return tuple(shape[:-2]) if len(shape) == 3 or len(shape) >= 5 else ()
 
 
 def heatmap_view(
@@ -142,8 +193,8 @@ def _layout(
 ) -> tuple[torch.Tensor, tuple[int, ...], tuple[int, int] | None]:
     """(2-D tensor, fixed leading indices, tile) following the module's rules; with ``copy``
     False a layout that is not a view of ``t`` is refused rather than copied."""
-    sliced = t.ndim == 3 or t.ndim >= 5
-    if not sliced and slice_index:
+    lead = slice_dims(tuple(t.shape))
+    if not lead and slice_index:
         raise NetStudioError(f"A {t.ndim}-d tensor is shown whole, so it takes no slice index.")
     if t.ndim == 0:
         return t.reshape(1, 1), (), None
@@ -160,7 +211,6 @@ def _layout(
             raise NetStudioError(f"This 4-d view repeats its stored values over {t.numel():,} elements, "
                                  "too many to lay out as kernels.") from None
         return x2d, (), (kh, kw)
-    lead = tuple(t.shape[:-2])
     fixed = tuple(slice_index) if slice_index is not None else (0,) * len(lead)
     if len(fixed) != len(lead) or not all(0 <= i < n for i, n in zip(fixed, lead)):
         raise NetStudioError(f"Slice index {fixed} does not fit the leading dimensions {lead} of the tensor.")
@@ -185,12 +235,7 @@ def reduce_max_abs(x2d: torch.Tensor, max_rows: int, max_cols: int) -> torch.Ten
     br, bc = block_shape(tuple(x.shape), (max_rows, max_cols))
     if x.dtype not in _NATIVE_DTYPES:
         _check_copy(x)
-    if x.is_quantized:
-        x = dequantized(x)
-    if x.dtype == torch.complex32:
-        x = x.to(torch.complex64)  # complex32 has almost no kernels
-    if x.is_complex():
-        x = x.abs()
+    x = real_values(x)
     if x.dtype not in _NATIVE_DTYPES:
         x = x.float()
     elif x.dtype == torch.bool:

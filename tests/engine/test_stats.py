@@ -200,12 +200,21 @@ def test_quantized_nested_and_complex32_tensors_are_read_as_values():
     assert tensor_stats(half).max == 5.0
 
 
-@pytest.mark.parametrize("x", [torch.empty(3, device="meta"), torch.zeros(3, dtype=torch.uint8).view(torch.bits8)],
-                         ids=["meta", "bits8"])
-def test_tensors_without_values_are_one_sentence(x):
+#: Tensors with no values to read: a meta tensor (shape and dtype only) and raw bits.
+VALUELESS = pytest.mark.parametrize("x", [torch.empty(3, 4, device="meta"),
+                                          torch.zeros(3, dtype=torch.uint8).view(torch.bits8)], ids=["meta", "bits8"])
+
+
+def assert_refused_in_one_sentence(read, x) -> None:
+    """``read(x)`` raises a NetStudioError of one sentence."""
     with pytest.raises(NetStudioError) as info:
-        tensor_stats(x)
+        read(x)
     assert str(info.value).endswith(".") and "\n" not in str(info.value)
+
+
+@VALUELESS
+def test_tensors_without_values_are_one_sentence(x):
+    assert_refused_in_one_sentence(tensor_stats, x)
 
 
 def test_extreme_values_neither_overflow_nor_vanish():

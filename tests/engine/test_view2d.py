@@ -13,8 +13,9 @@ import netstudio.tensors.view2d as view2d
 from netstudio.errors import NetStudioError
 from netstudio.limits import set_memory_budget
 from netstudio.tensors.layout import display_tensor
-from netstudio.tensors.view2d import heatmap_view, reduce_max_abs
+from netstudio.tensors.view2d import element_at, heatmap_view, reduce_max_abs
 from tests.engine.test_hostile_tensor_files_builders import run_capped
+from tests.engine.test_stats import VALUELESS, assert_refused_in_one_sentence
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 
@@ -85,6 +86,70 @@ def test_empty_tensor_gives_an_empty_view():
 def test_index_outside_the_view_is_refused():
     with pytest.raises(NetStudioError):
         heatmap_view(torch.zeros(2, 2)).index_at(2, 0)
+
+
+# ---------------------------------------------------------------- pixels back to elements: rows stay rows
+# Every case has a non-square tensor and a non-square block, so a rows/cols swap anywhere shows.
+
+
+@pytest.mark.parametrize(
+    ("shape", "max_shape", "block", "pixel", "first"),
+    [
+        ((90, 50), (30, 10), (3, 5), (2, 7), (6, 35)),                  # 2-d
+        ((90, 50), (30, 10), (3, 5), (29, 9), (87, 45)),                # the last pixel
+        ((6, 4, 5, 3), (15, 3), (2, 4), (7, 2), (2, 2, 4, 2)),          # conv kernels (kh, kw) = (5, 3)
+        ((2, 40, 9), (10, 3), (4, 3), (3, 2), (0, 12, 6)),              # a 3-d slice
+        ((100,), (4, 10), (1, 10), (0, 3), (30,)),                      # 1-d: one row
+    ],
+    ids=["2-d", "2-d-last", "conv", "3-d", "1-d"],
+)
+def test_index_at_reads_rows_by_block_rows_and_columns_by_block_columns(shape, max_shape, block, pixel, first):
+    v = heatmap_view(torch.zeros(shape), max_shape=max_shape)
+    assert v.block == block
+    assert v.index_at(*pixel) == first
+
+
+@pytest.mark.parametrize(
+    ("shape", "max_shape"),
+    [((23, 41), (5, 7)), ((41, 23), (7, 5)), ((3, 2, 7, 5), (4, 3)), ((2, 13, 29), (3, 8)), ((57,), (1, 6))],
+    ids=["wide", "tall", "conv", "3-d", "1-d"],
+)
+def test_every_pixel_leads_its_own_block_and_names_the_element_it_shows(shape, max_shape):
+    """For each pixel: ``index_at`` is the first element of the pixel's block, and ``element_at`` an element of
+    that block whose value is exactly the one drawn (the block's largest magnitude).  Where an element sits in
+    the layout is read off an unreduced view of its own flat index, independently of the mapping under test."""
+    t = torch.randn(shape, generator=torch.Generator().manual_seed(7))
+    v = heatmap_view(t, max_shape=max_shape)
+    br, bc = v.block
+    assert br != bc
+    flat = heatmap_view(torch.arange(t.numel(), dtype=torch.float32).reshape(shape), max_shape=(4096, 4096)).values
+    place = {int(f): divmod(i, flat.shape[1]) for i, f in enumerate(flat.reshape(-1))}
+
+    def layout_place(index: tuple[int, ...]) -> tuple[int, int]:
+        return place[int(np.ravel_multi_index(index, shape))]
+
+    for row in range(v.values.shape[0]):
+        for col in range(v.values.shape[1]):
+            assert layout_place(v.index_at(row, col)) == (row * br, col * bc)
+            index, value = element_at(v, t, row, col)
+            r, c = layout_place(index)
+            assert (r // br, c // bc) == (row, col), (row, col, index)
+            assert value.item() == v.values[row, col] == t[index].item()
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_element_at_names_the_outlier_of_a_wide_block(device):
+    t = torch.zeros(6, 40, device=device)
+    t[4, 33] = -9.0                    # pixel (4 // 3, 33 // 8) = (1, 4) of blocks (3, 8)
+    v = heatmap_view(t, max_shape=(2, 5))
+    assert v.block == (3, 8) and v.values[1, 4] == -9.0
+    index, value = element_at(v, t, 1, 4)
+    assert index == (4, 33) and value.item() == -9.0 and v.index_at(1, 4) == (3, 32)
+    cube = torch.zeros(2, 6, 40, device=device)   # a slice's fixed index stays an int beside the index tensors
+    cube[1, 5, 2] = float("nan")
+    v = heatmap_view(cube, max_shape=(2, 5), slice_index=(1,))
+    index, value = element_at(v, cube, 1, 0)
+    assert index == (1, 5, 2) and torch.isnan(value)
 
 
 # ---------------------------------------------------------------- reduction
@@ -234,12 +299,9 @@ for t in list(refused.values()) + [rows.expand(3, 2**38)]:
 """)
 
 
-@pytest.mark.parametrize("x", [torch.empty(3, 4, device="meta"), torch.zeros(3, dtype=torch.uint8).view(torch.bits8)],
-                         ids=["meta", "bits8"])
+@VALUELESS
 def test_tensors_without_values_are_refused_in_one_sentence(x):
-    with pytest.raises(NetStudioError) as info:
-        heatmap_view(x)
-    assert str(info.value).endswith(".") and "\n" not in str(info.value)
+    assert_refused_in_one_sentence(heatmap_view, x)
 
 
 def test_sparse_quantized_nested_and_complex32_tensors():

@@ -14,11 +14,12 @@ from PySide6.QtWidgets import QApplication, QMainWindow
 from netstudio.graph import Document
 from netstudio.run import Objective, make_regression
 from netstudio.serialization import load_project
+from netstudio.tensors.heatmap_picture import NAN_RGBA, NEG_INF_RGBA, POS_INF_RGBA, block_reduce
+from netstudio.tensors.view2d import element_at
 from tests.ui.conftest import lock_held_elsewhere
 from ui.document.controller import DocumentController
-from ui.panels import heatmap
-from ui.panels.colormaps import NAN_RGBA, NEG_INF_RGBA, POS_INF_RGBA
-from ui.panels.heatmap import HeatmapPanel, block_reduce, element_at
+from ui.panels.heatmap import HeatmapPanel
+from ui.panels.heatmap import panel as heatmap
 from ui.panels.param_tree import network_ref
 from ui.panels.tensor_ref import TensorRef
 

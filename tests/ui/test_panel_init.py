@@ -12,7 +12,8 @@ from PySide6.QtWidgets import QComboBox, QDockWidget, QDoubleSpinBox
 
 from netstudio.init import SCHEMES
 from ui.panels import init_picker
-from ui.panels.init_picker import InitPickerPanel, preview_values
+from ui.panels.init_picker import InitPickerPanel
+from ui.panels.init_picker.preview_values import preview_values
 
 
 @pytest.fixture

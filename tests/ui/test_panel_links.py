@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QDockWidget
 from netstudio.params.tied_gradients import WHY_SUM_EXPLANATION
 from netstudio.run import Objective
 from ui.panels import shared_links
-from ui.panels.shared_links import SharedLinksPanel, parse_index
+from ui.panels.form_pieces import parse_index
+from ui.panels.shared_links import SharedLinksPanel, tie_list
 
 
 @pytest.fixture
@@ -237,8 +238,8 @@ def test_candidates_are_asked_for_the_node_picked_only(make_controller, show_wid
     """On a long chain of alike blocks, building and refreshing the panel never pairs every node with every other."""
     from tests.engine.builders import chain_project
     asked = []
-    real = shared_links.tie_candidates
-    monkeypatch.setattr(shared_links, "tie_candidates", lambda project, d, node_id, result=None:
+    real = tie_list.tie_candidates
+    monkeypatch.setattr(tie_list, "tie_candidates", lambda project, d, node_id, result=None:
                         asked.append(node_id) or real(project, d, node_id, result))
     doc, ids = chain_project([("Linear", {"in_features": 8, "out_features": 8})] * 300, shape=(2, 8))
     controller = make_controller(doc.project)

@@ -9,8 +9,9 @@ import torch
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QDockWidget
 
-from ui.panels import run_panel
-from ui.panels.run_panel import RunPanel, parse_shape
+from ui.panels.form_pieces import parse_shape
+from ui.panels.run_panel import RunPanel
+from ui.panels.run_panel import panel as run_panel
 
 
 @pytest.fixture

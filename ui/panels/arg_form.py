@@ -1,6 +1,4 @@
-"""A form for an initialization scheme's arguments, built from its ``ArgSpec``s,
-and the small form pieces the panels share (scroll pages, keyed combos, path
-rows, error labels, shapes and indices typed as text).
+"""A form for an initialization scheme's arguments, built from its ``ArgSpec``s.
 
 Floats get a ``QDoubleSpinBox`` that shows numbers as typed (``0.01``, not
 ``0.010000``), whole numbers a ``QSpinBox``, choices a ``QComboBox``; each
@@ -9,21 +7,14 @@ starts at the spec's default and stays within its minimum and maximum.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-import numpy as np
-import qtawesome as qta
-import torch
-from PySide6.QtCore import QLocale, Qt, Signal
-from PySide6.QtWidgets import (QComboBox, QDoubleSpinBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit,
-                               QPushButton, QScrollArea, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtCore import QLocale, Signal
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QFormLayout, QLabel, QSpinBox, QWidget
 
-from netstudio.errors import NetStudioError, RunError
 from netstudio.init import ArgSpec
 
-ERROR_STYLE = "color: #d93025;"
 FLOAT_LIMIT = 1e9
 INT_LIMIT = 2**31 - 1
 
@@ -129,139 +120,3 @@ class ArgForm(QWidget):
         finally:
             self.blockSignals(False)
         self.changed.emit()
-
-
-class ScrollPage(QWidget):
-    """The page inside a panel's ``QScrollArea``: tall enough for its word-wrapped labels.
-
-    A scroll area sizes its page by the layout's minimum size, which ignores
-    height-for-width (wrapped labels), so long text would overlap what follows;
-    this page asks its layout for the height its current width needs.
-    """
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        layout = self.layout()
-        if layout is not None and layout.hasHeightForWidth():
-            need = layout.heightForWidth(self.width())
-            if need > 0 and need != self.minimumHeight():
-                self.setMinimumHeight(need)
-
-
-def scroll_page(owner: QWidget) -> tuple[QWidget, QVBoxLayout]:
-    """A frameless vertical scroll area filling ``owner``; returns its page and the page's layout."""
-
-    outer = QVBoxLayout(owner)
-    outer.setContentsMargins(0, 0, 0, 0)
-    scroll = QScrollArea(owner)
-    scroll.setWidgetResizable(True)
-    scroll.setFrameShape(QFrame.Shape.NoFrame)
-    outer.addWidget(scroll)
-    page = ScrollPage()
-    scroll.setWidget(page)
-    layout = QVBoxLayout(page)
-    layout.setContentsMargins(8, 8, 8, 8)
-    layout.setSpacing(8)
-    return page, layout
-
-
-def compact(*combos: QComboBox, length: int = 8) -> None:
-    """Let combos shrink with a narrow dock instead of growing to their longest entry."""
-    for combo in combos:
-        combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        combo.setMinimumContentsLength(length)
-
-
-def keyed_combo(name: str, items) -> QComboBox:
-    """A compact combo named ``name`` of ``(key, label)`` items; ``currentData()`` is the key."""
-    combo = QComboBox()
-    combo.setObjectName(name)
-    compact(combo)
-    for key, label in items:
-        combo.addItem(label, key)
-    return combo
-
-
-def path_row(edit_name: str, placeholder: str, browse) -> tuple[QWidget, QLineEdit]:
-    """A line edit for a file path with a browse button beside it; returns (row, edit)."""
-    box = QWidget()
-    row = QHBoxLayout(box)
-    row.setContentsMargins(0, 0, 0, 0)
-    edit = QLineEdit()
-    edit.setObjectName(edit_name)
-    edit.setPlaceholderText(placeholder)
-    button = QPushButton(qta.icon("mdi6.folder-open-outline"), "")
-    button.setToolTip("Choose a file…")
-    button.clicked.connect(browse)
-    row.addWidget(edit, 1)
-    row.addWidget(button)
-    return box, edit
-
-
-def error_label(name: str) -> QLabel:
-    """A red, selectable, word-wrapped sentence, hidden until it has something to say."""
-    label = QLabel()
-    label.setObjectName(name)
-    label.setWordWrap(True)
-    label.setStyleSheet(ERROR_STYLE)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-    label.hide()
-    return label
-
-
-def parse_shape(text: str) -> list[int]:
-    """ "2, 20", "(2, 20)", "2x20" or "2 20" -> [2, 20]."""
-    inner = text.strip().removeprefix("(").removeprefix("[").removesuffix(")").removesuffix("]").strip()
-    valid = re.fullmatch(r"\d+(?:\s*[,x×]\s*\d+|\s+\d+)*\s*,?", inner)
-    shape = [int(n) for n in re.findall(r"\d+", inner)] if valid else []
-    if not shape or any(n < 1 for n in shape):
-        raise RunError(f"'{text.strip()}' is not a shape; type whole numbers of at least 1, such as 2, 20.")
-    return shape
-
-
-def parse_index(text: str) -> tuple[int, ...]:
-    """ "0, 0" or "[0][0]" or "0 0" -> (0, 0)."""
-    cleaned = text.replace("[", " ").replace("]", " ").replace(",", " ").split()
-    if not cleaned:
-        raise NetStudioError("Type the element's index, such as 0, 0.")
-    try:
-        return tuple(int(part) for part in cleaned)
-    except ValueError:
-        raise NetStudioError(f"'{text.strip()}' is not an index; type whole numbers such as 0, 0.") from None
-
-
-def format_tensor(t: torch.Tensor) -> str:
-    values = t.detach().to("cpu")
-    if values.is_floating_point():
-        values = values.float()
-    return np.array2string(values.numpy(), precision=4, suppress_small=True, threshold=400, edgeitems=4,
-                           max_line_width=100)
-
-
-def describe_output(t: torch.Tensor) -> str:
-    dtype = str(t.dtype).removeprefix("torch.")
-    return f"Output: shape {tuple(t.shape)} · {dtype} · {t.device}"
-
-
-def labelled(label: str, widget: QWidget) -> QWidget:
-    """``label`` and then ``widget``, in one row."""
-    box = QWidget()
-    row = QHBoxLayout(box)
-    row.setContentsMargins(0, 0, 0, 0)
-    row.addWidget(QLabel(label))
-    row.addWidget(widget, 1)
-    return box
-
-
-def fill_combo(combo: QComboBox, items: list[tuple[str, str]], default: str | None = None) -> None:
-    """Replace ``combo``'s items, keeping the current choice when it is still there."""
-    current = combo.currentData() if combo.count() else default
-    combo.blockSignals(True)
-    combo.clear()
-    for text, data in items:
-        combo.addItem(text, data)
-    index = combo.findData(current)
-    if index < 0 and default is not None:
-        index = combo.findData(default)
-    combo.setCurrentIndex(max(index, 0))
-    combo.blockSignals(False)

@@ -25,8 +25,8 @@ from pathlib import Path
 import qtawesome as qta
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QMenu,
-                               QToolButton, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QFileDialog, QHeaderView, QLabel, QMenu, QToolButton,
+                               QTreeWidget, QTreeWidgetItem, QWidget)
 
 from netstudio.errors import NetStudioError
 from netstudio.files.checkpoint import Checkpoint, Entry, TreeNode, open_checkpoint
@@ -35,6 +35,7 @@ from netstudio.tensors.layout import display_tensor
 
 from ..document.controller import DocumentController
 from . import save_tensors
+from .panel import Panel, file_menu, header_over, install_panel
 from .param_tree_model import human_bytes, shape_text
 from .tensor_ref import TensorRef
 
@@ -48,13 +49,13 @@ def choose_checkpoint_path(parent: QWidget | None) -> str | None:
     return path or None
 
 
-class CheckpointInspector(QWidget):
+class CheckpointInspector(Panel):
     """A file's tensors in a tree (objectName ``checkpointInspector``); selecting one shows it in the heatmap."""
 
+    OBJECT_NAME = "checkpointInspector"
+
     def __init__(self, controller: DocumentController, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("checkpointInspector")
-        self.controller = controller
+        super().__init__(controller, parent)
         self.checkpoint: Checkpoint | None = None
         self._nodes: dict[int, TreeNode] = {}   # id(item) -> its TreeNode, until its children are made
 
@@ -92,16 +93,7 @@ class CheckpointInspector(QWidget):
         self.tree.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.tree.customContextMenuRequested.connect(self._context_menu)
 
-        top = QHBoxLayout()
-        top.setContentsMargins(4, 4, 4, 0)
-        top.addWidget(open_button)
-        top.addWidget(self.file_label, 1)
-        top.addWidget(save_button)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(4)
-        column.addLayout(top)
-        column.addWidget(self.tree, 1)
+        header_over(self, [open_button, self.file_label, save_button], self.tree, grow=self.file_label)
 
     # -- opening ---------------------------------------------------------------------------
     def inspect(self) -> bool:
@@ -253,29 +245,11 @@ class CheckpointInspector(QWidget):
         menu.popup(self.tree.viewport().mapToGlobal(pos))
 
 
-def file_menu(window) -> QMenu | None:
-    """The window's File menu: ``window.file_menu``, ``window.menus["file"]``, or the menu titled "&File"."""
-    menu = getattr(window, "file_menu", None)
-    if isinstance(menu, QMenu):
-        return menu
-    menus = getattr(window, "menus", None)
-    if isinstance(menus, dict) and isinstance(menus.get("file"), QMenu):
-        return menus["file"]
-    bar = window.menuBar() if hasattr(window, "menuBar") else None
-    if bar is not None:
-        for action in bar.actions():
-            if action.menu() is not None and action.text().replace("&", "") == "File":
-                return action.menu()
-    return None
-
-
 def install(window) -> QDockWidget:
     """Dock an inspector in ``window`` (hidden until used) and put "Inspect Checkpoint…" in the File menu."""
-    panel = CheckpointInspector(window.controller)
-    dock = QDockWidget("Checkpoint", window)
-    dock.setObjectName("checkpointInspectorDock")
-    dock.setWidget(panel)
-    window.add_panel(dock, Qt.DockWidgetArea.BottomDockWidgetArea)
+    dock = install_panel(window, CheckpointInspector, Qt.DockWidgetArea.BottomDockWidgetArea, "Checkpoint",
+                         "checkpointInspectorDock")
+    panel = dock.widget()
     dock.hide()
 
     def inspect() -> None:

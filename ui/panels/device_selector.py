@@ -18,10 +18,8 @@ from PySide6.QtWidgets import QApplication, QComboBox, QHBoxLayout, QLabel, QPro
 from netstudio import devices
 from netstudio.devices import DeviceInfo
 
-from ..document.relay import listen
+from .panel import Panel
 from .run_worker import Runner
-
-OBJECT_NAME = "deviceSelector"
 
 
 def device_label(info: DeviceInfo) -> str:
@@ -39,15 +37,14 @@ def _show_error(parent: QWidget, message: str) -> None:
     show_error(parent, message, title="Device")
 
 
-class DeviceSelector(QWidget):
+class DeviceSelector(Panel):
     """``report_error(parent, message)`` shows a failure (replace it in tests)."""
+
+    OBJECT_NAME = "deviceSelector"
 
     def __init__(self, controller, parent: QWidget | None = None,
                  report_error: Callable[[QWidget, str], None] | None = None):
-        super().__init__(parent)
-        self.setObjectName(OBJECT_NAME)
-        self.controller = controller
-        self.session = controller.session
+        super().__init__(controller, parent)
         self.report_error = report_error or _show_error
         self.last_error: str | None = None
         self.runner = Runner(self, controller)
@@ -73,7 +70,7 @@ class DeviceSelector(QWidget):
         self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Fixed)
         self.populate()
         self.combo.activated.connect(self._on_activated)
-        listen(self, self.session.events.device_changed, self._show_device)
+        self.follow([self.session.events.device_changed], self._show_device)
 
     def populate(self) -> None:
         """List the devices again (``netstudio.devices.list_devices``), selecting the network's."""

@@ -16,7 +16,7 @@ import qtawesome as qta
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QColor
 from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout, QHeaderView,
-                               QLabel, QLineEdit, QMenu, QPushButton, QRadioButton, QTableWidget, QTableWidgetItem,
+                               QLabel, QLineEdit, QPushButton, QRadioButton, QTableWidget, QTableWidgetItem,
                                QVBoxLayout, QWidget)
 from torch.nn.parameter import is_lazy
 
@@ -25,6 +25,8 @@ from netstudio.files.checkpoint import open_checkpoint
 from netstudio.files.weights_import import DATA_PARALLEL_PREFIX, WRAPPER_KEYS, ImportReport
 
 from ..document.weight_commands import ImportWeights, push_weight_command
+from .form_pieces import hint_label
+from .panel import file_menu
 
 DIALOG_NAME = "importWeightsDialog"
 REPORT_NAME = "importReport"
@@ -91,10 +93,8 @@ class ImportReportDialog(QDialog):
         self.summary.setWordWrap(True)
         layout.addWidget(self.summary)
         if not report.complete:
-            note = QLabel("Only the matched tensors were copied; everything else in the network kept its values.")
-            note.setWordWrap(True)
-            note.setEnabled(False)
-            layout.addWidget(note)
+            layout.addWidget(hint_label("Only the matched tensors were copied; everything else in the network "
+                                        "kept its values."))
         self.table = QTableWidget(len(rows), 4)
         self.table.setObjectName("reportTable")
         self.table.setHorizontalHeaderLabels(["Key", "Result", "Network shape", "File shape"])
@@ -211,20 +211,6 @@ def open_import_dialog(controller, parent: QWidget | None = None, path: str | No
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.open()
     return dialog
-
-
-def file_menu(window) -> QMenu | None:
-    """The window's File menu: ``window.menus["file"]``, ``window.file_menu``, or found by its title."""
-    menus = getattr(window, "menus", None)
-    if isinstance(menus, dict) and isinstance(menus.get("file"), QMenu):
-        return menus["file"]
-    menu = getattr(window, "file_menu", None)
-    if isinstance(menu, QMenu):
-        return menu
-    for action in window.menuBar().actions():
-        if action.menu() is not None and action.text().replace("&", "").strip().lower() == "file":
-            return action.menu()
-    return None
 
 
 def install(window) -> QAction:

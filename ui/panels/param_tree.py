@@ -15,8 +15,8 @@ import html
 import qtawesome as qta
 from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, QSortFilterProxyModel, Qt, QTimer
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMenu,
-                               QStackedWidget, QToolButton, QTreeView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QHeaderView, QLabel, QLineEdit, QMenu, QStackedWidget,
+                               QToolButton, QTreeView, QWidget)
 from torch.nn.parameter import is_lazy
 
 from netstudio.graph.module_paths import NodePlace, node_places
@@ -24,8 +24,8 @@ from netstudio.params.tree import ModuleEntry, TensorEntry
 from netstudio.session import NetworkSession, tensors_of
 
 from ..document.controller import DocumentController
-from ..document.relay import listen
 from . import save_tensors
+from .panel import Panel, header_over, install_panel
 from .param_tree_model import (COLUMNS, ELEMENTS, FILTER_ROLE, INITIALIZER, NAME, NAME_ROLE, SHAPE, SHARED,
                                ParamTreeModel, initializer_names)
 from .tensor_ref import TensorRef
@@ -62,14 +62,13 @@ class _Filter(QSortFilterProxyModel):
         self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
 
 
-class ParamTreePanel(QWidget):
+class ParamTreePanel(Panel):
     """Filter box, tree (objectName ``parameterTree``) and, for a network that cannot be built, its error."""
 
+    OBJECT_NAME = "parameterTreePanel"
+
     def __init__(self, controller: DocumentController, parent: QWidget | None = None):
-        super().__init__(parent)
-        self.setObjectName("parameterTreePanel")
-        self.controller = controller
-        self.session: NetworkSession = controller.session
+        super().__init__(controller, parent)
         self.model = ParamTreeModel(self)
         self.proxy = _Filter(self)
         self.proxy.setSourceModel(self.model)
@@ -116,26 +115,16 @@ class ParamTreePanel(QWidget):
         self.stack.addWidget(self.view)
         self.stack.addWidget(self.error_label)
 
-        top = QHBoxLayout()
-        top.setContentsMargins(4, 4, 4, 0)
-        top.addWidget(self.filter_edit, 1)
-        top.addWidget(save_button)
-        column = QVBoxLayout(self)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.setSpacing(4)
-        column.addLayout(top)
-        column.addWidget(self.stack, 1)
+        header_over(self, [self.filter_edit, save_button], self.stack, grow=self.filter_edit)
 
         self._retry = QTimer(self, singleShot=True, interval=RETRY_MS)
         self._retry.timeout.connect(self.refresh)
         self._soon = QTimer(self, singleShot=True, interval=50)  # coalesces bursts of events into one refresh
         self._soon.timeout.connect(self.refresh)
         events = self.session.events
-        listen(self, events.rebuilt, self.rebuild)
-        for signal in (events.weights_changed, events.device_changed, events.ran):
-            listen(self, signal, lambda *_: self._soon.start())
-        for signal in (controller.document.events.changed, controller.document.events.reset):
-            listen(self, signal, self._on_document_changed)
+        self.follow([events.rebuilt], self.rebuild)
+        self.follow((events.weights_changed, events.device_changed, events.ran), lambda *_: self._soon.start())
+        self.follow((controller.document.events.changed, controller.document.events.reset), self._on_document_changed)
         self.model.modelAboutToBeReset.connect(self._remember_view)
         self.model.modelReset.connect(self._restore_view)
         self.view.selectionModel().selectionChanged.connect(self._on_rows_selected)
@@ -406,9 +395,5 @@ class ParamTreePanel(QWidget):
 
 def install(window) -> QDockWidget:
     """Dock a parameter tree in ``window`` (right side) and return the dock."""
-    panel = ParamTreePanel(window.controller)
-    dock = QDockWidget("Parameters", window)
-    dock.setObjectName("parameterTreeDock")
-    dock.setWidget(panel)
-    window.add_panel(dock, Qt.DockWidgetArea.RightDockWidgetArea)
-    return dock
+    return install_panel(window, ParamTreePanel, Qt.DockWidgetArea.RightDockWidgetArea, "Parameters",
+                         "parameterTreeDock")

@@ -1,41 +1,17 @@
-"""The heatmap's side pane: a histogram of the finite values and the statistics of the tensor,
-and how the heatmap writes numbers."""
+"""The heatmap's side pane: a histogram of the finite values and the statistics of the tensor."""
 
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QSizePolicy, QVBoxLayout, QWidget
 
+from netstudio.tensors.heatmap_picture import NAN_RGBA, NEG_INF_RGBA, POS_INF_RGBA
+from netstudio.tensors.number_text import number
 from netstudio.tensors.stats import TensorStats
 
-from .colormaps import NAN_RGBA, NEG_INF_RGBA, POS_INF_RGBA, swatch
-
-_ROWS = ("min", "max", "mean", "std", "zeros", "NaN", "Inf")
-
-
-def number(value: float | None) -> str:
-    """Short but exact enough to tell weights apart: 6 significant digits."""
-    if value is None:
-        return "—"
-    return f"{value:.6g}"
-
-
-def format_value(value: torch.Tensor) -> str:
-    """The exact value of a 0-d tensor, as briefly as it round-trips in its own dtype."""
-    dtype = value.dtype
-    if dtype == torch.float32 or dtype == torch.bfloat16:
-        return str(np.float32(value.float().item()))
-    if dtype == torch.float16:
-        return str(np.float16(value.item()))
-    if dtype == torch.float64:
-        return repr(value.item())
-    if dtype.is_floating_point:  # float8 and friends
-        return str(np.float32(value.float().item()))
-    return str(value.item())
-
+from .colormaps import swatch
 
 def stats_rows(stats: TensorStats) -> list[tuple[str, str]]:
     """(label, text) pairs in display order."""
