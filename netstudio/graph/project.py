@@ -80,6 +80,17 @@ class Project:
                     queue.append((child, path + (n.id,)))
         return None
 
+    def definition_at(self, path: tuple[str, ...]) -> str | None:
+        """The definition shown at instance ``path`` (container node ids from the root), or None."""
+        name = self.root
+        for node_id in path:
+            d = self.definitions.get(name)
+            node = d.nodes.get(node_id) if d else None
+            if node is None or node.type not in ("Block", "Sequential"):
+                return None
+            name = node.text_param("definition")
+        return name if name in self.definitions else None
+
     def uses_of(self, definition: str) -> list[tuple[str, str]]:
         """(definition name, node id) of every container node that uses ``definition``."""
         return [(d.name, n.id) for d in self.definitions.values() for n in d.nodes.values()

@@ -283,3 +283,15 @@ def test_fresh_names_always_pass_the_rule(examples_dir):
     code = doc.add_node("main", "Code", params={"class_name": "X", "args": {}})
     assert code.name == "code_2"           # "code" is an attribute of compiled blocks
     assert doc.unique_name("main", "1 weird name!") == "node_1_weird_name"
+
+
+def test_definition_at_follows_container_ids_from_the_root(examples_dir):
+    project = load_project(examples_dir / "chimera.netstudio")
+    root = project.root_definition
+    container = next(n for n in root.nodes.values() if n.type in ("Block", "Sequential"))
+    inner = container.params["definition"]
+    assert project.definition_at(()) == project.root
+    assert project.definition_at((container.id,)) == inner
+    assert project.definition_at(("n999",)) is None
+    leaf = next(n for n in root.nodes.values() if n.type == "Linear")
+    assert project.definition_at((leaf.id,)) is None      # not a container

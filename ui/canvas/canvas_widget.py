@@ -14,9 +14,8 @@ from PySide6.QtWidgets import QMenu, QVBoxLayout, QWidget
 
 from netstudio.analysis.tie_candidates import can_tie, could_share, tie_candidates
 from netstudio.catalog import get_block
-from netstudio.catalog.block_spec import Role
 
-from . import editing, theme
+from . import context_menus, editing, theme
 from .breadcrumb import BreadcrumbBar
 from .clipboard import copy_payload, from_mime, to_mime
 from .looks import CONTAINER_TYPES
@@ -428,22 +427,7 @@ class CanvasWidget(QWidget):
         editing.untie(self.controller, self.current_definition, self.selected_node_ids())
 
     def _fill_share_menu(self, menu: QMenu | None = None, node_id: str | None = None) -> int:
-        """List the blocks ``node_id`` (else the one selected) could share parameters with; their number."""
-        menu = menu or self._share_menu
-        menu.clear()
-        if node_id is None:
-            ids = self.selected_node_ids()
-            node_id = ids[0] if len(ids) == 1 else None
-        candidates = self._candidates(node_id) if node_id else []
-        for other in candidates:
-            item = self.scene.nodes.get(other.id)
-            title = item.look.title if item is not None else other.name
-            action = menu.addAction(theme.block_icon(other.type), f"{title}  ({other.type})")
-            action.setData(other.id)
-            action.triggered.connect(lambda _=False, n=node_id, t=other.id: self.tie(n, t))
-        if not candidates:
-            menu.addAction("No compatible block").setEnabled(False)
-        return len(candidates)
+        return context_menus.fill_share_menu(self, menu or self._share_menu, node_id)
 
     def _open_selected(self) -> None:
         ids = self.selected_node_ids()
@@ -475,41 +459,7 @@ class CanvasWidget(QWidget):
     # -- context menus ------------------------------------------------------------------------------------
     def build_context_menu(self, node_id: str | None) -> QMenu:
         """The menu for a node (``node_id``) or the empty canvas (None)."""
-        menu = QMenu(self)
-        a = self.actions
-        if node_id is None:
-            if self.scene.selected_edge_ids():
-                menu.addAction(a["delete"])
-                menu.addSeparator()
-            menu.addAction(a["paste"])
-            menu.addSeparator()
-            menu.addAction(a["auto_layout"])
-            menu.addAction(a["fit"])
-            return menu
-        node = self.scene.model.nodes[node_id]
-        if node.type in CONTAINER_TYPES:
-            menu.addAction(a["open"])
-        if node.type == "Code":
-            menu.addAction(a["edit_code"])
-        if node.type in CONTAINER_TYPES or node.type == "Code":
-            menu.addSeparator()
-        menu.addAction(a["rename"])
-        menu.addAction(a["duplicate"])
-        menu.addAction(a["copy"])
-        menu.addAction(a["delete"])
-        menu.addSeparator()
-        menu.addAction(a["group"])
-        if node.type in CONTAINER_TYPES:
-            menu.addAction(a["ungroup"])
-        spec = get_block(node.type)
-        if spec is not None and not spec.stateless and spec.role not in (Role.INPUT, Role.OUTPUT, Role.CONSTANT):
-            menu.addSeparator()
-            share = menu.addMenu(theme.icon("mdi6.link-variant"), "Share Parameters with…")
-            share.setObjectName("shareMenu")
-            share.setEnabled(self._fill_share_menu(share, node_id) > 0)
-            if node.tied_to:
-                menu.addAction(a["stop_sharing"])
-        return menu
+        return context_menus.build(self, node_id)
 
     def _show_context_menu(self, global_pos: QPoint, node_id) -> None:
         self._update_actions()

@@ -4,8 +4,6 @@ refused edit never leaves a half-done command on the stack."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
-
 from PySide6.QtCore import QPointF
 
 from netstudio.analysis.tie_candidates import tie_candidates

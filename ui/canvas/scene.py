@@ -27,18 +27,6 @@ from .node_item import NodeItem, NodeStatus
 from .port_item import PortRef
 
 
-def resolve_path(project, path: tuple[str, ...]) -> str | None:
-    """The definition shown at instance ``path`` (container ids from the root), or None."""
-    name = project.root
-    for node_id in path:
-        d = project.definitions.get(name)
-        node = d.nodes.get(node_id) if d else None
-        if node is None or node.type not in CONTAINER_TYPES:
-            return None
-        name = node.params.get("definition")
-    return name if isinstance(name, str) and name in project.definitions else None
-
-
 class CanvasScene(QGraphicsScene):
     """Items for the definition at ``path``; rebuilt on navigation and on ``reset``."""
 
@@ -111,7 +99,7 @@ class CanvasScene(QGraphicsScene):
         return self.document.project.definitions[self.definition]
 
     def show_path(self, path: tuple[str, ...]) -> None:
-        name = resolve_path(self.document.project, tuple(path))
+        name = self.document.project.definition_at(tuple(path))
         if name is None:
             raise ValueError(f"No nested block at {path!r}.")
         self.path, self.definition = tuple(path), name
@@ -294,7 +282,7 @@ class CanvasScene(QGraphicsScene):
             self._dirty_names = self.model.kind == "sequential"
 
     def _on_definition_removed(self, name: str) -> None:
-        if resolve_path(self.document.project, self.path) is None:
+        if self.document.project.definition_at(self.path) is None:
             self.show_path(())
 
     def _on_definition_changed(self, name: str) -> None:
@@ -314,7 +302,7 @@ class CanvasScene(QGraphicsScene):
                     self._refresh_look(node.id)
 
     def _on_reset(self) -> None:
-        path = self.path if resolve_path(self.document.project, self.path) is not None else ()
+        path = self.path if self.document.project.definition_at(self.path) is not None else ()
         self._dirty_containers.clear()
         self._dirty_names = self._dirty_ties = False
         self.show_path(path)
