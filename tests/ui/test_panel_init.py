@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QComboBox, QDockWidget, QDoubleSpinBox
 from netstudio.init import SCHEMES
 from ui.panels import init_picker
 from ui.panels.init_picker import InitPickerPanel
-from ui.panels.init_picker.preview_values import preview_values
+from netstudio.init.preview import preview_values
 
 
 @pytest.fixture

@@ -17,12 +17,12 @@ from torch.nn.parameter import UninitializedParameter
 from netstudio.errors import NetStudioError
 from netstudio.graph.module_paths import paths_of_node
 from netstudio.init import SCHEMES, InitAssignment, ResolvedParam, Scope, resolve
+from netstudio.init.presets import PRESETS, linear_paths
 
 from ...document.weight_commands import ApplyInitializers, push_weight_command
 from ..arg_form import plain_number
 from ..form_pieces import button_row, compact, named_button, say, scroll_page
 from ..panel import Panel, install_panel
-from .presets import PRESETS, linear_paths
 from .preview_box import PreviewBox
 from .scheme_box import SchemeBox
 from .scope_box import ScopeBox

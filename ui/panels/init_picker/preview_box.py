@@ -12,10 +12,10 @@ from torch.nn.parameter import UninitializedParameter
 
 from netstudio.errors import NetStudioError
 from netstudio.init import ResolvedParam
+from netstudio.init.preview import describe, histogram, preview_values, shape_text
 
 from ..form_pieces import fill_combo, labelled
 from ..small_plot import small_plot
-from .preview_values import describe, histogram, preview_values, shape_text
 
 PREVIEW_LIMIT = 2**24  # elements; larger targets are not previewed
 PREVIEW_COLOR = "#2f6fed"

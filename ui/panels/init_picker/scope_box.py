@@ -13,9 +13,9 @@ from torch import nn
 
 from netstudio.init import Scope
 from netstudio.init.scopes import type_name
+from netstudio.init.preview import shape_text
 
 from ..form_pieces import fill_combo, labelled, named_combo
-from .preview_values import shape_text
 
 SCOPE_KINDS = (("network", "Whole network"), ("block", "One block"), ("parameter", "One parameter"),
                ("filter", "Filter by type"))

@@ -1,4 +1,4 @@
-"""The seed's four initialization examples, one click each in the picker (no Qt here).
+"""The seed's four initialization examples, one click each in the Initialize panel.
 
 normal(0, 0.01) weights with zero biases, constant 1 with zero biases,
 Xavier on the first layer with 42 on the last, and the custom U(-10, 10) that

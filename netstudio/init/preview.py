@@ -1,4 +1,4 @@
-"""What an initializer would draw, without changing anything (no Qt here): a scratch tensor of the
+"""What an initializer would draw, without changing anything: a scratch tensor of the
 target's shape from a fixed generator, and the numbers the preview shows about it."""
 
 from __future__ import annotations
