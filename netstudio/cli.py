@@ -19,13 +19,11 @@ SUBCOMMANDS = ("check", "summary", "export", "inspect")
 
 
 def _parse_shape(text: str) -> list[int]:
+    from .run.typed_text import parse_shape
     try:
-        dims = [int(x) for x in text.replace("x", ",").split(",") if x.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a shape like 2,20") from None
-    if any(d < 0 for d in dims):
-        raise argparse.ArgumentTypeError(f"{text!r} has a negative size")
-    return dims
+        return parse_shape(text, minimum=0)
+    except NetStudioError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QDockWidget
 from netstudio.params.tied_gradients import WHY_SUM_EXPLANATION
 from netstudio.run import Objective
 from ui.panels import shared_links
-from ui.panels.form_pieces import parse_index
+from netstudio.run.typed_text import parse_index
 from ui.panels.shared_links import SharedLinksPanel, tie_list
 
 

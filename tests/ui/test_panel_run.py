@@ -9,7 +9,7 @@ import torch
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QComboBox, QDockWidget
 
-from ui.panels.form_pieces import parse_shape
+from netstudio.run.typed_text import parse_shape
 from ui.panels.run_panel import RunPanel
 from ui.panels.run_panel import panel as run_panel
 

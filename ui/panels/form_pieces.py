@@ -1,24 +1,18 @@
 """The small form pieces the panels share: scroll pages, titled form groups,
 named and keyed combos (refilled without losing the choice), buttons and
-button rows, path rows, hints, error and status labels, read-only tables, and
-shapes and indices typed as text.
+button rows, path rows, hints, error and status labels and read-only tables.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import numpy as np
 import qtawesome as qta
-import torch
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QFormLayout, QFrame, QGroupBox, QHBoxLayout, QHeaderView,
                                QLabel, QLineEdit, QPushButton, QScrollArea, QTableWidget, QVBoxLayout, QWidget)
-
-from netstudio.errors import NetStudioError, RunError
 
 ERROR_STYLE = "color: #d93025;"
 
@@ -114,40 +108,6 @@ def error_label(name: str) -> QLabel:
     label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.hide()
     return label
-
-
-def parse_shape(text: str) -> list[int]:
-    """ "2, 20", "(2, 20)", "2x20" or "2 20" -> [2, 20]."""
-    inner = text.strip().removeprefix("(").removeprefix("[").removesuffix(")").removesuffix("]").strip()
-    valid = re.fullmatch(r"\d+(?:\s*[,x×]\s*\d+|\s+\d+)*\s*,?", inner)
-    shape = [int(n) for n in re.findall(r"\d+", inner)] if valid else []
-    if not shape or any(n < 1 for n in shape):
-        raise RunError(f"'{text.strip()}' is not a shape; type whole numbers of at least 1, such as 2, 20.")
-    return shape
-
-
-def parse_index(text: str) -> tuple[int, ...]:
-    """ "0, 0" or "[0][0]" or "0 0" -> (0, 0)."""
-    cleaned = text.replace("[", " ").replace("]", " ").replace(",", " ").split()
-    if not cleaned:
-        raise NetStudioError("Type the element's index, such as 0, 0.")
-    try:
-        return tuple(int(part) for part in cleaned)
-    except ValueError:
-        raise NetStudioError(f"'{text.strip()}' is not an index; type whole numbers such as 0, 0.") from None
-
-
-def format_tensor(t: torch.Tensor) -> str:
-    values = t.detach().to("cpu")
-    if values.is_floating_point():
-        values = values.float()
-    return np.array2string(values.numpy(), precision=4, suppress_small=True, threshold=400, edgeitems=4,
-                           max_line_width=100)
-
-
-def describe_output(t: torch.Tensor) -> str:
-    dtype = str(t.dtype).removeprefix("torch.")
-    return f"Output: shape {tuple(t.shape)} · {dtype} · {t.device}"
 
 
 def labelled(label: str, widget: QWidget) -> QWidget:

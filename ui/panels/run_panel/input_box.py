@@ -11,8 +11,9 @@ from collections.abc import Callable
 from PySide6.QtWidgets import QComboBox, QLineEdit, QWidget
 
 from netstudio.errors import RunError
+from netstudio.run.typed_text import parse_shape
 
-from ..form_pieces import FormGroup, keyed_combo, parse_shape, path_row
+from ..form_pieces import FormGroup, keyed_combo, path_row
 
 INPUT_KINDS = (("uniform", "Random uniform"), ("normal", "Random normal"), ("ones", "Ones"),
                ("file", "From a tensor file…"))

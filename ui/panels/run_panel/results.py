@@ -10,7 +10,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QLabel, QPlainTextEdit, QProgressBar, QVBoxLayout
 
-from ..form_pieces import beside, describe_output, format_tensor, named_button
+from netstudio.tensors.number_text import output_summary, tensor_text
+
+from ..form_pieces import beside, named_button
 from ..small_plot import small_plot
 
 NO_OUTPUT = "No output yet: press Forward."
@@ -93,14 +95,14 @@ class RunResults:
         self.mode_label.setText(MODE_WORDS.get(mode, ""))
 
     def show_output(self, output: torch.Tensor) -> None:
-        self.output_label.setText(describe_output(output))
-        self.output_text.setPlainText(format_tensor(output))
+        self.output_label.setText(output_summary(output))
+        self.output_text.setPlainText(tensor_text(output))
         self.show_output_button.setEnabled(True)
 
     def show_gradients(self, label: str, gradients: dict[str, torch.Tensor], output: torch.Tensor | None) -> None:
         """The norm of each gradient of the objective written ``label`` (and the output's shape, if any)."""
         if output is not None:
-            self.output_label.setText(describe_output(output))
+            self.output_label.setText(output_summary(output))
             self.show_output_button.setEnabled(True)
         lines = [f"Gradients of {label} ({len(gradients)} tensors):", ""]
         width = max((len(n) for n in gradients), default=4)

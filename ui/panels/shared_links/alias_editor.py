@@ -14,11 +14,12 @@ from torch.nn.parameter import is_lazy
 
 from netstudio.errors import NetStudioError
 from netstudio.params.direct_edits import DirectEdit
+from netstudio.run.typed_text import parse_index
 
 from ...document.relay import listen
 from ...document.weight_commands import ApplyEdit, push_weight_command
 from ..arg_form import FloatSpin, plain_number
-from ..form_pieces import beside, compact, fill_combo, named_button, parse_index, read_only_table
+from ..form_pieces import beside, compact, fill_combo, named_button, read_only_table
 
 Report = Callable[..., bool]   # report(message, error=True) -> not error
 

@@ -18,9 +18,10 @@ from PySide6.QtWidgets import (QComboBox, QGroupBox, QHBoxLayout, QLabel, QLineE
 from netstudio.errors import NetStudioError
 from netstudio.params.tied_gradients import WHY_SUM_EXPLANATION, UseGradients, aligned, per_use_gradients, use_parts
 from netstudio.run import Objective
+from netstudio.run.typed_text import parse_index
 
 from ...document.weight_commands import BUSY_MESSAGE
-from ..form_pieces import button_row, compact, named_button, parse_index, read_only_table
+from ..form_pieces import button_row, compact, named_button, read_only_table
 from ..run_worker import Runner
 
 ELEMENTS = (("largest", "its largest element"), ("index", "the element at…"), ("sum", "the sum of all elements"))
