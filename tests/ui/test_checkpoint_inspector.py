@@ -17,6 +17,7 @@ from ui.document.controller import DocumentController
 from ui.panels import checkpoint_inspector, heatmap, param_tree, save_tensors
 from ui.panels.checkpoint_inspector import CheckpointInspector
 from ui.panels.heatmap import HeatmapPanel
+from ui.widgets.menus import window_menu
 
 
 class Evil:
@@ -205,7 +206,7 @@ def test_install_adds_the_dock_and_the_file_menu_action(qtbot, controller, state
     docks = [param_tree.install(window), heatmap.install(window), checkpoint_inspector.install(window)]
     assert window.docks == ["parameterTreeDock", "heatmapDock", "checkpointInspectorDock"]
     dock = docks[2]
-    menu = checkpoint_inspector.file_menu(window)
+    menu = window_menu(window, "File")
     texts = [a.text() for a in menu.actions()]
     assert texts[:2] == ["&Open…", "Inspect &Checkpoint…"]      # before the first separator
     path = tmp_path / "menu.safetensors"

@@ -35,7 +35,8 @@ from netstudio.tensors.layout import display_tensor
 
 from ..document.controller import DocumentController
 from . import save_tensors
-from .panel import Panel, file_menu, header_over, install_panel
+from ..widgets.menus import add_to_first_group, window_menu
+from .panel import Panel, header_over, install_panel
 from .param_tree_model import human_bytes, shape_text
 from .tensor_ref import TensorRef
 
@@ -262,11 +263,5 @@ def install(window) -> QDockWidget:
     action.setStatusTip("Look inside a .pt, .pth or .safetensors file")
     action.triggered.connect(inspect)
     dock.inspect_action = action
-    menu = file_menu(window)
-    if menu is not None:
-        separator = next((a for a in menu.actions() if a.isSeparator()), None)
-        if separator is not None:
-            menu.insertAction(separator, action)
-        else:
-            menu.addAction(action)
+    add_to_first_group(window_menu(window, "File"), action)
     return dock

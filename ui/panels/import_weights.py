@@ -25,8 +25,8 @@ from netstudio.files.checkpoint import open_checkpoint
 from netstudio.files.weights_import import DATA_PARALLEL_PREFIX, WRAPPER_KEYS, ImportReport
 
 from ..document.weight_commands import ImportWeights, push_weight_command
+from ..widgets.menus import add_to_first_group, window_menu
 from .form_pieces import hint_label
-from .panel import file_menu
 
 DIALOG_NAME = "importWeightsDialog"
 REPORT_NAME = "importReport"
@@ -219,12 +219,5 @@ def install(window) -> QAction:
     action.setObjectName("importWeightsAction")
     action.setStatusTip("Load a state_dict file into the current network.")
     action.triggered.connect(lambda: open_import_dialog(window.controller, window))
-    menu = file_menu(window)
-    if menu is None:
-        menu = window.menuBar().addMenu("&File")
-    separators = [a for a in menu.actions() if a.isSeparator()]
-    if separators:
-        menu.insertAction(separators[0], action)
-    else:
-        menu.addAction(action)
+    add_to_first_group(window_menu(window, "File"), action)
     return action

@@ -14,9 +14,10 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QMenu, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QVBoxLayout, QWidget
 
 from ..document.relay import listen
+from ..widgets.docks import make_dock
 
 
 class Panel(QWidget):
@@ -59,19 +60,6 @@ def header_over(owner: QWidget, header: list[QWidget], body: QWidget, grow: QWid
 def install_panel(window, panel_class: type[Panel], area: Qt.DockWidgetArea, title: str, name: str) -> QDockWidget:
     """Dock a new ``panel_class(window.controller)`` in ``window``'s ``area``, in a dock titled ``title``
     and named ``name`` (by which its place is saved); returns the dock."""
-    dock = QDockWidget(title, window)
-    dock.setObjectName(name)
-    dock.setWidget(panel_class(window.controller))
+    dock = make_dock(window, name, title, panel_class(window.controller))
     window.add_panel(dock, area)
     return dock
-
-
-def file_menu(window) -> QMenu | None:
-    """The window's File menu: ``window.menus["file"]``, ``window.file_menu``, or the menu bar's
-    menu titled File; None when it has none."""
-    menus = getattr(window, "menus", None)
-    candidates = [menus.get("file") if isinstance(menus, dict) else None, getattr(window, "file_menu", None)]
-    if hasattr(window, "menuBar"):
-        candidates += [action.menu() for action in window.menuBar().actions()
-                       if action.text().replace("&", "").strip().lower() == "file"]
-    return next((menu for menu in candidates if isinstance(menu, QMenu)), None)

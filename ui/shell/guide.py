@@ -13,7 +13,9 @@ from pathlib import Path
 import qtawesome as qta
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence, QTextCursor
-from PySide6.QtWidgets import QDialog, QHBoxLayout, QListWidget, QMenu, QSplitter, QTextBrowser, QWidget
+from PySide6.QtWidgets import QDialog, QHBoxLayout, QListWidget, QSplitter, QTextBrowser, QWidget
+
+from ..widgets.menus import window_menu
 
 GUIDE_PATH = Path(__file__).resolve().parents[2] / "docs" / "guide.md"
 OBJECT_NAME = "guide"
@@ -95,19 +97,6 @@ def show_guide(parent: QWidget | None = None) -> GuideWindow:
     return window
 
 
-def help_menu(window) -> QMenu:
-    menus = getattr(window, "menus", None)
-    if isinstance(menus, dict) and isinstance(menus.get("help"), QMenu):
-        return menus["help"]
-    menu = getattr(window, "help_menu", None)
-    if isinstance(menu, QMenu):
-        return menu
-    for action in window.menuBar().actions():
-        if action.menu() is not None and action.text().replace("&", "").strip().lower() == "help":
-            return action.menu()
-    return window.menuBar().addMenu("&Help")
-
-
 def install(window) -> QAction:
     """Put Help → Guide (F1) first in ``window``'s Help menu; returns the action."""
     action = QAction(qta.icon("mdi6.book-open-variant"), "&Guide", window)
@@ -115,7 +104,7 @@ def install(window) -> QAction:
     action.setShortcut(QKeySequence(QKeySequence.StandardKey.HelpContents))
     action.setStatusTip("A walk through the chapter with the bundled examples")
     action.triggered.connect(lambda: show_guide(window))
-    menu = help_menu(window)
+    menu = window_menu(window, "Help")
     first = next(iter(menu.actions()), None)
     if first is not None:
         menu.insertAction(first, action)

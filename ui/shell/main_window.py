@@ -25,6 +25,7 @@ from ..document.controller import DocumentController
 from ..editors.palette import BlockPalette
 from ..editors.problems import ProblemsPanel
 from ..editors.properties import PropertiesPanel
+from ..widgets.docks import make_dock
 from . import guide
 from .examples import RESOURCES
 from .file_actions import FileActions
@@ -107,10 +108,7 @@ class MainWindow(QMainWindow):
 
     def make_dock(self, name: str, title: str, widget: QWidget) -> QDockWidget:
         """A dock named ``name`` (its objectName, by which its place is saved) holding ``widget``."""
-        dock = QDockWidget(title, self)
-        dock.setObjectName(name)
-        dock.setWidget(widget)
-        return dock
+        return make_dock(self, name, title, widget)
 
     def add_panel(self, dock: QDockWidget, area: Area = Area.RightDockWidgetArea, tabify: bool = True) -> None:
         """Dock ``dock`` in ``area`` (tabbed with the docks there unless ``tabify`` is false)
