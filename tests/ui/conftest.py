@@ -149,6 +149,16 @@ def open_canvas(make_controller, show_widget):
     QGuiApplication.clipboard().clear()
 
 
+@pytest.fixture
+def panel_maker(make_controller, show_widget):
+    """``panel_maker(PanelClass, size)`` -> ``make(example, run=True)``: a shown panel on an untrusted example."""
+    def factory(panel_class, size):
+        def make(name: str, run: bool = True):
+            return show_widget(panel_class(make_controller(name, trusted=False, run=run)), size)
+        return make
+    return factory
+
+
 @contextlib.contextmanager
 def lock_held_elsewhere(session):
     """Another thread holds ``session.lock`` (as a training run does) until the block ends."""

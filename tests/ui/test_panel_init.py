@@ -8,23 +8,28 @@ import math
 import pytest
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QDockWidget, QDoubleSpinBox
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox
 
 from netstudio.init import SCHEMES
-from ui.panels import init_picker
-from ui.panels.init_picker import InitPickerPanel
 from netstudio.init.preview import preview_values
+from ui.panels.init_picker import InitPickerPanel
 
 
 @pytest.fixture
-def make_panel(make_controller, show_widget):
-    def make(name: str, run: bool = True) -> InitPickerPanel:
-        return show_widget(InitPickerPanel(make_controller(name, trusted=False, run=run)), (420, 900))
-    return make
+def make_panel(panel_maker):
+    return panel_maker(InitPickerPanel, (420, 900))
 
 
 def weights(panel: InitPickerPanel) -> dict[str, torch.Tensor]:
     return {n: p.detach().clone() for n, p in panel.session.ensure_built().named_parameters()}
+
+
+def apply_preset(qtbot, make_panel, key: str):
+    """Click one of the seed's presets on param_access: the panel, and the weights before and after."""
+    panel = make_panel("param_access")
+    before = weights(panel)
+    click(qtbot, panel, key)
+    return panel, before, weights(panel)
 
 
 def choose(combo: QComboBox, data) -> None:
@@ -90,10 +95,7 @@ def test_preview_draws_the_scheme_for_the_target_shape_before_anything_changes(q
 
 
 def test_preset_normal_weights_and_zero_biases(qtbot, make_panel):
-    panel = make_panel("param_access")
-    before = weights(panel)
-    click(qtbot, panel, "preset_normal")
-    after = weights(panel)
+    panel, before, after = apply_preset(qtbot, make_panel, "preset_normal")
     for name in ("0.weight", "2.weight"):
         w = after[name]
         assert not torch.equal(w, before[name])
@@ -105,20 +107,14 @@ def test_preset_normal_weights_and_zero_biases(qtbot, make_panel):
 
 
 def test_preset_constant_one_and_zero_bias(qtbot, make_panel):
-    panel = make_panel("param_access")
-    before = weights(panel)
-    click(qtbot, panel, "preset_constant")
-    after = weights(panel)
+    panel, before, after = apply_preset(qtbot, make_panel, "preset_constant")
     assert torch.equal(after["0.weight"], torch.ones(8, 4)) and torch.equal(after["2.weight"], torch.ones(1, 8))
     assert torch.equal(after["0.bias"], torch.zeros(8)) and torch.equal(after["2.bias"], torch.zeros(1))
     assert_undo_restores(panel, before, after)
 
 
 def test_preset_xavier_on_the_first_layer_and_42_on_the_last(qtbot, make_panel):
-    panel = make_panel("param_access")
-    before = weights(panel)
-    click(qtbot, panel, "preset_xavier_42")
-    after = weights(panel)
+    panel, before, after = apply_preset(qtbot, make_panel, "preset_xavier_42")
     bound = math.sqrt(6 / (4 + 8))  # Xavier uniform for fan_in 4, fan_out 8
     w0 = after["0.weight"]
     assert w0.abs().max() <= bound and w0.abs().max() > bound / 2 and not torch.equal(w0, before["0.weight"])
@@ -128,10 +124,7 @@ def test_preset_xavier_on_the_first_layer_and_42_on_the_last(qtbot, make_panel):
 
 
 def test_preset_custom_zeroes_small_values(qtbot, make_panel):
-    panel = make_panel("param_access")
-    before = weights(panel)
-    click(qtbot, panel, "preset_custom")
-    after = weights(panel)
+    panel, before, after = apply_preset(qtbot, make_panel, "preset_custom")
     w = torch.cat([after["0.weight"].flatten(), after["2.weight"].flatten()])
     nonzero = w[w != 0]
     assert len(nonzero) > 0 and (w == 0).any()
@@ -211,12 +204,3 @@ def test_preview_of_pytorch_default_uses_a_scratch_copy_of_the_layer(make_panel)
     values = preview_values("pytorch_default", {}, target)
     assert values.shape == (8, 4) and values.abs().max() <= 1 / math.sqrt(4)  # kaiming bound 1/sqrt(fan_in)
     assert torch.equal(target.tensor, before)
-
-
-def test_install_docks_the_picker_in_the_window(make_window):
-    window = make_window(panels=False)
-    dock = init_picker.install(window)
-    assert isinstance(dock, QDockWidget) and window.docks[dock.objectName()] is dock
-    panel = dock.widget()
-    assert isinstance(panel, InitPickerPanel) and panel.objectName() == "initializerPicker"
-    assert panel.controller is window.controller

@@ -6,20 +6,16 @@ from __future__ import annotations
 import pytest
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget
 
 from netstudio.params.tied_gradients import WHY_SUM_EXPLANATION
 from netstudio.run import Objective
-from ui.panels import shared_links
 from netstudio.run.typed_text import parse_index
 from ui.panels.shared_links import SharedLinksPanel, tie_list
 
 
 @pytest.fixture
-def make_panel(make_controller, show_widget):
-    def make(name: str, run: bool = True) -> SharedLinksPanel:
-        return show_widget(SharedLinksPanel(make_controller(name, trusted=False, run=run)), (460, 900))
-    return make
+def make_panel(panel_maker):
+    return panel_maker(SharedLinksPanel, (460, 900))
 
 
 def params(panel: SharedLinksPanel) -> dict[str, torch.Tensor]:
@@ -225,13 +221,6 @@ def test_gradients_on_a_deferred_network_create_the_parameters_first(qtbot, make
     qtbot.mouseClick(panel.grad_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: not panel.runner.busy, timeout=20000)
     assert panel.session.materialized and set(panel.gradients) == {"2.weight", "2.bias"}
-
-
-def test_install_docks_the_panel(make_window):
-    window = make_window(panels=False)
-    dock = shared_links.install(window)
-    assert isinstance(dock, QDockWidget) and window.docks[dock.objectName()] is dock
-    assert isinstance(dock.widget(), SharedLinksPanel) and dock.widget().objectName() == "sharedLinks"
 
 
 def test_candidates_are_asked_for_the_node_picked_only(make_controller, show_widget, monkeypatch):

@@ -7,9 +7,8 @@ import numpy as np
 import pytest
 import torch
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QComboBox, QDockWidget
+from PySide6.QtWidgets import QComboBox
 
-from netstudio.run.typed_text import parse_shape
 from ui.panels.run_panel import RunPanel
 from ui.panels.run_panel import panel as run_panel
 
@@ -192,23 +191,6 @@ def test_cancel_stops_a_long_run_early_and_the_window_keeps_responding(qtbot, ma
     assert len(panel.loss_curve.getData()[0]) == result.steps_done
     assert panel.status.text().startswith(f"Cancelled after {result.steps_done} of 1000000 steps")
     assert ticks_during >= 5  # a 10 ms timer kept firing while the worker trained
-
-
-def test_parse_shape_accepts_common_spellings():
-    assert parse_shape("2, 20") == parse_shape("(2, 20)") == parse_shape("2x20") == parse_shape("2 20") == [2, 20]
-    assert parse_shape("(8,)") == [8]
-    for bad in ("2, x", "", "2,,3", "-1, 2", "2.5"):
-        with pytest.raises(Exception, match="is not a shape"):
-            parse_shape(bad)
-
-
-def test_install_docks_the_panel(make_window):
-    window = make_window(panels=False)
-    dock = run_panel.install(window)
-    assert isinstance(dock, QDockWidget) and window.docks[dock.objectName()] is dock
-    panel = dock.widget()
-    assert isinstance(panel, RunPanel) and panel.objectName() == "runPanel"
-    assert panel.shape_edit.text() == "2, 20"  # the mlp example opened at first start
 
 
 def test_undo_is_disabled_while_a_run_holds_the_network(make_window, qtbot):
