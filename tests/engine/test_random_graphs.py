@@ -125,7 +125,7 @@ def test_check_then_compile_never_crashes(project):
     net = compile_project(project, device="meta")
     root = project.root_definition
     x = torch.empty(root.inputs[0].params["shape"], device="meta")
-    y = net(x)
+    y = net.eval()(x)   # shapes as eval mode decides them: a batch-one BatchNorm is only a warning
     expected = result.info(root.outputs[0].id).inputs[0]
     assert tuple(y.shape) == expected.shape and y.dtype == expected.dtype
 
