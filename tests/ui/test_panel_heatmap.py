@@ -122,8 +122,7 @@ def test_an_outlier_survives_on_screen_too(make_panel, qtbot):
     t[1234, 2345] = 5.0
     t[100, 200] = float("nan")
     pick(panel, t, "big")
-    qtbot.wait(20)
-    panel.grab()
+    qtbot.waitUntil(lambda: panel.grab() is not None and min(panel.image_item.screen_factors) > 1)
     by, bx = panel.image_item.screen_factors
     assert by > 1 and bx > 1
     image = panel.image_item.qimage.convertToFormat(QImage.Format.Format_RGBA8888)
@@ -221,8 +220,10 @@ def test_hover_shows_index_and_exact_value(make_panel, qtbot):
     panel = make_panel(show=True)
     panel.controller.tensor_selected.emit(network_ref(panel.session, "0.weight"))
     w = param(panel, "0.weight").detach()
-    qtbot.wait(50)  # let the view settle its range before mapping pixels to the screen
-    scene = panel.scene_pos_of_pixel(5, 2)
+    # The view has settled its range once the pixel lands at the same place twice in a row.
+    places = []
+    qtbot.waitUntil(lambda: places.append(panel.scene_pos_of_pixel(5, 2)) or places[-2:] == places[-1:] * 2)
+    scene = places[-1]
     pos = panel.plot_widget.mapFromScene(scene)
     viewport = panel.plot_widget.viewport()
     local = QPointF(pos.x(), pos.y())
@@ -303,8 +304,7 @@ def test_live_training_on_a_worker_thread_updates_the_picture(make_panel, qtbot,
     worker = threading.Thread(target=lambda: session.run_training(make_regression(4, 1, n_samples=32), steps=5,
                                                                     lr=0.05, batch_size=8, progress=progress))
     worker.start()
-    while worker.is_alive():
-        qtbot.wait(5)          # the GUI keeps running while the worker trains
+    qtbot.waitUntil(lambda: not worker.is_alive(), timeout=60000)   # the GUI keeps running meanwhile
     worker.join()
     final = param(panel, "0.weight").detach().numpy()
     qtbot.waitUntil(lambda: np.allclose(panel.displayed(), final))

@@ -180,7 +180,8 @@ def test_cancel_stops_a_long_run_early_and_the_window_keeps_responding(qtbot, ma
     qtbot.mouseClick(panel.train_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: len(panel.losses) >= 5, timeout=60000)
     ticks_before, steps_before = len(ticks), len(panel.losses)
-    qtbot.wait(300)  # training goes on in the worker while the UI thread handles its events
+    # Training goes on in the worker while the UI thread handles its events.
+    qtbot.waitUntil(lambda: len(ticks) - ticks_before >= 10 and len(panel.losses) > steps_before + 2, timeout=60000)
     ticks_during = len(ticks) - ticks_before
     assert panel.busy and len(panel.losses) > steps_before
     qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
