@@ -195,3 +195,35 @@ def test_keeping_the_run_going_keeps_the_project(make_window, two_projects, qtbo
     assert window.controller.busy and window.controller.path == a.resolve()
     run.cancel()
     assert run.wait(30000)
+
+
+def test_a_recovery_file_cannot_make_foreign_code_run(make_window, tmp_path, examples_dir, monkeypatch):
+    """A recovery record claiming "trusted" for code the user never trusted opens untrusted."""
+    import json
+
+    from ui.shell.autosave import FORMAT, SUFFIX, recovery_dir
+    data = json.loads((examples_dir / "centered.netstudio").read_text(encoding="utf-8"))
+    record = {"format": FORMAT, "version": 1, "saved": 0, "label": "planted", "original": None,
+              "trusted": True, "project": data}
+    (recovery_dir() / f"planted{SUFFIX}").write_text(json.dumps(record), encoding="utf-8")
+    monkeypatch.setattr(prompts, "ask_recover", lambda parent, text: prompts.RECOVER)
+    window = make_window(panels=False)
+    assert window.controller.document.project.code and not window.controller.document.project.trusted
+
+
+def test_code_written_in_a_trusted_project_is_trusted_again_after_a_crash(make_window, tmp_path, examples_dir,
+                                                                         monkeypatch):
+    path = tmp_path / "centered.netstudio"
+    shutil.copy(examples_dir / "centered.netstudio", path)
+    monkeypatch.setattr(prompts, "ask_trust", lambda parent, names: True)
+    window = make_window(path, panels=False)
+    doc = window.controller.document
+    from ui.document.commands import SetCode
+    (name, source), = doc.project.code.items()
+    window.controller.push(SetCode(doc, name, source.replace("X - X.mean()", "X - X.mean() * 1.0")))
+    window.files.autosaver.save_now()
+    window.files.autosaver.lock.unlock()                       # as if its process had died
+    monkeypatch.setattr(prompts, "ask_recover", lambda parent, text: prompts.RECOVER)
+    second = make_window(panels=False)
+    assert second.controller.document.project.trusted
+    assert "* 1.0" in next(iter(second.controller.document.project.code.values()))

@@ -55,10 +55,11 @@ class Autosaver(QObject):
     """
 
     def __init__(self, controller: DocumentController, label: Callable[[], str], parent: QObject | None = None,
-                 interval_ms: int = DEFAULT_INTERVAL_MS):
+                 interval_ms: int = DEFAULT_INTERVAL_MS, on_trusted_code: Callable[[Project], None] | None = None):
         super().__init__(parent)
         self.controller = controller
         self.label = label
+        self.on_trusted_code = on_trusted_code   # told the code of a trusted project it writes, for recovery
         self.path = recovery_dir() / f"{uuid.uuid4().hex}{SUFFIX}"
         self.lock = _lock(self.path)
         self.lock.tryLock(0)
@@ -77,6 +78,8 @@ class Autosaver(QObject):
         if not self.controller.modified:
             return
         project = self.controller.document.project
+        if project.trusted and project.code and self.on_trusted_code is not None:
+            self.on_trusted_code(project)
         record = {"format": FORMAT, "version": 1, "saved": time.time(), "label": self.label(),
                   "original": str(self.controller.path) if self.controller.path else None,
                   "trusted": project.trusted, "project": project.to_dict()}

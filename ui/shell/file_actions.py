@@ -46,8 +46,8 @@ class FileActions(QObject):
         self.controller = controller
         self.example: Path | None = None  # the bundled example on show, until saved elsewhere
         self.recent = RecentFiles(self)
-        self.autosaver = Autosaver(controller, self.display_name, self)
         self.trust_store = TrustStore(app_data_dir() / "trusted-code.json")
+        self.autosaver = Autosaver(controller, self.display_name, self, on_trusted_code=self.trust_store.remember)
         self.actions: dict[str, QAction] = {}
         for name, text, icon, keys, slot in (
                 ("new", "&New", "mdi6.file-outline", QKeySequence.StandardKey.New, self.new),
@@ -148,6 +148,9 @@ class FileActions(QObject):
             recovery.discard()
             show_error(self.window, str(err), file_error_details(err), "Cannot recover project")
             return False
+        # The record says whether the project was trusted; its code must also be code the user trusted
+        # (autosave remembers what they wrote), so a recovery file cannot make foreign code run.
+        project.trusted = recovery.trusted and self.trust_store.trusts(project)
         if not self._show(project, recovery.original, None, modified=True, weights=recovery.weights(),
                           unplaced=recovery.unplaced()):
             return False
