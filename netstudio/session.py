@@ -14,6 +14,7 @@ between two steps (:mod:`netstudio.weights_snapshot`).
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import torch
@@ -29,7 +30,7 @@ from .files.weights_import import ImportReport, import_weights
 from .graph import Document
 from .compiler.initialize import recorded_assignments
 from .graph.module_paths import paths_of_node
-from .init.assignments import InitAssignment, apply_assignments, defer_until_materialized
+from .init.assignments import DeferredInit, InitAssignment, apply_assignments, defer_until_materialized
 from .params.direct_edits import DirectEdit
 from .params.tree import ParamTree, build_param_tree
 from .run import CancelToken, Objective, TrainResult, backward, forward, make_input, train
@@ -38,6 +39,15 @@ from .run.synthetic import SyntheticTask
 from .tensor_keeper import Identity, TensorKeeper, tensor_identities, tensors_of
 from .unplaced import UnplacedTensor, place, unplaced_after_import
 from .weights_snapshot import SnapshotRequests, WeightsSnapshot
+
+
+@dataclass(frozen=True)
+class AppliedInitializer:
+    """What ``apply_initializer`` did: the values before, and the pending lazy part."""
+
+    before: dict[str, torch.Tensor]
+    deferred: DeferredInit
+    index: int
 
 
 class SessionEvents(SignalGroup):
@@ -330,21 +340,32 @@ class NetworkSession:
         return result
 
     # -- weights ------------------------------------------------------------------------
-    def apply_initializer(self, assignment: InitAssignment) -> dict[str, torch.Tensor]:
-        """Record the assignment in the project and apply it now; returns the previous values."""
+    def apply_initializer(self, assignment: InitAssignment) -> AppliedInitializer:
+        """Record the assignment in the project and apply it now.
+
+        Parameters not created yet (lazy modules) get their values at the first forward pass;
+        the returned ``deferred`` handle cancels that (undo), and ``index`` (the assignment's
+        place in the replayed list, which seeds its draws) lets redo register it again.
+        """
         with self.lock:
             module = self._require()
             project = self.document.project
             before = self.snapshot_tensors()
-            index = len(recorded_assignments(project))   # its place in the replayed list seeds its draws
+            index = len(recorded_assignments(project))
             seed = project.seed or 0
             apply_assignments(module, [assignment], seed, first_index=index)
-            defer_until_materialized(module, [assignment], seed, first_index=index)
+            deferred = defer_until_materialized(module, [assignment], seed, first_index=index)
             if project.edits:
                 self.weights_modified = True   # replay puts edits after every initializer: save the values
             self.document.set_setting("initializers", project.initializers + [assignment.to_dict()])
         self.events.weights_changed.emit(None)
-        return before
+        return AppliedInitializer(before, deferred, index)
+
+    def defer_initializer(self, assignment: InitAssignment, index: int) -> DeferredInit:
+        """Register again the deferred part of an initializer recorded at ``index`` (redo)."""
+        with self.lock:
+            return defer_until_materialized(self._require(), [assignment], self.document.project.seed or 0,
+                                            first_index=index)
 
     def apply_edit(self, edit: DirectEdit) -> dict[str, torch.Tensor]:
         with self.lock:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from netstudio.analysis import check
 from netstudio.compiler import compile_project
@@ -228,3 +229,37 @@ def test_summary_survives_missing_and_recursive_definitions():
     assert summarize(doc.project, check(doc.project)).total_params == 0
     doc.set_param("main", blk.id, "definition", "main")
     assert summarize(doc.project, check(doc.project)).total_params == 0
+
+
+DOUBLE = """class Double(nn.Module):
+    # used at two widths by test_one_code_class_at_two_widths_gets_two_shapes
+    def forward(self, X):
+        return torch.cat([X, X], -1)
+"""
+
+
+def test_one_code_class_at_two_widths_gets_two_shapes():
+    """Code blocks' shapes are cached by class, source and arguments *and by their inputs*: a class
+    used at two widths must not get the first width's shape the second time."""
+    doc, ids = chain_project([("Code", {"class_name": "Double", "args": {}}, "a"),
+                              ("Code", {"class_name": "Double", "args": {}}, "b")],
+                             kind="graph", shape=(2, 3), code={"Double": DOUBLE})
+    result = check(doc.project)
+    assert result.ok, [d.line() for d in result.diagnostics]
+    assert [result.output(i).shape for i in ids] == [(2, 6), (2, 12)]
+    doc.set_param("main", doc.definition("main").inputs[0].id, "shape", [2, 5])
+    again = check(doc.project)
+    assert [again.output(i).shape for i in ids] == [(2, 10), (2, 20)]
+
+
+def test_a_tied_node_takes_its_owners_hyperparameters_not_its_own():
+    """``b`` keeps the in_features it had (4; the tie check lets input sizes differ), but it runs
+    ``a``'s module, which takes 8: no mismatch, and its output is a's."""
+    doc, ids = chain_project([("Linear", {"in_features": 8, "out_features": 8}, "a"),
+                              ("Linear", {"in_features": 4, "out_features": 8}, "b")], kind="graph", shape=(2, 8))
+    doc.tie("main", ids[1], ids[0])
+    result = check(doc.project)
+    assert result.ok, [d.line() for d in result.diagnostics]
+    assert result.output(ids[1]).shape == (2, 8)
+    net = compile_project(doc.project)
+    assert net(torch.rand(2, 8)).shape == (2, 8) and [k for k, _ in net.named_parameters()] == ["a.weight", "a.bias"]

@@ -80,6 +80,16 @@ def test_invalid_arguments_give_one_sentence(scheme, args, fragment):
     assert fragment in one_sentence(exc)
 
 
+def test_uniform_accepts_equal_bounds_and_fills_that_one_value():
+    """U(a, a) is every value a: allowed (``nn.init.uniform_`` allows it); only a > b is refused."""
+    t = torch.empty(3, 4)
+    SCHEMES["uniform"].apply(t, gen(), a=0.5, b=0.5)
+    assert torch.all(t == 0.5)
+    assert SCHEMES["uniform"].validate({"a": -1, "b": -1}) == {"a": -1.0, "b": -1.0}
+    with pytest.raises(NetStudioError, match="must not exceed"):
+        SCHEMES["uniform"].validate({"a": 0.5, "b": 0.4999})
+
+
 def test_int_arguments_and_ranges():
     spec = ArgSpec("n", "int", 1, "count", minimum=1, maximum=3)
     assert spec.check(2, "Test") == 2
@@ -281,3 +291,111 @@ def test_derived_seeds_differ_by_index_and_name():
     assert len(seeds) == 6 and derive_seed(0, 1, "0.weight") == derive_seed(0, 1, "0.weight")
     with pytest.raises(NetStudioError):
         apply_assignments(nn.Linear(2, 2), [], seed="0")
+
+
+# ---------------------------------------------------------------- boundaries and rare paths (issue #9)
+
+def test_argument_limits_are_inclusive_and_types_are_kept():
+    spec = ArgSpec("n", "int", 1, "count", minimum=1, maximum=3)
+    assert spec.check(3, "Test") == 3 and type(spec.check(3, "Test")) is int
+    value = ArgSpec("x", "float", 0.0, "x").check(3, "Test")
+    assert value == 3.0 and type(value) is float
+    assert SCHEMES["constant"].validate({"value": 1e30}) == {"value": 1e30}
+    assert SCHEMES["constant"].validate({"value": -1e30}) == {"value": -1e30}
+    for big, fragment in ((10**31, "at most 1e+30"), (-(10**31), "at least -1e+30")):
+        with pytest.raises(NetStudioError) as exc:
+            SCHEMES["constant"].validate({"value": big})
+        assert fragment in one_sentence(exc)
+    with pytest.raises(NetStudioError, match="must be a whole number, not True"):
+        spec.check(True, "Test")
+
+
+def test_truncated_normal_bounds_and_mean_limits_are_exact():
+    scheme = SCHEMES["trunc_normal"]
+    with pytest.raises(NetStudioError, match="lower bound a must be below the upper bound b"):
+        scheme.validate({"a": 1.0, "b": 1.0})
+    assert scheme.validate({"mean": -3.0, "std": 0.5, "a": -2.0, "b": 2.0})["mean"] == -3.0   # a - 2 std
+    assert scheme.validate({"mean": 3.0, "std": 0.5, "a": -2.0, "b": 2.0})["mean"] == 3.0     # b + 2 std
+    for mean in (-3.01, 3.01):
+        with pytest.raises(NetStudioError, match="within two standard deviations"):
+            scheme.validate({"mean": mean, "std": 0.5, "a": -2.0, "b": 2.0})
+
+
+class Failing:
+    """A fill that fails as a kernel would: with a message of several lines, or none."""
+
+    def __init__(self, exc):
+        self.exc = exc
+
+    def __call__(self, t, g, owner, values):
+        raise self.exc
+
+
+@pytest.mark.parametrize("exc, reason", [
+    (RuntimeError("first line.\nsecond line"), "first line"),
+    (RuntimeError(""), "RuntimeError"),
+    (ValueError("  padded  "), "padded"),
+])
+def test_a_fill_that_fails_is_one_sentence_naming_the_scheme(exc, reason):
+    from netstudio.init.schemes import InitScheme
+    scheme = InitScheme("boom", "Boom", "Fails.", Failing(exc))
+    with pytest.raises(NetStudioError) as info:
+        scheme.apply(torch.empty(3), gen(), name="'w'")
+    assert one_sentence(info) == f"Boom could not initialize 'w': {reason}."
+    assert info.value.__cause__ is exc
+
+
+def test_schemes_fill_without_a_generator_and_onto_another_device():
+    t = torch.empty(3, 4)
+    SCHEMES["ones"].apply(t)
+    assert torch.all(t == 1)
+    SCHEMES["normal"].apply(t, None)           # the global RNG: no device to match
+    meta = torch.empty(3, 4, device="meta")
+    SCHEMES["normal"].apply(meta, gen())       # drawn on the generator's device, then copied
+    assert meta.is_meta and meta.shape == (3, 4)
+    empty = torch.empty(0, 4)
+    SCHEMES["orthogonal"].apply(empty, gen())  # nothing to fill: no warning, no error
+
+
+def test_pytorch_default_draws_its_seed_from_the_generator_exactly():
+    import copy
+    layer = nn.Linear(6, 3)
+    SCHEMES["pytorch_default"].apply(layer.weight, gen(5), owner=layer)
+    seed = int(torch.randint(0, 2**62, (1,), generator=gen(5)).item())
+    reference = copy.deepcopy(layer)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        reference.reset_parameters()
+    assert torch.equal(layer.weight, reference.weight)
+    SCHEMES["pytorch_default"].apply(layer.bias, None, owner=layer)   # no generator: the global RNG seeds it
+
+
+def test_pytorch_default_refuses_a_tensor_its_owner_does_not_hold():
+    layer = nn.Linear(6, 3)
+    stray = nn.Parameter(torch.empty(3, 6))
+    with pytest.raises(NetStudioError) as exc:
+        SCHEMES["pytorch_default"].apply(stray, gen(), owner=layer)
+    assert one_sentence(exc) == "Linear has no PyTorch default initialization (no reset_parameters method)."
+
+
+def test_pytorch_default_reports_a_failing_reset_parameters():
+    class Broken(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(2))
+
+        def reset_parameters(self):
+            raise KeyError("w")
+    owner = Broken()
+    with pytest.raises(NetStudioError) as exc:
+        SCHEMES["pytorch_default"].apply(owner.w, gen(), owner=owner)
+    assert one_sentence(exc) == "Broken.reset_parameters failed: KeyError: 'w'."
+
+
+def test_a_user_schemes_name_and_label():
+    mine = user_scheme("mine", "def init(t, g):\n    t.fill_(2)\n", trusted=True, label="My scheme")
+    assert (mine.name, mine.label) == ("mine", "My scheme")
+    plain = user_scheme("plain", "def init(t, g):\n    t.fill_(2)\n", trusted=True)
+    assert (plain.name, plain.label) == ("plain", "plain")
+    with pytest.raises(NetStudioError, match="only runs once you mark it as trusted"):
+        user_scheme("mine", "def init(t, g): pass")

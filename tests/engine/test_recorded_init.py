@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 
 from netstudio.compiler import compile_project
 from netstudio.graph import Document
 from netstudio.graph.module_paths import node_places
+from netstudio.init.assignments import InitAssignment
+from netstudio.init.scopes import Scope
 from netstudio.serialization import load_project, project_from_dict
+from netstudio.session import NetworkSession
 
 
 def test_node_init_setting_applies_to_every_instance(examples_dir):
@@ -45,3 +49,121 @@ def test_node_places_follow_module_names(examples_dir):
     net = compile_project(project)
     modules = dict(net.named_modules())
     assert all(p in modules for p in paths)
+
+
+# Overlapping on purpose: later assignments take some parameters of earlier ones, so a replay that
+# seeded an assignment by anything but its place in the list, or let the wrong one win, differs.
+LIVE = [
+    ({"module_type": "Linear", "leaf": "weight"}, "normal", {"mean": 0.0, "std": 1.0}),
+    ({"module_type": "Linear", "leaf": "bias"}, "uniform", {"a": -1.0, "b": 1.0}),
+    ({"param": "2.weight"}, "uniform", {"a": -0.5, "b": 0.5}),
+    ({"param": "0.bias"}, "normal", {"mean": 3.0, "std": 0.5}),
+    ({"module_type": "Linear", "leaf": "weight", "within": "2"}, "kaiming_uniform", {}),
+]
+
+
+@pytest.mark.parametrize("example, forward_first, node_setting", [
+    ("mlp", False, False), ("mlp", False, True),               # eager: replay's fast, skipping path
+    ("param_access", True, False), ("lazy_mlp", False, True), ("lazy_mlp", True, False),   # lazy
+])
+@pytest.mark.parametrize("count", [2, 3, 5])
+def test_live_initializers_equal_the_compilers_replay_bit_for_bit(examples_dir, example, forward_first,
+                                                                 node_setting, count):
+    """The session applies each assignment when it is made (``first_index`` = its place in the
+    list, after the nodes' own settings); compiling replays the whole list.  Both must give the
+    same weights, bit for bit."""
+    doc = Document(load_project(examples_dir / f"{example}.netstudio"))
+    if node_setting:
+        last = doc.project.root_definition.chain()[-1]
+        doc.set_init(doc.project.root, last.id, "bias", {"scheme": "constant", "args": {"value": 0.25}})
+    session = NetworkSession(doc)
+    try:
+        if forward_first:
+            session.run_forward()
+        for scope, scheme, args in LIVE[:count]:
+            session.apply_initializer(InitAssignment(Scope.from_dict(scope), scheme, args))
+        session.run_forward()
+        live = session.ensure_built().state_dict()
+        replayed = compile_project(session.document.project)
+        replayed(torch.rand(*session.document.project.root_definition.inputs[0].params["shape"]))
+        state = replayed.state_dict()
+        assert list(state) == list(live)
+        for name, value in live.items():
+            assert torch.equal(state[name], value), name
+        assert torch.all(live["0.bias"] > 1.0) == (count >= 4)   # the assignments did apply
+    finally:
+        session.close()
+
+
+# ---------------------------------------------------------------- recorded entries at the edges (issue #9)
+
+def weights_after(project) -> dict:
+    net = compile_project(project)
+    return {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+
+EVERYTHING = [{"scope": {"module_type": "Linear", "leaf": "weight"}, "scheme": "normal", "args": {}},
+              {"scope": {"module_type": "Linear", "leaf": "bias"}, "scheme": "uniform", "args": {}}]
+
+
+def test_without_a_seed_the_recorded_initializers_replay_as_with_seed_zero(examples_dir):
+    project = load_project(examples_dir / "mlp.netstudio")
+    project.initializers = list(EVERYTHING)
+    project.seed = 0
+    with_zero = weights_after(project)
+    project.seed = None
+    skipped: list[str] = []
+    net = compile_project(project, skipped=skipped)
+    assert skipped == []
+    assert all(torch.equal(v, with_zero[k]) for k, v in net.state_dict().items())
+
+
+def test_a_seed_that_is_not_a_whole_number_skips_the_replay_with_one_sentence(examples_dir):
+    project = load_project(examples_dir / "mlp.netstudio")
+    project.initializers = list(EVERYTHING)
+    project.seed = True
+    skipped: list[str] = []
+    compile_project(project, skipped=skipped)
+    assert skipped == ["The initialization seed must be a whole number, not True."]
+
+
+def test_too_many_edits_are_named_as_edits(examples_dir):
+    from netstudio.init.bounds import MAX_RECORDED
+    project = load_project(examples_dir / "mlp.netstudio")
+    project.edits = [{"name": "0.bias", "op": "fill", "value": 1.0}] * (MAX_RECORDED + 1)
+    skipped: list[str] = []
+    compile_project(project, skipped=skipped)
+    assert skipped == [f"The project records {MAX_RECORDED + 1:,} edits, but at most {MAX_RECORDED:,} are allowed."]
+
+
+def test_node_settings_are_bounded_too(examples_dir, monkeypatch):
+    from netstudio.compiler import initialize
+    from netstudio.errors import NetStudioError
+    doc = Document(load_project(examples_dir / "mlp.netstudio"))
+    first, _, last = doc.project.root_definition.chain()
+    doc.set_init("main", first.id, "weight", {"scheme": "zeros"})
+    doc.set_init("main", last.id, "weight", {"scheme": "zeros"})
+    monkeypatch.setattr(initialize, "MAX_RECORDED", 2)
+    assert len(initialize.recorded_entries(doc.project)) == 2
+    doc.set_init("main", last.id, "bias", {"scheme": "zeros"})
+    with pytest.raises(NetStudioError, match="The network's nodes record more than 2 initializer settings."):
+        initialize.recorded_entries(doc.project)
+
+
+def test_a_tied_nodes_own_settings_are_not_replayed(examples_dir):
+    from netstudio.compiler.initialize import recorded_entries
+    doc = Document(load_project(examples_dir / "tied.netstudio"))
+    tied = next(n for n in doc.project.root_definition.nodes.values() if n.tied_to)
+    doc.set_init("main", tied.id, "weight", {"scheme": "zeros"})
+    assert recorded_entries(doc.project) == []
+
+
+def test_recorded_assignments_raise_the_first_entry_that_does_not_parse(examples_dir):
+    from netstudio.compiler.initialize import recorded_assignments
+    from netstudio.errors import NetStudioError
+    project = load_project(examples_dir / "mlp.netstudio")
+    project.initializers = [EVERYTHING[0], {"scheme": "zeros"}]
+    with pytest.raises(NetStudioError, match="needs a 'scope' and a 'scheme'"):
+        recorded_assignments(project)
+    project.initializers = list(EVERYTHING)
+    assert [a.scheme for a in recorded_assignments(project)] == ["normal", "uniform"]

@@ -61,7 +61,7 @@ def test_invalid_graph_gives_a_reason_not_an_exception(session):
 def test_initializer_is_recorded_applied_and_undoable(session):
     session.run_forward()
     before = session.apply_initializer(InitAssignment(Scope(module_type="Linear", leaf="weight"), "constant",
-                                                      {"value": 1.0}))
+                                                      {"value": 1.0})).before
     assert torch.all(session.ensure_built()[0].weight == 1) and len(session.document.project.initializers) == 1
     session.restore_tensors(before)
     assert not torch.all(session.ensure_built()[0].weight == 1)

@@ -27,7 +27,7 @@ from torch.nn.parameter import UninitializedParameter
 
 from netstudio.errors import NetStudioError
 from netstudio.files.weights_import import ImportReport
-from netstudio.init import DeferredInit, InitAssignment, defer_until_materialized, resolve
+from netstudio.init import DeferredInit, InitAssignment, resolve
 from netstudio.params.direct_edits import DirectEdit
 from netstudio.session import NetworkSession
 
@@ -137,7 +137,8 @@ class ApplyInitializers(WeightCommand):
         self.assignments = assignments
         self.deferred: tuple[str, ...] = ()
         self.initialized: tuple[str, ...] = ()
-        self._pending: list[DeferredInit] = []
+        self._indices: list[int] = []              # each assignment's place in the replayed list
+        self._pending: list[DeferredInit] = []     # lazy parameters still waiting for a shape
 
     def _do(self) -> None:
         module = self.session.ensure_built()
@@ -151,21 +152,25 @@ class ApplyInitializers(WeightCommand):
             for p in found:
                 (deferred if isinstance(p.tensor, UninitializedParameter) else initialized)[p.name] = None
         self.deferred, self.initialized = tuple(deferred), tuple(initialized)
-        for assignment in self.assignments:
-            self.session.apply_initializer(assignment)
-        self._defer()
+        try:
+            for assignment in self.assignments:
+                applied = self.session.apply_initializer(assignment)
+                self._indices.append(applied.index)
+                self._keep(applied.deferred)
+        except BaseException:
+            self._undo_extra()
+            raise
 
-    def _defer(self) -> None:
-        if not self.deferred:
-            return
-        module, seed = self.session.ensure_built(), self.document.project.seed or 0
-        for assignment in self.assignments:
-            pending = defer_until_materialized(module, [assignment], seed)
-            if pending.pending:
-                self._pending.append(pending)
+    def _keep(self, pending: DeferredInit) -> None:
+        if pending.pending:
+            self._pending.append(pending)
+        else:
+            pending.remove()
 
     def _redo_extra(self) -> None:
-        self._defer()
+        if self.deferred:
+            for assignment, index in zip(self.assignments, self._indices):
+                self._keep(self.session.defer_initializer(assignment, index))
 
     def _undo_extra(self) -> None:
         for pending in self._pending:
