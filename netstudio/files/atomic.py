@@ -250,4 +250,4 @@ def fsync_dir(directory: Path) -> None:
 def _write_error(target: Path, err: OSError) -> NetStudioError:
     reason = " ".join((err.strerror or str(err) or errno.errorcode.get(err.errno or 0, "")).split()).rstrip(".")
     name = target.name if target.name.isprintable() else ascii(target.name)[1:-1]   # one line, always
-    return NetStudioError(f"Could not save '{name}': {reason}.")
+    return NetStudioError(f"Could not save '{name}': {reason or 'the system gave no reason'}.")

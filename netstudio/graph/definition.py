@@ -63,7 +63,7 @@ class Definition:
         order, seen, current = [], {ins[0].id}, ins[0].id
         while current in nxt:
             current = nxt[current]
-            if current in seen:
+            if current in seen or current not in self.nodes:   # a loop, or an edge to a missing node
                 return None
             seen.add(current)
             order.append(self.nodes[current])

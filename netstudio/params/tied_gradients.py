@@ -186,13 +186,14 @@ class UseParts:
 
 
 def use_parts(grads: UseGradients, element: str | tuple[int, ...] = "largest") -> UseParts:
-    """``element``: "largest" (the element of largest |total|), "sum" (of all elements), or an index."""
+    """``element``: "largest" (the element of largest |total|), "sum" (of all elements), or an index.
+    An empty parameter has no largest element: it shows its sum, 0."""
     total = grads.total.detach()
-    if element == "sum":
+    if element == "sum" or element == "largest" and not total.numel():
         return UseParts("sum of all elements", tuple((u.call_site, float(u.grad.sum())) for u in grads.uses),
                         float(total.sum()))
     if element == "largest":
-        flat = int(total.abs().reshape(-1).argmax()) if total.numel() else 0
+        flat = int(total.abs().reshape(-1).argmax())
         index = tuple(int(i) for i in torch.unravel_index(torch.tensor(flat), tuple(total.shape)))
     else:
         index = tuple(int(i) for i in element)

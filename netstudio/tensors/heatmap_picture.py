@@ -82,6 +82,7 @@ def block_reduce(image: np.ndarray, by: int, bx: int) -> np.ndarray:
     block's value of largest magnitude (with its sign); an RGBA array keeps each channel's maximum,
     so a marked pixel stays marked.  (Block means or skipped pixels would hide a lone outlier.)"""
     rows, cols = image.shape[:2]
+    by, bx = -(-rows // -(-rows // by)), -(-cols // -(-cols // bx))   # as even as the same pixel count allows
     if image.ndim == 2:  # the engine's reduction: strided folds, much faster than a numpy reshape-reduce
         if not image.flags.writeable:
             image = image.copy()

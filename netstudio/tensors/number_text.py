@@ -20,6 +20,8 @@ def number(value: float | None) -> str:
 
 def format_value(value: torch.Tensor) -> str:
     """The exact value of a 0-d tensor, as briefly as it round-trips in its own dtype."""
+    if value.is_quantized:
+        value = value.dequantize()   # what a quantized value stands for, a float32
     dtype = value.dtype
     if dtype == torch.float32 or dtype == torch.bfloat16:
         return str(np.float32(value.float().item()))

@@ -173,6 +173,8 @@ def _first_pass(pieces: Iterable[torch.Tensor]) -> tuple[int, int, int, int, flo
     dirty: set[int] = set()
     for index, x in enumerate(pieces):
         n = x.numel()
+        if n == 0:   # a nested tensor's empty part
+            continue
         zeros += n - int(torch.count_nonzero(x))
         a, b = (float(v) for v in torch.aminmax(x))  # NaN or an infinity here means some are not finite
         if not (math.isfinite(a) and math.isfinite(b)):

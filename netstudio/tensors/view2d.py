@@ -119,10 +119,14 @@ def element_at(view: HeatmapView, tensor: torch.Tensor, row: int, col: int) -> t
     r = torch.arange(rows.start, rows.stop)[:, None]
     c = torch.arange(cols.start, cols.stop)[None, :]
     where = view.source_index(r.to(tensor.device), c.to(tensor.device))   # a slice's fixed indices stay ints
-    block = tensor.detach()[where]
-    mags = block.abs() if block.is_complex() else block.abs().float()
-    nan = torch.isnan(mags.reshape(-1))
-    flat = int(torch.nonzero(nan)[0]) if bool(nan.any()) else int(torch.argmax(mags.reshape(-1)))
+    t = tensor.detach()
+    if t.layout != torch.strided:
+        t = t.to_dense()   # drawn only when small (REPEAT_LIMIT elements)
+    values = real_values(t[where]).double().reshape(-1)   # abs(int8 -128) overflows; bool, uint16... have no abs
+    mags = values.abs()
+    nan = torch.isnan(mags)
+    top = (mags == mags.max()).to(torch.int8) * 2 + (values > 0).to(torch.int8)   # a tie goes to the positive
+    flat = int(torch.nonzero(nan)[0]) if bool(nan.any()) else int(torch.argmax(top))
     index = tuple(int(i) for i in view.source_index(rows[flat // len(cols)], cols[flat % len(cols)]))
     return index, tensor[index]
 

@@ -1,6 +1,5 @@
 """Crash-safe writes: the old file survives any failure, and nothing is left behind."""
 
-import contextlib
 import os
 import subprocess
 import sys
@@ -10,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from netstudio.errors import NetStudioError
-from netstudio.files.atomic import atomic_write_bytes, atomic_writer, backup_path
+from netstudio.files import atomic
+from netstudio.files.atomic import atomic_write_bytes, atomic_writer, backup_path, sweep_stale_temp_files
 
 posix_only = pytest.mark.skipif(os.name == "nt", reason="POSIX permissions and signals")
 
@@ -127,129 +127,6 @@ def test_rejects_other_modes(tmp_path):
     with pytest.raises(NetStudioError):
         with atomic_writer(tmp_path / "a", "ab"):
             pass
-
-
-# ---------------------------------------------------------------- litter of dead writers (issue #8, part 5)
-
-from netstudio.files import atomic  # noqa: E402
-from netstudio.files.atomic import sweep_stale_temp_files  # noqa: E402
-
-DIE_MID_WRITE = """
-import os, signal, sys
-from netstudio.files.atomic import atomic_writer
-with atomic_writer(sys.argv[1]) as f:
-    f.write(b"x" * 100_000)
-    f.flush()
-    os.kill(os.getpid(), signal.SIGKILL)
-"""
-
-WAIT_MID_WRITE = """
-import sys
-from netstudio.files.atomic import atomic_writer
-with atomic_writer(sys.argv[1]) as f:
-    f.write(b"x" * 100_000)
-    f.flush()
-    print("writing", flush=True)
-    sys.stdin.readline()
-"""
-
-
-@contextlib.contextmanager
-def writer_in_the_middle_of_a_save(target):
-    """Another process, holding its temporary file for ``target`` open until told to go on."""
-    with subprocess.Popen([sys.executable, "-c", WAIT_MID_WRITE, str(target)], stdin=subprocess.PIPE,
-                          stdout=subprocess.PIPE, text=True, cwd=os.getcwd()) as proc:
-        try:
-            assert proc.stdout.readline() == "writing\n"
-            yield proc
-        finally:
-            proc.kill()
-
-
-def temp_files(folder):
-    return sorted(p.name for p in folder.iterdir() if p.name.endswith(".tmp"))
-
-
-def dead_writer(target):
-    proc = subprocess.run([sys.executable, "-c", DIE_MID_WRITE, str(target)], cwd=os.getcwd())
-    assert proc.returncode == -9
-    left = temp_files(target.parent)
-    assert len(left) == 1 and left[0].startswith(f".{target.name}.netstudio-")
-    return target.parent / left[0]
-
-
-@posix_only
-def test_the_next_save_of_the_same_file_removes_a_dead_writers_temp_file(tmp_path):
-    target = tmp_path / "model.pt"
-    target.write_bytes(b"precious")
-    dead_writer(target)
-    atomic_write_bytes(target, b"new", backup=True)
-    assert sorted(os.listdir(tmp_path)) == ["model.pt", "model.pt.bak"]
-
-
-@posix_only
-def test_sweeping_removes_dead_writers_files_only(tmp_path):
-    target, other = tmp_path / "a.netstudio", tmp_path / "b.netstudio"
-    litter = dead_writer(target)
-    foreign = [tmp_path / ".notes.txt.deadbeef.tmp", tmp_path / "x.tmp", tmp_path / ".a.netstudio.netstudio-xyz.tmp"]
-    for path in foreign:
-        path.write_bytes(b"not ours")
-    assert sweep_stale_temp_files(tmp_path, names=[other.name]) == []
-    assert sweep_stale_temp_files(tmp_path) == [litter]
-    assert all(path.exists() for path in foreign)
-    assert sweep_stale_temp_files(tmp_path / "missing") == []
-
-
-@posix_only
-def test_an_older_netstudios_temp_files_are_swept_by_name(tmp_path):
-    old = tmp_path / ".net.netstudio.1a2b3c4d.tmp"
-    old.write_bytes(b"x")
-    assert sweep_stale_temp_files(tmp_path) == []
-    assert sweep_stale_temp_files(tmp_path, names=["net.netstudio"]) == [old]
-
-
-@contextlib.contextmanager
-def live_writer(folder):
-    """``(target, process, its temp file's name)``: another process halfway through saving ``folder/net.netstudio``."""
-    target = folder / "net.netstudio"
-    with writer_in_the_middle_of_a_save(target) as proc:
-        [live] = temp_files(folder)
-        yield target, proc, live
-
-
-@posix_only
-@pytest.mark.skipif(atomic.fcntl is None, reason="needs fcntl")
-def test_a_live_writers_temp_file_survives_sweeps_and_saves(tmp_path):
-    with live_writer(tmp_path) as (target, proc, live):
-        assert sweep_stale_temp_files(tmp_path) == []
-        atomic_write_bytes(target, b"from another process")    # sweeps the same name first
-        assert temp_files(tmp_path) == [live]
-        proc.stdin.write("go on\n")
-        proc.stdin.flush()
-        assert proc.wait(timeout=60) == 0
-    assert target.read_bytes() == b"x" * 100_000 and temp_files(tmp_path) == []
-
-
-@posix_only
-@pytest.mark.skipif(atomic.fcntl is None, reason="needs fcntl")
-def test_a_writer_killed_while_another_sweeps_is_swept_afterwards(tmp_path):
-    with live_writer(tmp_path) as (target, proc, live):
-        proc.kill()
-    assert sweep_stale_temp_files(tmp_path, names=[target.name]) == [tmp_path / live]
-    assert temp_files(tmp_path) == []
-
-
-@posix_only
-def test_without_locks_only_day_old_files_are_swept(tmp_path, monkeypatch):
-    monkeypatch.setattr(atomic, "fcntl", None)
-    fresh, old = tmp_path / ".a.netstudio-0123abcd.tmp", tmp_path / ".b.netstudio-4567cdef.tmp"
-    fresh.write_bytes(b"x")
-    old.write_bytes(b"x")
-    day_ago = os.stat(old).st_mtime - 24 * 3600 - 60
-    os.utime(old, (day_ago, day_ago))
-    assert sweep_stale_temp_files(tmp_path) == [old]
-    atomic_write_bytes(tmp_path / "c", b"still works without locks")
-    assert sorted(os.listdir(tmp_path)) == [".a.netstudio-0123abcd.tmp", "c"]
 
 
 def test_a_full_disk_at_fsync_is_one_sentence_naming_the_file(tmp_path, monkeypatch):
@@ -391,6 +268,24 @@ def open_fds() -> int:
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
+def test_one_save_leaves_no_descriptor_open(tmp_path):
+    before = open_fds()
+    atomic_write_bytes(tmp_path / "a.bin", b"x")       # the file, its lock and the folder's fsync
+    assert open_fds() == before
+
+
+def test_the_data_reaches_the_file_before_it_is_synced(tmp_path, monkeypatch):
+    real_fsync, sizes = os.fsync, []
+
+    def fsync(fd):
+        sizes.append(os.fstat(fd).st_size)
+        return real_fsync(fd)
+    monkeypatch.setattr(os, "fsync", fsync)
+    atomic_write_bytes(tmp_path / "a.bin", b"z" * 100)  # less than a buffer: only a flush writes it
+    assert sizes[0] == 100
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc")
 def test_saving_and_sweeping_leave_no_descriptor_open(tmp_path):
     target = tmp_path / "a.bin"
     atomic_write_bytes(target, b"x")
@@ -407,7 +302,7 @@ def test_saving_and_sweeping_leave_no_descriptor_open(tmp_path):
 def test_the_temporary_file_is_flushed_synced_and_still_locked_at_the_rename(tmp_path, monkeypatch):
     """Data reaches the disk before the rename, and the lock outlives the file object up to the rename."""
     import fcntl
-    target, data = tmp_path / "a.bin", b"z" * 10_000
+    target, data = tmp_path / "a.bin", b"z" * 100        # less than a buffer: only a flush writes it
     real_fsync, real_replace, seen = os.fsync, os.replace, {}
 
     def fsync(fd):
@@ -580,6 +475,10 @@ def test_an_os_error_without_a_message_is_named_by_its_code(tmp_path):
             f.write(b"x")
             raise err
     assert str(info.value) == "Could not save 'a.bin': ENOSPC."
+    with pytest.raises(NetStudioError) as info:
+        with atomic_writer(tmp_path / "a.bin") as f:
+            raise OSError()                             # no message, no code: no cause is made up
+    assert str(info.value) == "Could not save 'a.bin': the system gave no reason."
 
 
 def test_fsync_dir_skips_what_it_cannot_open():

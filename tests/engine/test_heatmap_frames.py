@@ -95,6 +95,8 @@ def test_hover_names_the_element_under_the_point_rows_down_columns_across():
     frame = make_frame(1, in_file(t, "m"), "weights", t, None, None, None)
     assert hover_text(frame, 3.9, 1.2) == "m[1, 3] = 7.0"          # x is the column, y the row
     assert hover_text(frame, 4.0, 1.0) == "" and hover_text(frame, -0.1, 0) == "" and hover_text(None, 0, 0) == ""
+    assert hover_text(frame, 0, 0) == "m[0, 0] = 0.0" and hover_text(frame, 0.5, 3.0) == ""   # edges: 3 rows
+    assert hover_text(frame, 0.5, -0.1) == ""
     quick = Frame(1, frame.ref, "weights", None, frame.view, shape=(3, 4))
     assert hover_text(quick, 0, 0) == ""                           # no snapshot yet: nothing to read exactly
 
@@ -177,3 +179,60 @@ def test_owned_copies():
     copy = owned_copy(w, True)
     assert not copy.requires_grad and copy.data_ptr() != w.data_ptr()
     assert owned_copy(w, False).data_ptr() == w.data_ptr()
+
+
+def test_each_change_of_selection_mode_or_slice_is_a_new_generation():
+    capturer = FrameCapturer(threading.RLock())
+    assert capturer.current_generation() == 0 and not capturer.dirty      # nothing chosen, nothing pending
+    t = torch.arange(24.0).reshape(2, 3, 4)
+    assert capturer.select(in_file(t), "weights") == 1
+    frame = capturer.capture()
+    capturer.set_mode("weights")
+    assert capturer.current_generation() == 2 != frame.generation        # a frame of the old mode is stale
+    assert capturer.set_slice((1,)) == 3 and capturer.current_generation() == 3
+    resliced = capturer.capture()
+    assert resliced.generation == 3 and resliced.view.values.tolist() == t[1].tolist()
+    assert capturer.select(None, "weights") == 4
+
+
+def test_a_new_selection_forgets_the_old_snapshots_and_pending_steps():
+    w = torch.ones(2)
+    capturer = FrameCapturer(threading.RLock())
+    capturer.select(live(w), "change")
+    capturer.capture()
+    w.add_(1.0)
+    capturer.mark(step=True)
+    assert torch.equal(capturer.capture().tensor, torch.ones(2))
+    capturer.mark(step=True)
+    capturer.select(live(w), "change")                  # the same tensor picked again: no step seen yet
+    assert not capturer.dirty
+    assert "No step yet" in capturer.capture().message
+
+
+def test_captures_are_throttled_by_the_time_since_the_last(monkeypatch):
+    import netstudio.tensors.frame_capture as frame_capture
+    clock = [100.0]
+    monkeypatch.setattr(frame_capture, "time", type("Clock", (), {"monotonic": staticmethod(lambda: clock[0])}))
+    capturer = FrameCapturer(threading.RLock())
+    capturer.select(in_file(torch.ones(2)), "weights")
+    capturer.capture()
+    clock[0] = 102.0
+    assert capturer.wait_ms(10_000) == 8000 and capturer.wait_ms(2000) == 0 and capturer.wait_ms(1000) == 0
+
+
+def test_a_quick_capture_copies_a_tensor_of_exactly_the_large_size():
+    w = torch.zeros(LARGE_NUMEL)
+    capturer = FrameCapturer(threading.RLock())
+    capturer.select(live(w), "weights")
+    frame = capturer.capture(quick=True)
+    assert frame.tensor is not None and frame.tensor.data_ptr() != w.data_ptr()
+
+
+def test_a_tensor_that_cannot_be_read_says_our_own_sentence():
+    def refused():
+        raise NetStudioError("This tensor is a meta tensor: it has a shape and dtype but no values.")
+    capturer = FrameCapturer(threading.RLock())
+    capturer.select(Ref("w", "file.pt", refused), "weights")
+    frame = capturer.capture()
+    assert frame.message == "This tensor is a meta tensor: it has a shape and dtype but no values."
+    assert frame.view is None and frame.tensor is None

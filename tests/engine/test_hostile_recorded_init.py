@@ -222,6 +222,12 @@ def test_user_code_schemes_never_run_from_an_untrusted_file(examples_dir):
     assert skipped == ["There is no initialization scheme called 'mine'."]
 
 
+def test_exactly_the_bound_is_allowed_and_one_more_is_not():
+    check_recorded_lengths([{}] * MAX_RECORDED, ())
+    with pytest.raises(NetStudioError, match=f"records {MAX_RECORDED + 1:,} initializers, but at most"):
+        check_recorded_lengths([{}] * (MAX_RECORDED + 1), ())
+
+
 def test_list_lengths_are_bounded_before_anything_is_parsed(examples_dir):
     check_recorded_lengths([{}] * MAX_RECORDED, [{}] * MAX_RECORDED)
     for initializers, edits in [([None] * (MAX_RECORDED + 1), []), ([], [None] * (MAX_RECORDED + 1))]:

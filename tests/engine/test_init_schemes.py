@@ -232,6 +232,13 @@ def test_scope_errors_and_round_trip():
     for scope in [Scope.network(), Scope.module("1"), Scope.parameter("0.bias"), Scope("", "1", "Linear", "bias")]:
         assert Scope.from_dict(scope.to_dict()) == scope
     assert Scope(leaf="") == Scope()
+    assert Scope(within=None) == Scope() and Scope.from_dict({"within": None}).within == ""   # the whole network
+
+
+def test_an_assignment_without_a_scope_is_refused_in_one_sentence():
+    with pytest.raises(NetStudioError) as exc:
+        InitAssignment({"leaf": "weight"}, "normal").checked()
+    assert one_sentence(exc) == "An initialization needs a scope saying which parameters it applies to."
 
 
 # Assignments
@@ -355,6 +362,14 @@ def test_schemes_fill_without_a_generator_and_onto_another_device():
     assert meta.is_meta and meta.shape == (3, 4)
     empty = torch.empty(0, 4)
     SCHEMES["orthogonal"].apply(empty, gen())  # nothing to fill: no warning, no error
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_a_seed_gives_the_same_values_on_a_gpu():
+    on_cpu, on_gpu = torch.empty(3, 4), torch.empty(3, 4, device="cuda")
+    SCHEMES["normal"].apply(on_cpu, gen(3))
+    SCHEMES["normal"].apply(on_gpu, gen(3))        # a CPU generator: drawn there, then copied over
+    assert on_gpu.is_cuda and torch.equal(on_gpu.cpu(), on_cpu)
 
 
 def test_pytorch_default_draws_its_seed_from_the_generator_exactly():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from netstudio.analysis import check
+from netstudio.analysis import CheckResult, check
 from netstudio.compiler import compile_project
 from netstudio.errors import GraphError
 from netstudio.graph import Document, Project
@@ -131,6 +131,23 @@ def test_compile_project_checks_each_name_again_before_writing_code():
     _require_valid_names(seq.definition("main"))  # a plain Sequential needs no class name check
     seq.definition("main").class_name = "Sequential"
     _require_valid_names(seq.definition("main"))
+
+
+def test_a_sequential_class_name_is_checked_again_before_code_is_written():
+    """A caller with a stale check result still cannot get a bad class name into generated code;
+    only the plain ``Sequential`` (which needs no class of its own) goes unchecked."""
+    doc, _ = chain_project([("Linear", {"in_features": 6, "out_features": 3})], shape=(2, 6))
+    project = doc.project
+    assert type(compile_project(project, result=CheckResult())) is torch.nn.Sequential
+    project.definitions["main"].class_name = "not a class"     # behind the document's back
+    with pytest.raises(GraphError, match="cannot be compiled"):
+        compile_project(project, result=CheckResult())
+
+
+def test_a_code_block_that_fails_to_build_is_one_sentence_even_after_a_stale_check():
+    doc, _ = chain_project([("Code", {"class_name": "Boom", "args": {}}, "boom")], code={"Boom": "x = 1\n"})
+    with pytest.raises(GraphError, match=r"^The network cannot be compiled: .*no class named 'Boom'.*\.$"):
+        compile_project(doc.project, result=CheckResult())
 
 
 def lazy_weights(seed, global_seed: int) -> dict:

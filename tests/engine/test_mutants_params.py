@@ -179,6 +179,24 @@ def test_use_parts_by_index_at_the_edges_of_the_shape():
     assert largest.total == pytest.approx(float(grads.total.abs().max()) * (1 if largest.total > 0 else -1))
 
 
+def test_an_empty_shared_parameter_shows_its_sum():
+    """A layer with no outputs, called twice: its gradients have no largest element to show."""
+    class Empty(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(2, 0, bias=False)
+
+        def forward(self, x):
+            return torch.cat([self.lin(x), self.lin(x), x], dim=1)
+
+    with pytest.warns(UserWarning, match="zero-element"):
+        model = Empty()
+    grads = per_use_gradients(model, torch.rand(3, 2), total)["lin.weight"]
+    parts = use_parts(grads)
+    assert parts.what == "sum of all elements" and parts.total == 0.0
+    assert parts.uses == (("lin", 0.0), ("lin", 0.0))
+
+
 def test_aligned_numbers_share_one_count_of_decimals():
     assert aligned([1.5, -0.25]) == ["1.50000", "-0.25000"]
     assert aligned([0.0, 0.0]) == ["0.00000", "0.00000"]
@@ -200,7 +218,8 @@ def test_derive_seed_is_blake2b_of_seed_index_and_name_in_63_bits():
         digest = hashlib.blake2b(f"{seed}/{index}/{name}".encode(), digest_size=8).digest()
         expected = int.from_bytes(digest, "little") & (2**63 - 1)
         assert derive_seed(seed, index, name) == expected
-    assert any(derive_seed(s, 0, "w") >= 2**62 for s in range(64))       # all 63 bits are used
+    seeds = [derive_seed(s, 0, "w") for s in range(64)]
+    assert max(seeds) >= 2**62 and max(seeds) < 2**63     # all 63 bits are used, and no more: an int64 holds it
 
 
 def test_a_deferred_initialization_fills_only_what_just_materialized():
@@ -231,6 +250,8 @@ def test_preview_numbers():
     assert a.tolist() == [0, 0, 2, 0] and b.tolist() == [0, 0, 1, 0]
     edges, (c,) = histogram(torch.tensor([-1.0, 3.0]), bins=2)
     assert edges.tolist() == [-1.0, 1.0, 3.0] and c.tolist() == [1, 1]
+    edges, (d,) = histogram(torch.tensor([0.0, 1e-12], dtype=torch.float64), bins=2)
+    assert edges.tolist() == [0.0, 5e-13, 1e-12] and d.tolist() == [1, 1]   # the narrowest range kept as is
     edges, counts = histogram(bins=2)
     assert edges.tolist() == [0.0, 0.5, 1.0] and counts == []
     assert describe(torch.zeros(0)) == "empty"

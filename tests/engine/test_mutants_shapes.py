@@ -9,6 +9,7 @@ from netstudio.analysis.diagnostics import ERROR, WARNING
 from netstudio.analysis.shapes import SMALL_INPUT, NodeInfo, ShapeInference
 from netstudio.catalog import TensorSpec
 from netstudio.graph import Document, Project
+from netstudio.graph.edge import Edge
 from netstudio.graph.topology import topology
 
 from .builders import chain_project, link
@@ -155,6 +156,91 @@ def test_inference_alone_skips_what_it_cannot_handle():
     assert (((), ids[0])) not in inference.infos and inference.diagnostics == []
 
 
+def test_inference_alone_leaves_out_inputs_it_has_no_spec_for():
+    """An Input the checker found bad, or one without an example shape, gives nothing to infer;
+    the others do, whatever the root is called."""
+    doc = Document(Project(definitions={}, root="n1net"))
+    doc.add_definition("n1net", kind="graph", class_name="Net")
+    d = doc.definition("n1net")
+    x = d.inputs[0].id
+    assert x in "n1net"
+    doc.set_param("n1net", x, "shape", [2, 3])
+    project = doc.project
+    topologies = {d.name: topology(d)}
+    inference = ShapeInference(project, topologies, {"n1net": {"unrelated"}})
+    inference.run()
+    assert inference.infos[((), x)].outputs == {"out": TensorSpec((2, 3), F32)}
+    inference = ShapeInference(project, topologies, {"n1net": {x}})
+    inference.run()
+    assert inference.infos == {} and inference.diagnostics == []
+    doc.set_param("n1net", x, "shape", None)
+    inference = ShapeInference(project, topologies, {})
+    inference.run()
+    assert inference.infos == {} and inference.diagnostics == []
+
+
+def test_inference_alone_never_walks_a_graph_as_a_chain():
+    """A graph's nodes are called by their names: an edge no chain walk could follow (the Input to
+    a missing node) does not stop the Constant beside it from being inferred."""
+    doc, _ = chain_project([], kind="graph", shape=(2, 4))
+    main = doc.definition("main")
+    x, out = main.inputs[0].id, main.outputs[0].id
+    for edge in list(main.edges):
+        doc.disconnect("main", edge)
+    const = doc.add_node("main", "Constant", "c", {"shape": [2, 3]})
+    link(doc, "main", const.id, out)
+    main.edges["zz"] = Edge("zz", x, "out", "ghost", "in")
+    inference = ShapeInference(doc.project, {"main": topology(main)}, {})
+    inference.run()
+    assert inference.diagnostics == []
+    assert inference.infos[((), const.id)].outputs == {"out": TensorSpec((2, 3), F32)}
+
+
+def test_tied_uses_inside_a_block_are_compared_in_each_of_its_instances():
+    """Inner: X -> a (lazy Linear 4) -> b (lazy Linear 4, tied to a): fed 4 features the two agree,
+    fed 8 they cannot share one weight, and the error points into the block's instance."""
+    doc = Document(Project(definitions={}))
+    doc.add_definition("main", kind="graph", class_name="Net")
+    doc.add_definition("Inner", kind="graph", class_name="Inner")
+    inner = doc.definition("Inner")
+    for edge in list(inner.edges):
+        doc.disconnect("Inner", edge)
+    a = doc.add_node("Inner", "Linear", "a", {"out_features": 4})
+    b = doc.add_node("Inner", "Linear", "b", {"out_features": 4})
+    link(doc, "Inner", inner.inputs[0].id, a.id)
+    link(doc, "Inner", a.id, b.id)
+    link(doc, "Inner", b.id, inner.outputs[0].id)
+    doc.tie("Inner", b.id, a.id)
+    main = doc.definition("main")
+    doc.set_param("main", main.inputs[0].id, "shape", [2, 4])
+    for edge in list(main.edges):
+        doc.disconnect("main", edge)
+    blk = doc.add_node("main", "Block", "blk", {"definition": "Inner"})
+    link(doc, "main", main.inputs[0].id, blk.id)
+    link(doc, "main", blk.id, main.outputs[0].id)
+    assert check(doc.project).ok
+    doc.set_param("main", main.inputs[0].id, "shape", [2, 8])
+    [diag] = check(doc.project).errors
+    assert (diag.where, diag.path, diag.node_id) == ("blk.b", (blk.id,), b.id)
+    assert diag.message.startswith("shares parameters with 'a', whose weight is (4, 8)")
+
+
+def test_tied_lazy_batchnorms_without_parameters_must_get_one_size():
+    """No weights to compare, but the first use sizes the running statistics: a second use fed
+    another number of channels would fail at the first forward, so it is an error at once."""
+    doc, ids = chain_project([("BatchNorm1d", {"affine": False}, "a"), ("Linear", {"out_features": 6}, "lin"),
+                              ("BatchNorm1d", {"affine": False}, "b")], kind="graph", shape=(4, 8))
+    doc.tie("main", ids[2], ids[0])
+    result = check(doc.project)
+    assert [(d.where, d.node_id, d.message) for d in result.errors] == [
+        ("b", ids[2], "shares parameters with 'a', whose num_features its input sets to 8, but its own input "
+                      "gives 6: tied nodes must have the same shape")]
+    doc.set_param("main", ids[1], "out_features", 8)
+    result = check(doc.project)
+    assert result.ok, [d.line() for d in result.diagnostics]
+    assert result.output(ids[2]).shape == (4, 8)
+
+
 # ---------------------------------------------------------------- code blocks
 
 IDENTITY_WITH_WEIGHTS = """class Data(nn.Module):
@@ -177,6 +263,23 @@ def test_a_code_block_that_needs_real_values_runs_once_on_zeros_with_its_own_wei
     assert result.info(ids[0]).params == {"lin.weight": (4, 4), "lin.bias": (4,)}
     again = check(doc.project)              # the second check answers from the cache
     assert again.output(ids[0]).shape == (2, 4) and again.info(ids[0]).params == result.info(ids[0]).params
+
+
+KEEP_HALF = """class KeepHalf(nn.Module):
+    def forward(self, X):
+        return X[..., : X.shape[-1] // 2]
+"""
+
+
+def test_one_code_class_at_two_widths_gives_two_shapes():
+    """Answers are cached by class, source, arguments and input: a second width is a second answer."""
+    doc, ids = chain_project([("Code", {"class_name": "KeepHalf", "args": {}}, "one"), ("Linear", {"out_features": 6}, "lin"),
+                              ("Code", {"class_name": "KeepHalf", "args": {}}, "two")],
+                             kind="graph", shape=(2, 10), code={"KeepHalf": KEEP_HALF})
+    for _ in range(2):                       # the second check answers from the cache
+        result = check(doc.project)
+        assert result.ok, [d.line() for d in result.diagnostics]
+        assert result.output(ids[0]).shape == (2, 5) and result.output(ids[2]).shape == (2, 3)
 
 
 WIDE = """class Wide(nn.Module):
@@ -219,8 +322,11 @@ def test_code_that_needs_values_runs_on_zeros_up_to_the_small_input_limit_and_no
 def test_code_whose_forward_does_not_return_one_tensor_is_a_diagnostic():
     source = "class Pair(nn.Module):\n    def forward(self, X):\n        return X, X\n"
     doc, ids = chain_project([("Code", {"class_name": "Pair", "args": {}}, "c")], kind="graph", code={"Pair": source})
-    [diag] = check(doc.project).errors
+    result = check(doc.project)
+    [diag] = result.errors
     assert diag.line() == "c: Pair.forward must return one tensor, not tuple"
+    assert result.info(ids[0]) is None                  # no shape, not the one before it
+    assert result.info(doc.definition("main").outputs[0].id) is None
 
 
 def test_a_bug_in_a_shape_rule_is_a_diagnostic_on_its_node(monkeypatch):

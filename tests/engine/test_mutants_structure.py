@@ -14,8 +14,10 @@ import importlib
 
 from netstudio.analysis import check
 from netstudio.analysis.diagnostics import ERROR, WARNING
+from netstudio.analysis.structure import DefinitionChecker
 from netstudio.graph import Document, Project
 from netstudio.graph.edge import Edge
+from netstudio.graph.topology import topology
 
 from .builders import chain_project, link
 
@@ -162,6 +164,20 @@ def test_a_graph_named_sequential_still_needs_a_valid_class_name():
     assert found(doc.project) == [(ERROR, "main", "the definition cannot be compiled: a name cannot be empty")]
 
 
+@pytest.mark.parametrize("kind, class_name, problem", [
+    ("sequential", "Sequential", None), ("sequential", "bad name", f"'bad name' {NOT_A_NAME}"),
+    ("graph", "Sequential", None), ("graph", "bad name", f"'bad name' {NOT_A_NAME}"),
+    ("graph", "", "a name cannot be empty")])
+def test_the_class_name_rule_of_a_definition_alone(kind, class_name, problem):
+    """Only a plain Sequential needs no class name of its own; any other name must be valid."""
+    doc, _ = chain_project([("ReLU", {}, "r")], kind=kind, shape=(2, 4))
+    d = doc.definition("main")
+    d.class_name = class_name
+    found = DefinitionChecker(doc.project, d, topology(d)).run()
+    assert [(x.node_id, x.message) for x in found] == (
+        [] if problem is None else [(None, f"the definition cannot be compiled: {problem}")])
+
+
 def test_edges_to_missing_nodes_and_ports():
     doc, ids = chain_project([("Linear", {"out_features": 4}, "a"), ("Add", {}, "add")], kind="graph", shape=(2, 4))
     main = doc.definition("main")
@@ -183,6 +199,24 @@ def test_an_edge_from_a_node_to_nowhere_and_two_edges_into_one_input():
     assert found(doc.project) == [
         (ERROR, "a", "has a connection to node 'ghost', which does not exist"),
         (ERROR, "r", "its input has 2 incoming connections; an input takes exactly one")]
+
+
+def test_an_edge_from_the_input_to_nowhere_is_reported_on_the_input():
+    """A graph is no chain: an edge no chain walk can follow (Input -> a missing node) is
+    reported as it is, not as a definition that could not be checked."""
+    doc, _ = chain_project([], kind="graph", shape=(2, 4))
+    main = doc.definition("main")
+    x = main.inputs[0].id
+    for edge in list(main.edges):
+        doc.disconnect("main", edge)
+    main.edges["zz"] = Edge("zz", x, "out", "ghost", "in")
+    result = check(doc.project)
+    assert [(d.severity, d.where, d.message) for d in result.diagnostics] == [
+        (ERROR, "X", "has a connection to node 'ghost', which does not exist"),
+        (WARNING, "X", "its output is not used"),
+        (ERROR, "output", "its input is not connected")]
+    assert not result.ok and len(result.errors) == 2 and len(result.for_node(x)) == 2
+    assert result.info(x) is None and result.output(x) is None     # an error keeps it out of inference
 
 
 def test_unconnected_inputs_are_named_and_only_outputs_that_lead_nowhere_warn():
@@ -283,12 +317,15 @@ def test_one_mistake_inside_a_block_used_twice_is_reported_once_per_place():
 
 
 def test_a_missing_root_definition_is_one_diagnostic():
-    doc, _ = chain_project([("Linear", {"out_features": 4}, "a")], kind="graph")
+    """Nothing else is checked: the definitions' own mistakes wait until the root exists."""
+    doc, ids = chain_project([("Linear", {"out_features": 4}, "a")], kind="graph")
+    doc.definition("main").nodes[ids[0]].name = "not ok"
+    doc.add_node("main", "ReLU", "loose")
     doc.project.root = "nope"
     result = check(doc.project)
     assert [(d.severity, d.message, d.definition) for d in result.diagnostics] == [
         (ERROR, "the top-level definition 'nope' does not exist", "nope")]
-    assert result.infos == {} and not result.ok
+    assert result.infos == {} and not result.ok and result.network_bytes == 0
 
 
 def test_a_checker_bug_becomes_a_diagnostic_on_its_definition(monkeypatch):

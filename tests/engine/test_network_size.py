@@ -12,6 +12,9 @@ import pytest
 import torch
 
 from netstudio.analysis import CheckResult, check
+from netstudio.analysis.network_size import node_bytes, size_diagnostics
+from netstudio.analysis.shapes import NodeInfo
+from netstudio.catalog import TensorSpec
 from netstudio.cli import main
 from netstudio.compiler import compile_project
 from netstudio.errors import GraphError
@@ -73,6 +76,38 @@ def test_a_network_over_the_budget_is_an_error_on_its_largest_block(budget):
     budget(need)
     assert check(doc.project).ok
     assert check(doc.project).network_bytes == need
+
+
+def test_a_tied_use_owns_no_bytes_so_only_the_owner_counts(budget):
+    """b uses a's module: the network holds one weight, and the budget sees one."""
+    doc, ids = chain_project([("Linear", {"out_features": 100}, "a"), ("Linear", {"out_features": 100}, "b")],
+                             kind="graph", shape=(2, 100))
+    one = 4 * (100 * 100 + 100)
+    doc.tie("main", ids[1], ids[0])
+    result = check(doc.project)
+    assert node_bytes(doc.project, result) == {((), ids[0]): one} and result.network_bytes == one
+    budget(one)
+    assert check(doc.project).ok
+    budget(one - 1)
+    assert [(d.node_id, d.where) for d in check(doc.project).errors] == [(ids[0], "a")]
+
+
+def test_the_size_is_read_from_what_inference_learned_and_the_largest_block_is_blamed():
+    """From the infos alone: parameters by their dtype, a Constant by its output, a tied use nothing;
+    over the budget the error names the largest block, not the last one."""
+    doc, (a, b, c) = chain_project([("Linear", {"out_features": 100}, "a"), ("Linear", {"out_features": 100}, "b"),
+                                    ("Linear", {"out_features": 3}, "c")], kind="graph", shape=(2, 100))
+    k = doc.add_node("main", "Constant", "k", {"shape": [10]}).id
+    doc.tie("main", b, a)
+    weight = {"weight": (100, 100)}
+    result = CheckResult(infos={((), a): NodeInfo(params=weight), ((), b): NodeInfo(params=weight),
+                                ((), c): NodeInfo(params={"weight": (3,)}, param_dtype=torch.float64),
+                                ((), k): NodeInfo({"out": TensorSpec((10,), torch.int64)})})
+    assert node_bytes(doc.project, result) == {((), a): 40_000, ((), c): 24, ((), k): 80}
+    assert size_diagnostics(doc.project, result, 40_104) == [] and result.network_bytes == 40_104
+    [error] = size_diagnostics(doc.project, result, 40_103)
+    assert (error.severity, error.node_id, error.where) == ("error", a, "a")
+    assert error.message.endswith(f"this block alone needs {format_bytes(40_000)} (make it smaller, or raise the budget)")
 
 
 def test_constants_count_towards_the_budget(budget):

@@ -101,3 +101,11 @@ def test_building_reads_no_tensor_values():
     tree = build_param_tree(big)
     assert tree.total_numel == 10_000 * 10_000 + 10_000 + 100_010
     assert tree.find("0.weight").device == "meta"
+
+
+def test_an_empty_module_slot_is_no_child():
+    net = nn.Sequential(nn.Linear(2, 2))
+    net.register_module("spare", None)
+    tree = build_param_tree(net)
+    assert [child.name for child in tree.root.children] == ["0"]
+    assert [e.name for e in tree.entries()] == ["0.weight", "0.bias"] and tree.find("spare") is None

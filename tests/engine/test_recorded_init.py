@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
 
 from netstudio.compiler import compile_project
+from netstudio.compiler.initialize import replay_initialization
 from netstudio.graph import Document
 from netstudio.graph.module_paths import node_places
 from netstudio.init.assignments import InitAssignment
 from netstudio.init.scopes import Scope
 from netstudio.serialization import load_project, project_from_dict
 from netstudio.session import NetworkSession
+
+from .builders import chain_project
 
 
 def test_node_init_setting_applies_to_every_instance(examples_dir):
@@ -97,43 +101,59 @@ def test_live_initializers_equal_the_compilers_replay_bit_for_bit(examples_dir, 
 
 # ---------------------------------------------------------------- recorded entries at the edges (issue #9)
 
-def weights_after(project) -> dict:
-    net = compile_project(project)
-    return {k: v.detach().clone() for k, v in net.state_dict().items()}
+def replayed_on_one_linear(seed, initializers=(), edits=()) -> tuple[dict, list[str]]:
+    """What the replay does to the module a one-Linear project compiles to (built here by hand,
+    so only the replay runs): its weights, and the sentences of what it skipped."""
+    doc, _ = chain_project([("Linear", {"in_features": 6, "out_features": 3})], shape=(2, 6))
+    project = doc.project
+    project.seed, project.initializers, project.edits = seed, list(initializers), list(edits)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(6, 3))
+    skipped: list[str] = []
+    replay_initialization(project, net, skipped)
+    return net.state_dict(), skipped
+
+
+def same(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 EVERYTHING = [{"scope": {"module_type": "Linear", "leaf": "weight"}, "scheme": "normal", "args": {}},
               {"scope": {"module_type": "Linear", "leaf": "bias"}, "scheme": "uniform", "args": {}}]
 
 
-def test_without_a_seed_the_recorded_initializers_replay_as_with_seed_zero(examples_dir):
-    project = load_project(examples_dir / "mlp.netstudio")
-    project.initializers = list(EVERYTHING)
-    project.seed = 0
-    with_zero = weights_after(project)
-    project.seed = None
-    skipped: list[str] = []
-    net = compile_project(project, skipped=skipped)
-    assert skipped == []
-    assert all(torch.equal(v, with_zero[k]) for k, v in net.state_dict().items())
+def test_without_a_seed_the_recorded_initializers_replay_as_with_seed_zero():
+    with_zero, _ = replayed_on_one_linear(0, EVERYTHING)
+    without, skipped = replayed_on_one_linear(None, EVERYTHING)
+    assert skipped == [] and same(without, with_zero)
+    assert not same(without, replayed_on_one_linear(1, EVERYTHING)[0])
 
 
-def test_a_seed_that_is_not_a_whole_number_skips_the_replay_with_one_sentence(examples_dir):
-    project = load_project(examples_dir / "mlp.netstudio")
-    project.initializers = list(EVERYTHING)
-    project.seed = True
-    skipped: list[str] = []
-    compile_project(project, skipped=skipped)
-    assert skipped == ["The initialization seed must be a whole number, not True."]
+def test_a_project_without_a_seed_or_entries_replays_without_a_word():
+    assert replayed_on_one_linear(None)[1] == []
 
 
-def test_too_many_edits_are_named_as_edits(examples_dir):
+@pytest.mark.parametrize("seed", [True, 2.5, "3"])
+def test_a_seed_that_is_not_a_whole_number_skips_the_replay_with_one_sentence(seed):
+    untouched, _ = replayed_on_one_linear(0)
+    weights, skipped = replayed_on_one_linear(seed, EVERYTHING)
+    assert skipped == [f"The initialization seed must be a whole number, not {seed!r}."]
+    assert same(weights, untouched)
+
+
+def test_too_many_edits_are_named_as_edits():
     from netstudio.init.bounds import MAX_RECORDED
-    project = load_project(examples_dir / "mlp.netstudio")
-    project.edits = [{"name": "0.bias", "op": "fill", "value": 1.0}] * (MAX_RECORDED + 1)
-    skipped: list[str] = []
-    compile_project(project, skipped=skipped)
+    _, skipped = replayed_on_one_linear(0, edits=[{"name": "0.bias", "op": "fill", "value": 1.0}] * (MAX_RECORDED + 1))
     assert skipped == [f"The project records {MAX_RECORDED + 1:,} edits, but at most {MAX_RECORDED:,} are allowed."]
+
+
+def test_compiling_says_which_recorded_entry_no_longer_applies():
+    from netstudio.analysis import CheckResult
+    doc, _ = chain_project([("Linear", {"in_features": 6, "out_features": 3})], shape=(2, 6))
+    doc.project.initializers = [{"scope": {"param": "9.weight"}, "scheme": "zeros"}]   # a layer since removed
+    skipped: list[str] = []
+    compile_project(doc.project, result=CheckResult(), skipped=skipped)
+    assert skipped == ["The network has no parameter named '9.weight'."]
 
 
 def test_node_settings_are_bounded_too(examples_dir, monkeypatch):

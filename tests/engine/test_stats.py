@@ -193,11 +193,14 @@ def test_quantized_nested_and_complex32_tensors_are_read_as_values():
         warnings.simplefilter("ignore")  # torch warns that these are deprecated or experimental
         q = torch.quantize_per_tensor(x, 0.5, 0, torch.qint8)
         nested = torch.nested.nested_tensor([x[0], x.reshape(-1)])
+        with_empty = torch.nested.nested_tensor([torch.zeros(0), x[1]])
         half = torch.tensor([3 + 4j, 0j]).to(torch.complex32)
     assert tensor_stats(q).mean == reference(x).mean and tensor_stats(q).dtype == "qint8"
     assert tensor_stats(q.expand(3, 2, 2)).stored == 4
     assert tensor_stats(nested).mean == pytest.approx(torch.cat([x[0], x.reshape(-1)]).mean().item())
     assert tensor_stats(half).max == 5.0
+    empty_part = tensor_stats(with_empty)                 # an empty part adds nothing, and breaks nothing
+    assert (empty_part.numel, empty_part.min, empty_part.max, empty_part.zeros) == (2, 0.0, 2.0, 1)
 
 
 #: Tensors with no values to read: a meta tensor (shape and dtype only) and raw bits.
@@ -256,3 +259,23 @@ def test_reading_in_pieces_gives_the_same_statistics(monkeypatch_session, rows, 
     else:  # one float32 piece is summed by torch in float32 steps, many are combined in float64
         assert pieces.mean == pytest.approx(whole.mean, rel=1e-6, abs=1e-6)
         assert pieces.std == pytest.approx(whole.std, rel=1e-6, abs=1e-6)
+
+
+@pytest.mark.parametrize("shape", [(3, 4, 5), (6, 2), (20,), (2, 3, 1, 9)])
+def test_no_piece_read_is_larger_than_a_chunk_and_each_value_is_read_once(monkeypatch, shape):
+    monkeypatch.setattr(stats_module, "_CHUNK", 8)
+    x = torch.arange(float(np.prod(shape))).reshape(shape)
+    pieces = list(stats_module._pieces(x))
+    assert max(p.numel() for p in pieces) <= 8 and all(p.ndim == 1 for p in pieces)
+    assert torch.equal(torch.cat(pieces), x.reshape(-1))
+
+
+def test_values_up_to_two_to_the_500_are_used_unscaled():
+    s = tensor_stats(torch.tensor([2.0**500, 2.0**-600], dtype=torch.float64), bins=2)
+    assert s.hist_edges[0] == 2.0**-600 and s.hist_edges[-1] == 2.0**500 and s.hist_counts == (1, 1)
+
+
+def test_a_million_float32_values_have_an_exact_mean():
+    a, b = np.float32(0.1), np.float32(0.2)
+    x = torch.tensor([a, b]).repeat(2**19)               # 2**20 values, summed in float64
+    assert tensor_stats(x).mean == (float(a) + float(b)) / 2

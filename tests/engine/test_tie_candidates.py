@@ -147,6 +147,21 @@ def test_batchnorm_without_parameters_still_needs_the_same_channels():
     assert ids(tie_candidates(doc.project, doc.definition("main"), a, result)) == [b]
 
 
+def test_a_set_batchnorm_size_must_match_what_the_deferred_owner_meets():
+    """a (num_features 6, fed 6) may not use b's deferred module, which its own input (8) sizes;
+    with b fed 6 too it may."""
+    sized, deferred = {"num_features": 6, "affine": False}, {"num_features": None, "affine": False}
+    doc, a, b = fork((6, 8), sized, deferred, "BatchNorm1d")
+    result = check(doc.project)
+    d = doc.definition("main")
+    assert tie_candidates(doc.project, d, a, result) == [] and not can_tie(doc.project, d, a, b, result)
+    doc, a, b = fork((6, 6), sized, deferred, "BatchNorm1d")
+    result = check(doc.project)
+    d = doc.definition("main")
+    assert ids(tie_candidates(doc.project, d, a, result)) == [b] and can_tie(doc.project, d, a, b, result)
+    assert ties_cleanly(doc, a, b)
+
+
 def test_other_hyperparameters_type_and_existing_ties_decide_too():
     doc, ids_ = chain_project([("Linear", {"in_features": 20, "out_features": 8}),
                                ("ReLU", {}),

@@ -94,10 +94,13 @@ def test_parameter_tied_between_modules_and_nested_shared_block():
 def test_model_is_restored_even_when_forward_fails():
     net = shared_net()
     shared, weight = net[2], net[2].weight
+    params = list(net.parameters())
     with pytest.raises(RunError, match=r"^Forward pass failed in '0': .*\.$"):
-        per_use_gradients(net, torch.rand(2, 5), total)
+        per_use_gradients(net, torch.rand(2, 5), total)   # fails inside layer 0, once its call began
     assert net[2] is shared and net[4] is shared
     assert net[2]._parameters["weight"] is weight
+    assert all(a is b for a, b in zip(net.parameters(), params, strict=True))
+    assert all(type(p) is nn.Parameter for p in net.parameters())
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in net.modules())
     assert list(net.state_dict()) == list(shared_net().state_dict())
 
@@ -112,3 +115,37 @@ def test_no_shared_parameters_gives_empty_result_and_scalar_objective_required()
 def test_explanation_is_one_paragraph_about_the_sum():
     assert "\n" not in WHY_SUM_EXPLANATION
     assert "sum" in WHY_SUM_EXPLANATION and "chain rule" in WHY_SUM_EXPLANATION
+
+
+def test_a_term_on_the_weight_itself_belongs_to_no_call():
+    """A penalty on the weight in the objective (weight decay) is no use of the layer: it adds to
+    the total, while each call's part stays what the calls alone give."""
+    net, x = shared_net(), torch.rand(5, 4)
+    shared = net[2]
+    plain = per_use_gradients(net, x, total)["2.weight"]
+    penalized = per_use_gradients(net, x, lambda out: total(out) + (shared.weight ** 2).sum())["2.weight"]
+    for with_penalty, without in zip(penalized.uses, plain.uses, strict=True):
+        assert torch.allclose(with_penalty.grad, without.grad)
+    assert torch.allclose(penalized.total, plain.total + 2 * shared.weight.detach())
+
+
+def test_a_backward_that_fails_is_one_sentence():
+    with pytest.raises(RunError, match=r"^Backward pass failed: .*\.$"):
+        per_use_gradients(shared_net(), torch.rand(3, 4), lambda out: torch.tensor(1.0))   # no graph to go back
+
+
+def test_a_call_past_every_slot_is_named_by_the_first_name():
+    """User code may keep a layer in a plain list as well: a call through the list goes through
+    none of the layer's names, so it gets its first name, not the one of the call before it."""
+    class Direct(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = nn.Linear(3, 3)
+            self.block = nn.Sequential(self.lin)     # the same layer, also named block.0
+            self.plain = [self.lin]                  # a list: not a slot
+
+        def forward(self, x):
+            return self.plain[0](torch.tanh(self.block(x)))
+
+    result = per_use_gradients(Direct(), torch.rand(2, 3), total)
+    assert [u.call_site for u in result["lin.weight"].uses] == ["block.0", "lin"]

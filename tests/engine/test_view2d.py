@@ -337,3 +337,98 @@ def test_display_tensor_keeps_ordinary_tensors_and_narrows_repeats():
     assert display_tensor(w) is w or display_tensor(w).data_ptr() == w.data_ptr()
     shown = display_tensor(torch.arange(3.0)[:, None].expand(3, 2**40))
     assert shown.shape == (3, 1) and shown[:, 0].tolist() == [0.0, 1.0, 2.0]
+
+
+# ---------------------------------------------------------------- the element a reduced pixel shows
+
+
+def _quiet(make):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch warns that sparse and quantized tensors are experimental
+        return make()
+
+
+@pytest.mark.parametrize(("make", "shown", "at"), [
+    (lambda t: t, 5.0, 4),                                           # +5 and -5 tie: the positive is shown
+    (lambda t: t / 10, 0.5, 4),                                      # ... whatever their size
+    (lambda t: t.to(torch.int8).where(t != -5, -128), -128.0, 3),    # abs(-128) overflows in int8
+    (lambda t: t != 0, 1.0, 3),                                      # bool and uint16 have no abs
+    (lambda t: t.abs().to(torch.uint16), 5.0, 3),
+    (lambda t: torch.quantize_per_tensor(t, 0.5, 0, torch.qint8), 5.0, 4),
+    (lambda t: t.to_sparse(), 5.0, 4),
+    (lambda t: t.to_sparse_csr(), 5.0, 4),
+], ids=["tie", "small-tie", "int8", "bool", "uint16", "quantized", "sparse-coo", "sparse-csr"])
+def test_a_reduced_pixel_names_the_element_it_shows(make, shown, at):
+    base = torch.zeros(2, 3000)
+    base[1, 3], base[1, 4] = -5.0, 5.0                     # pixel (1, 1) of blocks (1, 3): columns 3 to 5
+    t = _quiet(lambda: make(base))
+    v = heatmap_view(t)
+    assert v.block == (1, 3) and v.values[1, 1] == shown
+    index, value = _quiet(lambda: element_at(v, t, 1, 1))
+    assert index == (1, at) and float(value) == shown
+
+
+def test_quantized_conv_weights_per_channel_are_laid_out_dequantized():
+    w = torch.arange(-24.0, 24.0).reshape(4, 3, 2, 2) / 8
+    q = _quiet(lambda: torch.quantize_per_channel(w, torch.full((4,), 0.125), torch.zeros(4, dtype=torch.long), 0,
+                                                  torch.qint8))
+    v = heatmap_view(q)
+    assert v.tile == (2, 2) and v.values.shape == (8, 6) and v.values[3, 5] == w[1, 2, 1, 1]
+
+
+def test_quantized_views_that_repeat_are_refused_past_the_limit(monkeypatch):
+    monkeypatch.setattr(view2d, "REPEAT_LIMIT", 100)
+    one = _quiet(lambda: torch.quantize_per_tensor(torch.tensor([1.5]), 0.5, 0, torch.qint8))
+    assert (heatmap_view(one.expand(100)).values == 1.5).all()                    # at the limit: drawn
+    with pytest.raises(NetStudioError, match="This quantized view repeats its values over 101 elements, too many"):
+        heatmap_view(one.expand(101))
+    plain = _quiet(lambda: torch.quantize_per_tensor(torch.ones(300), 0.5, 0, torch.qint8))
+    assert heatmap_view(plain).values.shape == (1, 300)                           # nothing repeats: drawn
+
+
+def test_quantized_tensors_are_drawn_within_the_memory_budget():
+    q = _quiet(lambda: torch.quantize_per_tensor(torch.zeros(100, 100), 0.5, 0, torch.qint8))
+    set_memory_budget(10_000)
+    try:
+        with pytest.raises(NetStudioError, match="Drawing this qint8 tensor would need 39.1 KB"):
+            heatmap_view(q)
+    finally:
+        set_memory_budget(None)
+
+
+def test_the_complex32_copy_budget_is_twelve_bytes_an_element_inclusive():
+    full = torch.ones(4, 30, dtype=torch.complex64)
+    full[2, 7] = 3 + 4j
+    half = _quiet(lambda: full.to(torch.complex32))
+    set_memory_budget(12 * 120)
+    try:
+        v = heatmap_view(half, max_shape=(2, 10))                         # blocks of 2 x 3: still drawn and read
+        assert v.block == (2, 3) and v.values[1, 2] == 5.0 and (np.delete(v.values.ravel(), 12) == 1.0).all()
+        index, value = _quiet(lambda: element_at(v, half, 1, 2))
+        assert index == (2, 7) and abs(complex(value)) == 5.0 and v.index_at(1, 2) == (2, 6)
+        set_memory_budget(12 * 120 - 1)
+        with pytest.raises(NetStudioError, match="would need 1.4 KB"):
+            heatmap_view(half, max_shape=(2, 10))
+    finally:
+        set_memory_budget(None)
+
+
+def test_past_the_repeat_limit_plain_tensors_and_views_up_to_it_are_drawn_and_read_as_any(monkeypatch):
+    monkeypatch.setattr(view2d, "REPEAT_LIMIT", 16)
+    plain = torch.arange(20.0).reshape(4, 5)                          # nothing repeats: drawn at any size
+    v = heatmap_view(plain, max_shape=(2, 3))
+    assert v.block == (2, 2) and v.values.tolist() == [[6.0, 8.0, 9.0], [16.0, 18.0, 19.0]]
+    assert element_at(v, plain, 1, 2)[0] == (3, 4) and v.index_at(1, 2) == (2, 4)
+    kernels = (-torch.arange(4.0)).reshape(1, 1, 2, 2).expand(2, 2, 2, 2)  # exactly 16: laid out by copying
+    v = heatmap_view(kernels, max_shape=(2, 2))
+    assert v.tile == (2, 2) and v.values.tolist() == [[-3.0, -3.0], [-3.0, -3.0]]
+    assert element_at(v, kernels, 1, 0)[0] == (1, 0, 1, 1) and v.index_at(1, 1) == (1, 1, 0, 0)
+
+
+def test_views_that_repeat_in_ways_drawing_cannot_skip_are_limited(monkeypatch):
+    monkeypatch.setattr(view2d, "REPEAT_LIMIT", 100)
+    cube = torch.arange(100.0).reshape(1, 10, 10).expand(3, 10, 10)   # a slice of exactly 100 stored values
+    assert heatmap_view(cube, slice_index=(2,)).values.tolist() == torch.arange(100.0).reshape(10, 10).tolist()
+    windows = torch.arange(200.0).as_strided((150, 10), (1, 1))       # every row overlaps the next
+    with pytest.raises(NetStudioError, match="This view repeats its stored values over 1,500 elements in a way"):
+        heatmap_view(windows)

@@ -88,3 +88,34 @@ def test_to_gui_delivers_a_workers_callback_here(qtbot):
     worker.start()
     worker.join()
     qtbot.waitUntil(lambda: got == [((3, "x"), threading.get_ident())])
+
+
+def test_a_coalesced_listener_waits_even_on_its_own_thread(qtbot):
+    events, owner, got = Events(), QObject(), []
+    listen(owner, events.changed, got.append, coalesce_ms=20)
+    events.changed.emit(1)
+    events.changed.emit(1)
+    assert got == []                      # not at once, even from the owner's thread
+    qtbot.waitUntil(lambda: got == [1])
+    qtbot.wait(60)
+    assert got == [1]                     # one burst, one call
+
+
+def test_a_listener_whose_owner_is_gone_is_never_called(qtbot):
+    events, owner, got = Events(), QObject(), []
+    connection = listen(owner, events.changed, got.append, direct=True)
+    events.changed.emit(1)
+    shiboken6.delete(owner)
+    events.changed.emit(2)
+    assert got == [1]
+    connection.disconnect()
+
+
+def test_an_owner_deleted_by_an_earlier_listener_of_the_same_event_is_not_called(qtbot):
+    """A view closed in reaction to an event must not hear that same event: the emission is already under way."""
+    events, closer, view, got = Events(), QObject(), QObject(), []
+    listen(closer, events.changed, lambda value: shiboken6.delete(view))
+    listen(view, events.changed, got.append)
+    events.changed.emit(1)
+    assert got == [] and not shiboken6.isValid(view)
+    assert len(events.changed) == 1       # only the closer's connection is left
