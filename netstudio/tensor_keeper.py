@@ -26,7 +26,7 @@ from torch import nn
 from torch.nn.parameter import is_lazy
 
 from .catalog import get_block
-from .catalog.block_spec import Role
+from .catalog.block_spec import TENSOR_ROLES, Role
 from .graph.module_paths import node_places
 from .graph.project import Project
 from .limits import format_bytes, memory_budget
@@ -52,12 +52,12 @@ def tensor_identities(project: Project, names) -> dict[str, Identity]:
         child = node.text_param("definition")
         if child is not None and not node.tied_to and get_block(node.type).role is Role.CONTAINER:
             instances.setdefault(child, []).append((place.instance + (node.id,), place.module_path + "."))
-    for d in project.definitions.values():       # a Constant is a buffer of its block, not a module
+    for d in project.definitions.values():       # a Constant or Parameter is a tensor of its block, not a module
         if d.kind != "graph":
             continue
         for node in d.nodes.values():
             spec = get_block(node.type)
-            if spec is not None and spec.role is Role.CONSTANT:
+            if spec is not None and spec.role in TENSOR_ROLES:
                 for instance, prefix in instances.get(d.name, ()):
                     places.setdefault(prefix + node.name, (instance, node.id))
     out: dict[str, Identity] = {}

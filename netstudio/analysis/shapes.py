@@ -18,10 +18,11 @@ import torch
 from ..catalog import DTYPES, TensorSpec, format_shape, get_block
 from ..catalog.block_spec import Role, ShapeError
 from ..catalog.code_loader import CodeError, describe_exception, instantiate, load_code_class
+from ..catalog.deferred_sizes import size_from_input, sized_keys
 from ..graph.definition import Definition
 from ..graph.names import display_name
 from ..graph.node import Node
-from ..graph.ports import input_ports
+from ..graph.ports import input_ports, optional_input_ports
 from ..graph.project import Project
 from .diagnostics import ERROR, WARNING, Diagnostic
 from ..graph.topology import Topology
@@ -85,12 +86,14 @@ class ShapeInference:
             spec = get_block(node.type)
             if spec is None or node_id in bad:
                 continue
-            ins = []
+            ins, blocked, optional = [], False, optional_input_ports(node)
             for port in input_ports(self.project, node):
                 edge = next((e for e in topo.incoming[node_id] if e.dst_port == port), None)
-                ins.append(known.get((edge.src, edge.src_port)) if edge else None)
-            if any(i is None for i in ins):
-                continue  # upstream problem, already reported
+                value = known.get((edge.src, edge.src_port)) if edge else None
+                blocked = blocked or (value is None and (edge is not None or port not in optional))
+                ins.append(value)
+            if blocked:
+                continue  # upstream problem (or a missing input), already reported
             where = names + (self._name(d, node),)
             try:
                 info = self._infer_node(d, node, spec, ins, input_specs, path, where)
@@ -137,9 +140,12 @@ class ShapeInference:
         params = spec.resolve(owner.params)
         if role is Role.CODE:
             return self._infer_code(params, ins)
-        out = spec.infer(params, ins)
+        outs = spec.infer_ports(params, ins)
         shapes = spec.param_shapes(params, ins) if spec.param_shapes else {}
-        return NodeInfo({"out": out}, params=shapes, deferred=spec.deferred(params))
+        info = NodeInfo(outs, params=shapes, deferred=spec.deferred(params))
+        if role is Role.PARAMETER:
+            info.param_dtype = DTYPES[params["dtype"]]
+        return info
 
     def _infer_code(self, params: dict, ins: list[TensorSpec]) -> NodeInfo:
         class_name = params["class_name"]
@@ -176,7 +182,11 @@ class ShapeInference:
             if node.tied_to is None:
                 continue
             mine, theirs = self.infos.get((path, node.id)), self.infos.get((path, node.tied_to))
-            if mine is None or theirs is None or mine.params == theirs.params:
+            if mine is None or theirs is None:
+                continue
+            if mine.params == theirs.params:
+                if theirs.deferred:
+                    self._check_lazy_sizes(d, node, mine, theirs, path, names)
                 continue
             target = d.nodes[node.tied_to]
             diff = next(k for k in sorted(set(mine.params) | set(theirs.params))
@@ -185,6 +195,16 @@ class ShapeInference:
                                   f"{format_shape(theirs.params.get(diff, ()))}, but its input needs "
                                   f"{format_shape(mine.params.get(diff, ()))}: tied nodes must have the same shape",
                          path, names + (self._name(d, node),))
+
+    def _check_lazy_sizes(self, d: Definition, node: Node, mine: NodeInfo, theirs: NodeInfo, path, names) -> None:
+        """A lazy module takes its sizes from whichever use runs first: every use must give the same
+        (a BatchNorm without affine parameters has only its running statistics to show it)."""
+        for key in sized_keys(node.type):
+            want, got = size_from_input(node.type, key, theirs.inputs), size_from_input(node.type, key, mine.inputs)
+            if want != got:
+                self._report(d, node, f"shares parameters with {self._name(d, d.nodes[node.tied_to])!r}, whose "
+                                      f"{key} its input sets to {want}, but its own input gives {got}: tied nodes "
+                                      "must have the same shape", path, names + (self._name(d, node),))
 
     def _name(self, d: Definition, node: Node) -> str:
         if d.kind != "sequential" or node.name:

@@ -12,7 +12,7 @@ from ..catalog.containers import KIND_OF_CONTAINER
 from ..graph.definition import Definition
 from ..graph.names import NameKind, name_problem, node_name_kind
 from ..graph.node import Node
-from ..graph.ports import input_ports, output_ports
+from ..graph.ports import input_ports, optional_input_ports, output_ports
 from ..graph.project import Project
 from .diagnostics import ERROR, WARNING, Diagnostic
 from ..graph.topology import Topology
@@ -56,8 +56,14 @@ class DefinitionChecker:
         for key in node.params:
             if spec.param(key) is None:
                 self.error(node, f"{node.type} has no hyperparameter {key!r}")
+        valid = True
         for p in spec.params:
             problem = p.validate(node.params.get(p.name, p.default))
+            if problem:
+                valid = False
+                self.error(node, f"invalid hyperparameter: {problem}")
+        if valid and spec.check is not None:
+            problem = spec.check(spec.resolve(node.params))
             if problem:
                 self.error(node, f"invalid hyperparameter: {problem}")
         if spec.role is Role.CONTAINER:
@@ -126,7 +132,7 @@ class DefinitionChecker:
                 k = differ[0]
                 self.error(node, f"shares parameters with {self._label(target)!r} but has {k} {mine.get(k)!r:.60} "
                                  f"instead of {theirs.get(k)!r:.60}: tied nodes must have the same shape")
-            elif spec.role in (Role.INPUT, Role.OUTPUT, Role.CONSTANT):
+            elif spec.role in (Role.INPUT, Role.OUTPUT, Role.CONSTANT, Role.PARAMETER):
                 self.error(node, f"a {node.type} has no module to share")
 
     # -- names ------------------------------------------------------------------
@@ -169,10 +175,11 @@ class DefinitionChecker:
             if get_block(node.type) is None:
                 continue
             incoming = self.topo.incoming.get(node.id, [])
+            optional = optional_input_ports(node)
             for port in input_ports(self.project, node):
                 count = sum(1 for e in incoming if e.dst_port == port)
                 label = "its input" if port == "in" else f"input {port!r}"
-                if count == 0:
+                if count == 0 and port not in optional:
                     self.error(node, f"{label} is not connected")
                 elif count > 1:
                     self.error(node, f"{label} has {count} incoming connections; an input takes exactly one")
@@ -192,10 +199,11 @@ class DefinitionChecker:
             spec = get_block(node.type)
             if spec is None:
                 continue
-            if spec.role is Role.CONSTANT or (spec.role is Role.LAYER and spec.make_module is None):
+            required = [p for p in input_ports(self.project, node) if p not in optional_input_ports(node)]
+            if spec.role in (Role.CONSTANT, Role.PARAMETER) or (spec.role is Role.LAYER and spec.make_module is None):
                 self.error(node, f"a {node.type} cannot sit in a Sequential (it needs "
                                  f"{len(spec.input_ports(node.params))} inputs); use a Block instead")
-            elif len(input_ports(self.project, node)) != 1 or len(output_ports(self.project, node)) != 1:
+            elif len(required) != 1 or len(output_ports(self.project, node)) != 1:
                 self.error(node, "a Sequential's children must take one input and give one output")
         return {n.id: i for i, n in enumerate(chain)}
 

@@ -17,13 +17,13 @@ asks when it opens; nothing here is meant to run for every node at once.
 from __future__ import annotations
 
 from ..catalog import get_block
-from ..catalog.block_spec import BlockSpec, Role
+from ..catalog.block_spec import TENSOR_ROLES, BlockSpec, Role
 from ..catalog.deferred_sizes import effective_sizes, size_from_input, sized_keys
 from ..graph import Definition, Node, Project
 from .check import CheckResult
 from .shapes import NodeInfo
 
-_NO_MODULE_ROLES = (Role.INPUT, Role.OUTPUT, Role.CONSTANT)
+_NO_MODULE_ROLES = (Role.INPUT, Role.OUTPUT, *TENSOR_ROLES)
 
 Infos = dict[tuple[str, ...], NodeInfo]   # instance path -> what inference learned there
 

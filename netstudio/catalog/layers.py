@@ -11,6 +11,11 @@ from .shape_rules import conv_out, need_float, need_rank, need_weight_dtype, pai
 from .tensor_spec import TensorSpec, format_shape
 
 LAYERS = "Layers"
+CONVOLUTION = "Convolution"
+POOLING = "Pooling"
+NORMALIZATION = "Normalization"
+DROPOUT_CATEGORY = "Dropout"
+EMBEDDING_CATEGORY = "Embedding"
 
 
 def _linear_module(p: dict) -> nn.Module:
@@ -46,7 +51,41 @@ LINEAR = BlockSpec(
         ParamSpec("bias", "bool", True, "learn an additive bias"),
     ),
     make_module=_linear_module, infer=_linear_infer, param_shapes=_linear_params,
-    is_deferred=lambda p: p["in_features"] is None, icon="mdi6.vector-polyline",
+    is_deferred=lambda p: p["in_features"] is None, icon="mdi6.vector-polyline", module_class=nn.Linear,
+)
+
+
+def _bilinear_infer(p: dict, ins: list[TensorSpec]) -> TensorSpec:
+    a, b = ins
+    for x in (a, b):
+        need_weight_dtype("Bilinear", x)
+    for port, x, want in (("input1", a, p["in1_features"]), ("input2", b, p["in2_features"])):
+        if not x.shape:
+            raise ShapeError(f"Bilinear needs {port} with at least one dimension, receives a scalar")
+        if x.shape[-1] != want:
+            raise ShapeError(f"Bilinear expects {want} features in {port}, receives {x.shape[-1]}")
+    if a.shape[:-1] != b.shape[:-1]:
+        raise ShapeError(f"Bilinear needs input1 and input2 with the same leading dimensions, receives "
+                         f"{format_shape(a.shape)} and {format_shape(b.shape)}")
+    return TensorSpec(a.shape[:-1] + (p["out_features"],), a.dtype)
+
+
+# Hand-written rather than generated from nn.Bilinear: torch's meta kernel issues two batched
+# products per output feature, so checking Bilinear(.., .., 16_000_000) on meta would take hours.
+BILINEAR = BlockSpec(
+    "Bilinear", LAYERS, "Bilinear transformation y = x1ᵀ A x2 + b of two inputs.",
+    params=(
+        ParamSpec("in1_features", "int", 10, "size of each first input sample", minimum=1, maximum=MAX_FEATURES, key=True),
+        ParamSpec("in2_features", "int", 10, "size of each second input sample", minimum=1, maximum=MAX_FEATURES, key=True),
+        ParamSpec("out_features", "int", 10, "size of each output sample", minimum=1, maximum=MAX_FEATURES, key=True),
+        ParamSpec("bias", "bool", True, "learn an additive bias"),
+    ),
+    inputs=("input1", "input2"),
+    make_module=lambda p: nn.Bilinear(p["in1_features"], p["in2_features"], p["out_features"], bias=p["bias"]),
+    infer=_bilinear_infer,
+    param_shapes=lambda p, ins: {"weight": (p["out_features"], p["in1_features"], p["in2_features"]),
+                                 **({"bias": (p["out_features"],)} if p["bias"] else {})},
+    icon="mdi6.vector-polyline", module_class=nn.Bilinear,
 )
 
 
@@ -88,7 +127,7 @@ def _conv_params(p: dict, ins: list[TensorSpec]) -> dict:
 
 _KERNEL = dict(kind="ints", minimum=1, length=(1, 2))
 CONV2D = BlockSpec(
-    "Conv2d", LAYERS, "2-D convolution over (N, C, H, W) images; leave in_channels empty to size it from the input.",
+    "Conv2d", CONVOLUTION, "2-D convolution over (N, C, H, W) images; leave in_channels empty to size it from the input.",
     params=(
         ParamSpec("in_channels", "int", None, "input channels; empty means deferred (LazyConv2d)", minimum=1, maximum=MAX_FEATURES, optional=True),
         ParamSpec("out_channels", "int", 16, "output channels", minimum=1, maximum=MAX_FEATURES, key=True),
@@ -100,7 +139,7 @@ CONV2D = BlockSpec(
         ParamSpec("bias", "bool", True, "learn an additive bias"),
     ),
     make_module=_conv_module, infer=_conv_infer, param_shapes=_conv_params,
-    is_deferred=lambda p: p["in_channels"] is None, icon="mdi6.grid",
+    is_deferred=lambda p: p["in_channels"] is None, icon="mdi6.grid", module_class=nn.Conv2d,
 )
 
 
@@ -138,14 +177,14 @@ def _pool_kwargs(p: dict) -> dict:
 
 
 MAXPOOL2D = BlockSpec(
-    "MaxPool2d", LAYERS, "Maximum over sliding windows of an image.", params=_pool_params(),
+    "MaxPool2d", POOLING, "Maximum over sliding windows of an image.", params=_pool_params(),
     make_module=lambda p: nn.MaxPool2d(**_pool_kwargs(p)), infer=_pool_infer("MaxPool2d"),
-    icon="mdi6.arrow-collapse-all",
+    icon="mdi6.arrow-collapse-all", module_class=nn.MaxPool2d,
 )
 AVGPOOL2D = BlockSpec(
-    "AvgPool2d", LAYERS, "Average over sliding windows of an image.", params=_pool_params(),
+    "AvgPool2d", POOLING, "Average over sliding windows of an image.", params=_pool_params(),
     make_module=lambda p: nn.AvgPool2d(**_pool_kwargs(p)), infer=_pool_infer("AvgPool2d"),
-    icon="mdi6.arrow-collapse",
+    icon="mdi6.arrow-collapse", module_class=nn.AvgPool2d,
 )
 
 
@@ -157,17 +196,18 @@ def _adaptive_infer(p: dict, ins: list[TensorSpec]) -> TensorSpec:
 
 
 ADAPTIVE_AVGPOOL2D = BlockSpec(
-    "AdaptiveAvgPool2d", LAYERS, "Average-pools any image size down to a fixed output size.",
+    "AdaptiveAvgPool2d", POOLING, "Average-pools any image size down to a fixed output size.",
     params=(ParamSpec("output_size", default=[1, 1], doc="output height and width", key=True, **_KERNEL),),
     make_module=lambda p: nn.AdaptiveAvgPool2d(tuple(pair(p["output_size"]))), infer=_adaptive_infer,
-    icon="mdi6.image-size-select-small",
+    icon="mdi6.image-size-select-small", module_class=nn.AdaptiveAvgPool2d,
 )
 
 
 DROPOUT = BlockSpec(
-    "Dropout", LAYERS, "Zeroes random elements with probability p while training.",
+    "Dropout", DROPOUT_CATEGORY, "Zeroes random elements with probability p while training.",
     params=(ParamSpec("p", "float", 0.5, "probability of an element being zeroed", minimum=0.0, maximum=1.0, key=True),),
     make_module=lambda p: nn.Dropout(p["p"]), infer=lambda p, ins: ins[0], icon="mdi6.dots-grid",
+    module_class=nn.Dropout,
 )
 
 
@@ -198,7 +238,7 @@ def _batchnorm(name: str, ranks: tuple[int, ...], layout: str, eager, lazy):
         return lazy(**kw) if p["num_features"] is None else eager(p["num_features"], **kw)
 
     return BlockSpec(
-        name, LAYERS, f"Normalises each feature over the batch ({layout} input); learns a scale and shift.",
+        name, NORMALIZATION, f"Normalises each feature over the batch ({layout} input); learns a scale and shift.",
         params=(
             ParamSpec("num_features", "int", None, "features (channels); empty means deferred", minimum=1, maximum=MAX_FEATURES,
                       optional=True, key=True),
@@ -207,7 +247,7 @@ def _batchnorm(name: str, ranks: tuple[int, ...], layout: str, eager, lazy):
             ParamSpec("affine", "bool", True, "learn a scale and shift"),
         ),
         make_module=module, infer=infer, param_shapes=params, warn=warn,
-        is_deferred=lambda p: p["num_features"] is None, icon="mdi6.chart-bell-curve",
+        is_deferred=lambda p: p["num_features"] is None, icon="mdi6.chart-bell-curve", module_class=eager,
     )
 
 
@@ -228,7 +268,7 @@ def _layernorm_infer(p: dict, ins: list[TensorSpec]) -> TensorSpec:
 
 
 LAYERNORM = BlockSpec(
-    "LayerNorm", LAYERS, "Normalises over the last dimensions of each sample; learns a scale and shift.",
+    "LayerNorm", NORMALIZATION, "Normalises over the last dimensions of each sample; learns a scale and shift.",
     params=(
         ParamSpec("normalized_shape", "shape", [10], "the trailing dimensions to normalise", length=(1, 8), key=True),
         ParamSpec("eps", "float", 1e-5, "added to the variance for stability", minimum=0.0),
@@ -241,7 +281,7 @@ LAYERNORM = BlockSpec(
     param_shapes=lambda p, ins: (
         {"weight": tuple(p["normalized_shape"]), **({"bias": tuple(p["normalized_shape"])} if p["bias"] else {})}
         if p["elementwise_affine"] else {}),
-    icon="mdi6.format-align-middle",
+    icon="mdi6.format-align-middle", module_class=nn.LayerNorm,
 )
 
 
@@ -253,7 +293,7 @@ def _embedding_infer(p: dict, ins: list[TensorSpec]) -> TensorSpec:
 
 
 EMBEDDING = BlockSpec(
-    "Embedding", LAYERS, "Looks up a learned vector for each integer index.",
+    "Embedding", EMBEDDING_CATEGORY, "Looks up a learned vector for each integer index.",
     params=(
         ParamSpec("num_embeddings", "int", 1000, "size of the vocabulary", minimum=1, maximum=MAX_FEATURES, key=True),
         ParamSpec("embedding_dim", "int", 64, "size of each vector", minimum=1, maximum=MAX_FEATURES, key=True),
@@ -261,8 +301,8 @@ EMBEDDING = BlockSpec(
     make_module=lambda p: nn.Embedding(p["num_embeddings"], p["embedding_dim"]),
     infer=_embedding_infer,
     param_shapes=lambda p, ins: {"weight": (p["num_embeddings"], p["embedding_dim"])},
-    icon="mdi6.book-alphabet",
+    icon="mdi6.book-alphabet", module_class=nn.Embedding,
 )
 
-BLOCKS = (LINEAR, CONV2D, MAXPOOL2D, AVGPOOL2D, ADAPTIVE_AVGPOOL2D, DROPOUT,
+BLOCKS = (LINEAR, BILINEAR, CONV2D, MAXPOOL2D, AVGPOOL2D, ADAPTIVE_AVGPOOL2D, DROPOUT,
           BATCHNORM1D, BATCHNORM2D, LAYERNORM, EMBEDDING)

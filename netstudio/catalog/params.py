@@ -21,7 +21,9 @@ class ParamSpec:
     kernel size as ``[3, 3]``), ``values`` (a nested list of numbers) or
     ``json`` (a JSON object, e.g. the arguments of a code block).
     ``optional`` means ``None`` is allowed; for ``in_features`` that means
-    *deferred*: the size is taken from the first input.
+    *deferred*: the size is taken from the first input.  ``accepts_int``: an
+    ``ints`` value may also be a bare whole number (torch repeats it for every
+    dimension, as ``Conv3d(kernel_size=3)``); it is stored as given.
     """
 
     name: str
@@ -34,6 +36,7 @@ class ParamSpec:
     optional: bool = False
     key: bool = False  # shown on the node in the canvas
     length: tuple[int, int] | None = None  # allowed list lengths for shape/ints
+    accepts_int: bool = False
 
     def validate(self, value: Any) -> str | None:
         """Return None when ``value`` is acceptable, else a sentence fragment saying why not."""
@@ -122,7 +125,12 @@ def _check_shape(spec: ParamSpec, v: Any) -> str | None:
 
 
 def _check_ints(spec: ParamSpec, v: Any) -> str | None:
-    return _check_list(spec, v, int(spec.minimum) if spec.minimum is not None else 0)
+    minimum = int(spec.minimum) if spec.minimum is not None else 0
+    if spec.accepts_int and _is_int(v):
+        if v < minimum or v > MAX_DIM:
+            return f"'{spec.name}' must be between {minimum} and {MAX_DIM}, not {v}"
+        return None
+    return _check_list(spec, v, minimum)
 
 
 def _check_values(spec: ParamSpec, v: Any) -> str | None:

@@ -16,7 +16,7 @@ from . import op_modules
 from .block_spec import BlockSpec, Role, ShapeError
 from .params import ParamSpec
 from .shape_rules import axis, broadcast, need_float
-from .tensor_spec import TensorSpec, format_shape
+from .tensor_spec import DTYPES, TensorSpec, format_shape
 
 OPS = "Tensor operations"
 
@@ -149,15 +149,16 @@ def _flatten_infer(p: dict, ins: list[TensorSpec]) -> TensorSpec:
 
 
 FLATTEN = BlockSpec(
-    "Flatten", "Layers", "Flattens dimensions start_dim..end_dim into one (keeps the batch by default).",
+    "Flatten", "Shape and resampling", "Flattens dimensions start_dim..end_dim into one (keeps the batch by default).",
     params=(ParamSpec("start_dim", "int", 1, "first dimension to flatten"),
             ParamSpec("end_dim", "int", -1, "last dimension to flatten")),
     make_module=lambda p: nn.Flatten(p["start_dim"], p["end_dim"]),
     function=lambda p: (torch.flatten, (), {"start_dim": p["start_dim"], "end_dim": p["end_dim"]}, False),
-    infer=_flatten_infer, icon="mdi6.arrow-collapse-horizontal")
+    infer=_flatten_infer, icon="mdi6.arrow-collapse-horizontal", module_class=nn.Flatten)
 
 IDENTITY = BlockSpec("Identity", "Layers", "Passes its input through unchanged (a placeholder).",
-                     make_module=lambda p: nn.Identity(), infer=lambda p, ins: ins[0], icon="mdi6.equal")
+                     make_module=lambda p: nn.Identity(), infer=lambda p, ins: ins[0], icon="mdi6.equal",
+                     module_class=nn.Identity)
 
 CONSTANT_FILLS = ("rand", "randn", "zeros", "ones", "values")
 
@@ -170,7 +171,10 @@ def _constant_infer(p: dict, ins: list[TensorSpec]) -> TensorSpec:
         if list(shape) != list(p["shape"]):
             raise ShapeError(f"Constant's values have shape {format_shape(shape)}, "
                              f"but its shape is {format_shape(p['shape'])}")
-    return TensorSpec(tuple(p["shape"]), torch.get_default_dtype())
+    dtype = DTYPES[p["dtype"]]
+    if p["fill"] in ("rand", "randn") and not dtype.is_floating_point:
+        raise ShapeError(f"Constant's fill {p['fill']!r} draws floating-point numbers, not {p['dtype']}")
+    return TensorSpec(tuple(p["shape"]), dtype)
 
 
 def constant_value(p: dict, generator: torch.Generator | None = None, meta: bool = False) -> torch.Tensor:
@@ -178,14 +182,14 @@ def constant_value(p: dict, generator: torch.Generator | None = None, meta: bool
 
     With ``meta`` only the shape is made, so a huge constant costs no memory.
     """
-    shape, fill = tuple(p["shape"]), p["fill"]
+    shape, fill, dtype = tuple(p["shape"]), p["fill"], DTYPES[p["dtype"]]
     if meta:
-        return torch.empty(shape, device="meta")
+        return torch.empty(shape, device="meta", dtype=dtype)
     if fill == "values":
-        return torch.tensor(p["values"], dtype=torch.get_default_dtype()).reshape(shape)
+        return torch.tensor(p["values"], dtype=dtype).reshape(shape)
     if fill in ("zeros", "ones"):
-        return getattr(torch, fill)(shape)
-    return getattr(torch, fill)(shape, generator=generator)
+        return getattr(torch, fill)(shape, dtype=dtype)
+    return getattr(torch, fill)(shape, generator=generator, dtype=dtype)
 
 
 CONSTANT = BlockSpec(
@@ -194,7 +198,9 @@ CONSTANT = BlockSpec(
             ParamSpec("fill", "choice", "rand", "U(0,1), N(0,1), zeros, ones, or the given values",
                       choices=CONSTANT_FILLS, key=True),
             ParamSpec("values", "values", None, "numbers for fill 'values' (nested lists)", optional=True),
-            ParamSpec("persistent", "bool", False, "save it in state_dict (like register_buffer)")),
+            ParamSpec("persistent", "bool", False, "save it in state_dict (like register_buffer)"),
+            ParamSpec("dtype", "choice", "float32", "its element type (random fills need a float)",
+                      choices=tuple(DTYPES))),
     inputs=(), infer=_constant_infer, role=Role.CONSTANT, icon="mdi6.lock-outline")
 
 BLOCKS = (ADD, MULTIPLY, MATMUL, CONCAT, ADD_SCALAR, MUL_SCALAR, SUM, MEAN, FLATTEN, IDENTITY, CONSTANT)

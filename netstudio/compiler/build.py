@@ -20,6 +20,8 @@ from ..analysis import CheckResult, check
 from ..graph.topology import topology
 from ..catalog import get_block
 from ..catalog.block_spec import Role
+from ..catalog import functions
+from ..catalog.parameter_block import parameter_value
 from ..catalog.tensor_ops import constant_value
 from ..errors import GraphError
 from ..graph.definition import Definition
@@ -97,6 +99,13 @@ class _Builder:
             seed_on_materialize(module, derived_seed(self.project.seed, *path, node.id))
         return module
 
+    def _parameter(self, node: Node, path: tuple[str, ...]) -> nn.Parameter:
+        params = get_block(node.type).resolve(node.params)
+        generator = torch.Generator().manual_seed(derived_seed(self.project.seed, *path, node.id))
+        with torch.device("cpu"):
+            value = parameter_value(params, generator, meta=self.device.type == "meta")
+        return nn.Parameter(value.to(self.device), requires_grad=params["requires_grad"])
+
     def _constant(self, node: Node, path: tuple[str, ...]) -> torch.Tensor:
         params = get_block(node.type).resolve(node.params)
         generator = torch.Generator().manual_seed(derived_seed(self.project.seed, *path, node.id))
@@ -131,6 +140,8 @@ class _Builder:
                 root.register_buffer(node.name, self._constant(node, path))
                 if not spec.resolve(node.params)["persistent"]:
                     non_persistent.append(node.name)
+            elif spec.role is Role.PARAMETER:
+                root.register_parameter(node.name, self._parameter(node, path))
             else:
                 root.add_module(node.name, self._module(node, path))
             attr[node.id] = node.name
@@ -143,10 +154,12 @@ class _Builder:
             node = d.nodes[node_id]
             spec = get_block(node.type)
             owner = d.nodes[node.tied_to] if node.tied_to else node
-            args = []
+            ports = {}
             for port in input_ports(self.project, node):
-                edge = next(e for e in topo.incoming[node_id] if e.dst_port == port)
-                args.append(env[(edge.src, edge.src_port)])
+                edge = next((e for e in topo.incoming[node_id] if e.dst_port == port), None)
+                if edge is not None:   # only an optional port may be unconnected (check() said so)
+                    ports[port] = env[(edge.src, edge.src_port)]
+            args = list(ports.values())
             name = node.name
             if spec.role is Role.INPUT:
                 value = graph.placeholder(name)
@@ -155,18 +168,22 @@ class _Builder:
                 continue
             elif spec.role is Role.CONSTANT:
                 value = graph.get_attr(attr[node_id])
+            elif spec.role is Role.PARAMETER:
+                value = graph.get_attr(attr[owner.id])
             elif owner.id in attr:
-                value = graph.create_node("call_module", attr[owner.id], tuple(args), {}, name=name)
+                call_args, call_kwargs = _module_arguments(spec, spec.resolve(owner.params), ports)
+                value = graph.create_node("call_module", attr[owner.id], call_args, call_kwargs, name=name)
+            elif node.type == functions.TYPE_NAME:
+                value = functions.add_to_graph(graph, spec.resolve(owner.params), ports, name=name)
             else:
                 fn, extra, kwargs, pack = spec.function(spec.resolve(owner.params))
                 call_args = ((list(args),) if pack else tuple(args)) + tuple(extra)
                 value = graph.create_node("call_function", fn, call_args, dict(kwargs), name=name)
-            ports = output_ports(self.project, node)
-            if len(ports) == 1:
-                env[(node_id, ports[0])] = value
-            else:
-                for i, port in enumerate(ports):
-                    env[(node_id, port)] = graph.call_function(operator.getitem, (value, i))
+            outputs = output_ports(self.project, node)
+            for i, port in enumerate(outputs):
+                path = spec.output_path(port, owner.params) if spec.role is Role.LAYER else \
+                    (() if len(outputs) == 1 else (i,))
+                env[(node_id, port)] = _item(graph, value, path)
         outs = [results[o.id] for o in d.outputs]
         graph.output(outs[0] if len(outs) == 1 else tuple(outs))
         module = BlockModule(root, graph, class_name=d.class_name)
@@ -174,3 +191,24 @@ class _Builder:
         for name in non_persistent:
             module._non_persistent_buffers_set.add(name)
         return module
+
+
+def _module_arguments(spec, params: dict, ports: dict) -> tuple[tuple, dict]:
+    """How a module is called: required ports in order, connected optional ports by keyword (packed ones
+    as one tuple, LSTM's ``hx=(h0, c0)``), and the forward hyperparameters by keyword."""
+    optional = set(spec.optional_inputs)
+    args = tuple(value for port, value in ports.items() if port not in optional)
+    kwargs = {port: value for port, value in ports.items() if port in optional}
+    for keyword, packed in spec.packed_inputs:
+        values = [kwargs.pop(port) for port in packed if port in kwargs]
+        if values:
+            kwargs[keyword] = tuple(values)
+    kwargs.update(spec.forward_kwargs(params))
+    return args, kwargs
+
+
+def _item(graph: fx.Graph, value: fx.Node, path: tuple[int, ...]) -> fx.Node:
+    """``value[i][j]...``: where one output sits in a (nested) result."""
+    for index in path:
+        value = graph.call_function(operator.getitem, (value, index))
+    return value

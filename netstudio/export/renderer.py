@@ -32,6 +32,7 @@ from torch.nn import functional as F
 
 from ..catalog import get_block
 from ..catalog.block_spec import Role
+from ..catalog.parameter_block import parameter_source
 from ..catalog.code_loader import CodeError, load_code_class
 from ..catalog.op_modules import OP_MODULES
 from ..graph.definition import Definition
@@ -240,6 +241,13 @@ class Renderer:
             if spec.role is Role.CONSTANT:
                 lines.append(self._constant(node, module, path))
                 continue
+            if spec.role is Role.PARAMETER:
+                if node.name not in module._parameters:
+                    raise mismatch(_join(path, node.name), "a parameter")
+                source = parameter_source(spec.resolve(node.params))
+                lines.append(f"        self.{node.name} = {source}" if is_plain_identifier(node.name)
+                             else f"        self.register_parameter({node.name!r}, {source})")
+                continue
             child = module._modules.get(node.name)
             if child is None:
                 raise mismatch(_join(path, node.name), "a module")
@@ -273,7 +281,9 @@ class Renderer:
         try:
             call = constructor_call(module, self.namespace)
         except NotExpressible as err:
-            raise ExportError(f"{_upper_first(where(path))} cannot be written as a constructor call: {err}.") from None
+            call = spec.source(params) if spec.source is not None else None   # what the block itself built
+            if call is None or not rebuilds(call, module, self.namespace):
+                raise ExportError(f"{_upper_first(where(path))} cannot be written as a constructor call: {err}.") from None
         if type(module) in OP_MODULES and type(module) not in self.op_classes:
             self.op_classes.append(type(module))
         return call

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..catalog import get_block
-from ..catalog.block_spec import Role
+from ..catalog.block_spec import TENSOR_ROLES, Role
 from .project import Project
 
 
@@ -43,7 +43,7 @@ def _walk(project: Project, name: str, instance: tuple[str, ...], prefix: str, o
     names = {n.id: d.effective_name(n, index) for n in d.nodes.values() if n in nodes}
     for node in nodes:
         spec = get_block(node.type)
-        if spec is None or spec.role in (Role.INPUT, Role.OUTPUT, Role.CONSTANT):
+        if spec is None or spec.role in (Role.INPUT, Role.OUTPUT, *TENSOR_ROLES):
             continue
         if d.kind == "graph" and (spec.stateless and not node.tied_to):
             continue

@@ -33,4 +33,12 @@ def _ports(project: Project, node: Node, side: str) -> tuple[str, ...]:
     if spec.role is Role.CONTAINER:
         d = project.definitions.get(node.text_param("definition") or "")
         return tuple(n.name for n in getattr(d, side)) if d is not None else ()
-    return spec.input_ports(node.params) if side == "inputs" else spec.outputs
+    return spec.input_ports(node.params) if side == "inputs" else spec.output_ports(node.params)
+
+
+def optional_input_ports(node: Node) -> frozenset[str]:
+    """Input ports that may stay unconnected (an LSTM's h0 and c0, an attention mask)."""
+    spec = get_block(node.type)
+    if spec is None or spec.role in (Role.CONTAINER, Role.CODE):
+        return frozenset()
+    return frozenset(spec.optional_inputs)

@@ -39,7 +39,12 @@ def test_every_block_is_listed_by_category_with_icon_and_description(make_window
 def test_search_filters_by_name_and_description(make_window):
     palette = make_window().block_palette
     palette.search.setText("relu")
-    assert palette.visible_blocks() == ["ReLU"]
+    shown = palette.visible_blocks()
+    assert {"ReLU", "ReLU6", "LeakyReLU", "RReLU"} <= set(shown) and palette.best_match() == "ReLU"
+    assert all("relu" in name.lower() or "relu" in CATALOG[name].description.lower() for name in shown)
+    assert "Sigmoid" not in shown
+    palette.search.setText("lstm")
+    assert palette.visible_blocks()[:2] == ["LSTM", "LSTMCell"]
     palette.search.setText("NN.SEQUENTIAL")  # in Sequential's description only
     assert palette.visible_blocks() == ["Sequential"]
     palette.search.setText("no such block")

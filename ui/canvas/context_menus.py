@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtWidgets import QMenu
 
 from netstudio.catalog import get_block
-from netstudio.catalog.block_spec import Role
+from netstudio.catalog.block_spec import TENSOR_ROLES, Role
 
 from . import theme
 from .looks import CONTAINER_TYPES
@@ -62,7 +62,7 @@ def build(canvas: "CanvasWidget", node_id: str | None) -> QMenu:
     if node.type in CONTAINER_TYPES:
         menu.addAction(a["ungroup"])
     spec = get_block(node.type)
-    if spec is not None and not spec.stateless and spec.role not in (Role.INPUT, Role.OUTPUT, Role.CONSTANT):
+    if spec is not None and not spec.stateless and spec.role not in (Role.INPUT, Role.OUTPUT, *TENSOR_ROLES):
         menu.addSeparator()
         share = menu.addMenu(theme.icon("mdi6.link-variant"), "Share Parameters with…")
         share.setObjectName("shareMenu")

@@ -19,7 +19,18 @@ from netstudio.catalog import get_block
 CATEGORY_COLORS: dict[str, str] = {
     "Inputs and outputs": "#0d9488",   # teal
     "Layers": "#3e63dd",               # indigo blue
+    "Convolution": "#0090ff",          # blue
+    "Pooling": "#00a2c7",              # cyan
+    "Normalization": "#12a594",        # jade
+    "Recurrent": "#5b5bd6",            # iris
+    "Attention and Transformer": "#6e56cf",   # purple
     "Activations": "#e8590c",          # orange
+    "Dropout": "#ad7f58",              # bronze
+    "Padding": "#978365",              # gold
+    "Embedding": "#30a46c",            # green
+    "Shape and resampling": "#7c66dc",  # lavender
+    "Distances": "#d6409f",            # pink
+    "Losses": "#e5484d",               # red
     "Tensor operations": "#8e4ec6",    # violet
     "Containers": "#52607a",           # slate
     "Custom code": "#c2255c",          # raspberry

@@ -113,10 +113,21 @@ class BlockPalette(QWidget):
         return [it.data(0, TYPE_ROLE) for it in self.tree.block_items()
                 if not it.isHidden() and not it.parent().isHidden()]
 
-    def _activate_first(self) -> None:
+    def best_match(self) -> str | None:
+        """The visible block Enter adds: the name equal to the search text, else the first name that
+        starts with it, else the first name containing it, else the first block shown."""
         visible = self.visible_blocks()
-        if visible:
-            self.block_activated.emit(visible[0])
+        needle = self.search.text().strip().lower()
+
+        def rank(name: str) -> int:
+            low = name.lower()
+            return 0 if low == needle else 1 if low.startswith(needle) else 2 if needle in low else 3
+        return min(visible, key=rank) if visible else None   # min keeps the tree order among equals
+
+    def _activate_first(self) -> None:
+        best = self.best_match()
+        if best:
+            self.block_activated.emit(best)
 
     def _on_activated(self, item: QTreeWidgetItem) -> None:
         type_name = item.data(0, TYPE_ROLE)
