@@ -1,4 +1,4 @@
-"""The engine's subcommands: ``netstudio check``, ``summary``, ``export``, ``inspect``.
+"""The engine's subcommands: ``netstudio check``, ``summary``, ``export``, ``inspect``, ``import``.
 
 The ``netstudio`` console command starts in ``ui.launch``, which hands these
 subcommands to ``main`` here and starts the app otherwise; this module imports
@@ -15,7 +15,12 @@ import sys
 
 from .errors import NetStudioError
 
-SUBCOMMANDS = ("check", "summary", "export", "inspect")
+SUBCOMMANDS = ("check", "summary", "export", "inspect", "import")
+
+
+def _parse_shapes(text: str) -> list[list[int]]:
+    """``1,3,224,224`` or ``2,10;2,5`` (one shape per input, separated by ``;``)."""
+    return [_parse_shape(part) for part in text.split(";")]
 
 
 def _parse_shape(text: str) -> list[int]:
@@ -46,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="a .safetensors, .pt or .pth file")
     p.add_argument("--json", action="store_true",
                    help="print JSON instead of a table (infinities and NaN as the strings \"inf\", \"-inf\", \"nan\")")
+    p = sub.add_parser("import", help="open a PyTorch model as a project: file.py:NAME, package.module:NAME or .onnx")
+    p.add_argument("source", help="path/to/file.py:NAME, package.module:NAME or path/to/model.onnx")
+    p.add_argument("out", help="the project file to write (.netstudio)")
+    p.add_argument("--input", type=_parse_shapes, metavar="SHAPE[;SHAPE...]",
+                   help="example input shapes, such as 1,3,224,224 (several separated by ';')")
+    p.add_argument("--dtype", default="float32", help="the inputs' dtype (default float32)")
     return parser
 
 
@@ -74,7 +85,10 @@ def main(argv: list[str] | None = None) -> int:
 def _command(name: str):
     """The ``run`` of ``netstudio.commands.<name>``, imported only when that command runs."""
     import importlib
-    return importlib.import_module(f"netstudio.commands.{name}").run
+    return importlib.import_module(f"netstudio.commands.{_MODULES.get(name, name)}").run
+
+
+_MODULES = {"import": "import_model"}   # ``import`` is a keyword: no module can have that name
 
 
 COMMANDS = {name: (lambda args, name=name: _command(name)(args)) for name in SUBCOMMANDS}

@@ -31,5 +31,13 @@ if ! "$VENV/bin/python" -c 'import torch' 2>/dev/null; then
     fi
 fi
 pip install -e '.[test]'
+# torchvision, for the importer's tests and its model list: only the release paired with the installed
+# torch (2.13.x pairs with 0.28.x), and with --no-deps, so pip can never replace torch with another build.
+# Optional: without it those tests skip.
+paired=$("$VENV/bin/python" -c 'import torch; major, minor, patch = (torch.__version__.split("+")[0].split(".") + ["0"])[:3]; print(f"0.{int(minor) + 15}.{patch}" if major == "2" else "")')
+if [ -n "$paired" ] && ! "$VENV/bin/python" -c "import importlib.metadata as m; assert m.version('torchvision') == '$paired'" 2>/dev/null; then
+    "$VENV/bin/python" -m pip --disable-pip-version-check -q install --no-deps "torchvision==$paired" >>"$log" 2>&1 \
+        || echo "setup: torchvision $paired is not available; the tests that need it will skip" >&2
+fi
 "$VENV/bin/python" -c 'import torch, netstudio, PySide6'
 touch "$stamp"

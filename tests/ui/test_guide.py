@@ -22,6 +22,7 @@ SECTIONS = [
     "Custom Layers",
     "File I/O",
     "GPUs",
+    "Open Your Own Model",
 ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import traceback
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import qtawesome as qta
@@ -17,8 +18,10 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
+from netstudio.app_data import trust_store_path
 from netstudio.errors import NetStudioError
 from netstudio.graph import Project, new_project
+from netstudio.importer import import_source
 from netstudio.serialization import SUFFIX, save_project
 from netstudio.serialization.project_file import load_project_file
 from netstudio.trust import TrustStore
@@ -26,11 +29,10 @@ from netstudio.trust import TrustStore
 from ..document.controller import DocumentController
 from ..document.relay import listen
 from ..widgets.error_dialog import file_error_details, show_error
-from . import prompts
+from . import import_dialog, prompts
 from .autosave import Autosaver, Recovery
 from .examples import bundled_examples, is_bundled
 from .recent_files import RecentFiles
-from .settings import app_data_dir
 from .trust import needs_trust
 from .waiting import wait_for
 
@@ -46,7 +48,7 @@ class FileActions(QObject):
         self.controller = controller
         self.example: Path | None = None  # the bundled example on show, until saved elsewhere
         self.recent = RecentFiles(self)
-        self.trust_store = TrustStore(app_data_dir() / "trusted-code.json")
+        self.trust_store = TrustStore(trust_store_path())
         self.autosaver = Autosaver(controller, self.display_name, self, on_trusted_code=self.trust_store.remember)
         self.actions: dict[str, QAction] = {}
         for name, text, icon, keys, slot in (
@@ -56,6 +58,7 @@ class FileActions(QObject):
                 ("save_as", "Save &As…", "mdi6.content-save-edit-outline", QKeySequence.StandardKey.SaveAs,
                  self.save_as),
                 ("revert", "&Revert", "mdi6.restore", None, self.revert),
+                ("import_model", "&Import PyTorch Model…", "mdi6.import", None, self.import_model),
                 ("trust", "&Trust this project", "mdi6.shield-check-outline", None, self.trust),
                 ("quit", "&Quit", "mdi6.exit-to-app", QKeySequence.StandardKey.Quit, window.close)):
             action = QAction(qta.icon(icon), text, self)
@@ -139,6 +142,38 @@ class FileActions(QObject):
         if shown and not bundled:
             self.recent.add(path)
         return shown
+
+    def import_model(self) -> bool:
+        """File → Import PyTorch Model…: an existing model, shown as a new unsaved project with its weights.
+
+        Importing runs the user's file (their act), so the code blocks it makes are trusted and remembered.
+        """
+        if not self.maybe_save():
+            return False
+        choice = import_dialog.ask_import(self.window, str(self.controller.path.parent) if self.controller.path else "")
+        if choice is None:
+            return False
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            future = pool.submit(import_source, choice.source, choice.shapes, choice.dtype)
+            try:
+                result = wait_for(future, self.window, f"Importing {choice.source}…")
+            except NetStudioError as err:
+                show_error(self.window, str(err), "", "Cannot import the model")
+                return False
+            except Exception as err:  # noqa: BLE001 - the user's model code: one sentence, details on demand
+                show_error(self.window, f"Importing {choice.source} failed: {type(err).__name__}: {err}.",
+                           traceback.format_exc(), "Cannot import the model")
+                return False
+        if not self._show(result.project, None, None, modified=True, weights=result.weights):
+            return False
+        self.trust_store.remember(result.project)
+        if result.fallbacks or result.problems:
+            count = len(result.fallbacks)
+            parts = [f"{count} part became a code block." if count == 1 else f"{count} parts became code blocks."] \
+                if count else []
+            lines = [f"Code block: {f.line()}" for f in result.fallbacks] + result.problems
+            prompts.inform(self.window, "Imported with notes", " ".join(parts + result.problems[:1]), "\n".join(lines))
+        return True
 
     def recover(self, recovery: Recovery) -> bool:
         """Show an autosaved project left by a crash, as modified; the recovery file goes."""

@@ -132,6 +132,7 @@ class MainWindow(QMainWindow):
         m.addActions([files["new"], files["open"]])
         m.addMenu(self.files.recent_menu)
         m.addMenu(self.files.examples_menu)
+        m.addAction(files["import_model"])
         m.addSeparator()
         m.addActions([files["save"], files["save_as"], files["revert"]])
         m.addSeparator()

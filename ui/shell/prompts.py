@@ -85,3 +85,11 @@ def choose_open_path(parent: QWidget, directory: str) -> str | None:
 def choose_save_path(parent: QWidget, suggested: str) -> str | None:
     path, _ = QFileDialog.getSaveFileName(parent, "Save project", suggested, FILE_FILTER)
     return path or None
+
+
+def inform(parent: QWidget, title: str, text: str, details: str = "") -> None:
+    """A note the user should read once (what an import turned into code blocks, say)."""
+    box = QMessageBox(QMessageBox.Icon.Information, title, text, QMessageBox.StandardButton.Ok, parent)
+    if details:
+        box.setDetailedText(details)
+    box.exec()

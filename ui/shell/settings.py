@@ -8,14 +8,14 @@ the user's real settings: ``NETSTUDIO_DATA_DIR`` moves the app-data folder, and
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QStandardPaths
+from PySide6.QtCore import QSettings
+
+from netstudio.app_data import DATA_DIR_ENV, app_data_dir as engine_app_data_dir  # noqa: F401 - DATA_DIR_ENV for tests
 
 ORGANIZATION = "NetStudio"
 APPLICATION = "NetStudio"
-DATA_DIR_ENV = "NETSTUDIO_DATA_DIR"
 
 
 def settings() -> QSettings:
@@ -24,12 +24,5 @@ def settings() -> QSettings:
 
 
 def app_data_dir() -> Path:
-    """The app-data folder, created on first use."""
-    override = os.environ.get(DATA_DIR_ENV)
-    if override:
-        folder = Path(override)
-    else:
-        base = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.GenericDataLocation)
-        folder = Path(base or Path.home() / ".local" / "share") / APPLICATION.lower()
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
+    """The app-data folder, created on first use (the engine's, so the command line agrees)."""
+    return engine_app_data_dir()

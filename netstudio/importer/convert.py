@@ -1,0 +1,495 @@
+"""A module tree as definitions: the user's classes become nested blocks, torch.nn modules catalog blocks.
+
+Each user module is traced one level deep (:mod:`.tracing`); its direct
+children become nodes, converted in turn, so the project keeps the model's
+hierarchy and names.  Children are declared in the module's registration order,
+which is ``state_dict`` order.  Identical submodules (the blocks of a ResNet
+stage) share one definition.  A module that cannot become blocks becomes a code
+block carrying its class's source, and the reason goes into ``fallbacks``.
+"""
+
+from __future__ import annotations
+
+import copy
+import inspect
+import json
+import sys
+import sysconfig
+from dataclasses import dataclass, field
+from itertools import count
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import fx, nn
+
+from ..catalog import DTYPES, get_block
+from ..catalog.code_block import CodeSyntaxError, forward_ports
+from ..export.constructors import is_literal
+from ..graph.definition import Definition
+from ..graph.edge import Edge
+from ..graph.layout import layered_positions
+from ..graph.names import NameKind, make_valid_name, name_problem
+from ..graph.node import Node
+from ..graph.project import Project
+from .class_source import class_source
+from .constructor_record import ConstructorRecord
+from .errors import ImportFailed, Unsupported
+from .module_blocks import block_for_module, constructor_arguments
+from .function_calls import ShapeOf
+from .ops import op_block
+from .tracing import trace_one_level
+from .values import Port, nest
+
+MAX_VALUES = 4096   # a non-persistent buffer is stored in the project as numbers up to this size
+
+
+@dataclass(frozen=True)
+class Fallback:
+    """A module that became a code block, and why."""
+
+    path: str
+    class_name: str
+    reason: str
+
+    def line(self) -> str:
+        return f"{self.path or '(the model)'} ({self.class_name}): {self.reason}"
+
+
+@dataclass
+class _Child:
+    """A node standing for a child module, with what a call needs to know about it."""
+
+    node: Node
+    inputs: tuple[str, ...]
+    optional: frozenset[str]
+    outputs: dict[tuple[int, ...], str]
+    signature: tuple[str, ...] = ()                 # forward's positional arguments, when not ``inputs``
+    forward: frozenset[str] = frozenset()           # forward's arguments that are hyperparameters
+    packed: dict[str, tuple[str, ...]] = field(default_factory=dict)   # LSTM's hx -> (h0, c0)
+
+
+class ModelConverter:
+    def __init__(self, name: str = "imported", record: ConstructorRecord | None = None):
+        self.project = Project(name=name, seed=0, root="main")
+        self.record = record
+        self.fallbacks: list[Fallback] = []
+        self.notes: list[str] = []
+        self.prefix = ""    # what the project's tensor names add to the model's (a model that is one block)
+        self._node_ids, self._edge_ids = count(1), count(1)
+        self._shared: dict[str, str] = {}       # canonical JSON -> definition name
+        self._classes: set[str] = set()
+        self._numbers: set[Port] = set()        # ports that carry Python numbers (sizes), not tensors
+
+    # -- the root --------------------------------------------------------------------
+    def convert(self, module: nn.Module, example_inputs: tuple[torch.Tensor, ...]) -> Project:
+        positional = len(example_inputs)
+        try:
+            root = self._definition(module, "", positional)
+        except Unsupported as err:
+            root = self._wrap(self._code_child(module, "", str(err)), positional)
+        if root is None:   # the model is itself one catalog block
+            root = self._wrap(self._child(module, "", positional), positional)
+        d = self.project.definitions.pop(root)
+        d.name = "main"
+        self.project.definitions = {"main": d, **self.project.definitions}
+        inputs = d.inputs
+        if len(inputs) != positional:
+            raise ImportFailed(f"The model's forward takes {len(inputs)} inputs, but {positional} "
+                               f"example input{'s' if positional != 1 else ''} {'were' if positional != 1 else 'was'} given.")
+        for node, example in zip(inputs, example_inputs):
+            dtype = next((k for k, v in DTYPES.items() if v == example.dtype), None)
+            if dtype is None:
+                raise ImportFailed(f"NetStudio cannot hold inputs of dtype {example.dtype}.")
+            node.params = {"shape": list(example.shape), "dtype": dtype}
+        self.project.trusted = True
+        return self.project
+
+    def _wrap(self, child: _Child, positional: int) -> str:
+        """A graph definition holding one node: the model is one block (or one code block)."""
+        d = Definition(name="main", kind="graph", class_name="Model")
+        ports = [self._add(d, Node(self._nid(), "Input", make_valid_name(p, NameKind.PORT, fallback="x")))
+                 for p in child.inputs[:positional]]
+        shown = child.node.params.get("class_name") if child.node.type == "Code" else child.node.type
+        child.node.name = child.node.name or make_valid_name(str(shown).lower(), NameKind.CHILD,
+                                                             {n.name for n in ports}, fallback="model")
+        d.nodes[child.node.id] = child.node
+        self.prefix = child.node.name + "."
+        self.notes.append(f"The model is one {'code ' if child.node.type == 'Code' else ''}block, so its tensor "
+                          f"names start with '{self.prefix}' in the project.")
+        for port_node, port in zip(ports, child.inputs):
+            self._edge(d, Port(port_node.id, "out"), child.node.id, port)
+        self._outputs(d, nest({path: Port(child.node.id, p) for path, p in child.outputs.items()}))
+        return self._register(d, "Model")
+
+    # -- one module --------------------------------------------------------------------
+    def _definition(self, module: nn.Module, path: str, positional: int) -> str | None:
+        """The definition for a module that is not a catalog block (None when it is one)."""
+        if block_for_module(module) is not None:
+            return None
+        if getattr(nn, type(module).__name__, None) is type(module) and not module._modules \
+                and not isinstance(module, nn.Sequential):
+            raise Unsupported(f"no block expresses this nn.{type(module).__name__}")
+        if type(module) is nn.Sequential or (isinstance(module, nn.Sequential)
+                                             and type(module).forward is nn.Sequential.forward):
+            try:
+                return self._sequential(module, path)
+            except Unsupported:
+                pass   # a Sequential whose children are not a simple chain: trace it instead
+        return self._graph(module, path, positional)
+
+    def _child(self, module: nn.Module, path: str, positional: int) -> _Child:
+        found = block_for_module(module)
+        if found is not None:
+            spec, params = found
+            ports = spec.input_ports(params)
+            outputs = dict(zip(spec.output_paths, spec.outputs)) if getattr(spec, "output_paths", ()) \
+                else {(): spec.outputs[0]}
+            return _Child(Node(self._nid(), spec.type_name, "", params), ports, frozenset(spec.optional_inputs),
+                          outputs, _call_names(spec, type(module), ports), frozenset(spec.forward_params),
+                          dict(spec.packed_inputs))
+        try:
+            name = self._definition(module, path, positional)
+        except Unsupported as err:
+            return self._code_child(module, path, str(err))
+        d = self.project.definitions[name]
+        kind = "Sequential" if d.kind == "sequential" else "Block"
+        return _Child(Node(self._nid(), kind, "", {"definition": name}), tuple(n.name for n in d.inputs),
+                      frozenset(), {(i,) if len(d.outputs) > 1 else (): n.name for i, n in enumerate(d.outputs)})
+
+    # -- Sequential ----------------------------------------------------------------------
+    def _sequential(self, module: nn.Sequential, path: str) -> str:
+        d = Definition(name="tmp", kind="sequential",
+                       class_name="Sequential" if type(module) is nn.Sequential else type(module).__name__)
+        previous = Port(self._add(d, Node(self._nid(), "Input", "input")).id, "out")
+        made: dict[int, tuple[Node, tuple[str, ...], str]] = {}
+        for index, (name, child) in enumerate(module._modules.items()):
+            if child is None:
+                raise Unsupported(f"its child {name!r} is None")
+            label = "" if name == str(index) else name
+            if name_problem(label, NameKind.SEQUENTIAL_CHILD):
+                raise Unsupported(f"its child name {name!r} cannot name a block")
+            if id(child) in made:   # the same module twice: shared parameters (a tie)
+                owner, ports, out = made[id(child)]
+                node = Node(self._nid(), owner.type, label, copy.deepcopy(owner.params), tied_to=owner.id)
+            else:
+                c = self._child(child, _join(path, name), 1)
+                node, ports, out = c.node, c.inputs, c.outputs.get(())
+                node.name = label
+                if len(ports) - len(c.optional) != 1 or out is None:
+                    raise Unsupported(f"its child {name!r} does not take one tensor and give one")
+                made[id(child)] = (node, ports, out)
+            d.nodes[node.id] = node
+            self._edge(d, previous, node.id, ports[0])
+            previous = Port(node.id, out)
+        self._outputs(d, previous)
+        return self._register(d, d.class_name if d.class_name != "Sequential" else _seq_name(path))
+
+    # -- a traced module -------------------------------------------------------------------
+    def _graph(self, module: nn.Module, path: str, positional: int) -> str:
+        graph = trace_one_level(module, positional)
+        class_name = type(module).__name__
+        d = Definition(name="tmp", kind="graph", class_name=class_name)
+        taken: set[str] = set()
+        own = self._own_tensors(module, d, taken)
+        calls = [n for n in graph.nodes if n.op == "call_module"]
+        arity = {}
+        for call in calls:
+            if "." in call.target or call.target not in module._modules:
+                raise Unsupported(f"its forward calls {call.target!r}, a module inside a child")
+            arity.setdefault(call.target, len(call.args) + len(call.kwargs))
+        children: dict[str, _Child] = {}
+        for name, child in module._modules.items():
+            if name not in arity:
+                if child is not None and (any(True for _ in child.parameters()) or any(True for _ in child.buffers())):
+                    raise Unsupported(f"it registers {name!r} but its forward never calls it")
+                continue
+            if name_problem(name, NameKind.CHILD):
+                raise Unsupported(f"its child name {name!r} cannot name a block")
+            c = self._child(child, _join(path, name), arity[name])
+            c.node.name = name
+            taken.add(name)
+            d.nodes[c.node.id] = c.node
+            children[name] = c
+        env: dict[fx.Node, Any] = {}
+        called: set[str] = set()
+        for n in graph.nodes:
+            if n.op == "placeholder":
+                port = make_valid_name(str(n.target).lstrip("*"), NameKind.PORT, taken, fallback="x")
+                taken.add(port)
+                env[n] = Port(self._add(d, Node(self._nid(), "Input", port)).id, "out")
+            elif n.op == "get_attr":
+                if n.target not in own:
+                    raise Unsupported(f"its forward reads {n.target!r}, a tensor inside a child")
+                env[n] = Port(own[n.target], "out")
+            elif n.op == "call_module":
+                env[n] = self._call(d, children[n.target], n, env, called, taken)
+            elif n.op in ("call_function", "call_method"):
+                env[n] = self._op(d, n, env, taken)
+            elif n.op == "output":
+                self._outputs(d, _resolve(n.args[0], env), taken)
+        return self._register(d, class_name)
+
+    def _own_tensors(self, module: nn.Module, d: Definition, taken: set[str]) -> dict[str, str]:
+        """Nodes for the module's own parameters and buffers; returns name -> node id."""
+        own: dict[str, str] = {}
+        for name, p in module._parameters.items():
+            if p is None:
+                continue
+            if get_block("Parameter") is None:
+                raise Unsupported(f"it holds its own parameter {name!r}")
+            node = Node(self._nid(), "Parameter", name, {"shape": list(p.shape), "requires_grad": p.requires_grad})
+            own[name] = self._add(d, node).id
+            taken.add(name)
+        for name, b in module._buffers.items():
+            if b is None:
+                continue
+            persistent = name not in module._non_persistent_buffers_set
+            dtype = next((k for k, v in DTYPES.items() if v == b.dtype), None)
+            if dtype is None:
+                raise Unsupported(f"its buffer {name!r} is {b.dtype}, which a Constant cannot hold")
+            params: dict[str, Any] = {"shape": list(b.shape), "fill": "zeros", "persistent": persistent}
+            if dtype != "float32":
+                params["dtype"] = dtype
+            if not persistent:
+                if b.numel() > MAX_VALUES:
+                    raise Unsupported(f"its buffer {name!r} is not saved in state_dict and too large to copy")
+                params.update(fill="values", values=b.detach().cpu().tolist())
+            own[name] = self._add(d, Node(self._nid(), "Constant", name, params)).id
+            taken.add(name)
+        return own
+
+    def _call(self, d: Definition, child: _Child, n: fx.Node, env, called: set[str], taken: set[str]) -> Any:
+        node = child.node
+        if n.target in called:   # a second call of the same module: the same parameters (a tie)
+            name = make_valid_name(n.name, NameKind.CHILD, taken)
+            taken.add(name)
+            node = self._add(d, Node(self._nid(), child.node.type, name, copy.deepcopy(child.node.params),
+                                     tied_to=child.node.id))
+        called.add(n.target)
+        given = list(zip(child.signature or child.inputs, n.args)) + list(n.kwargs.items())
+        for name, arg in given:
+            value = _resolve(arg, env)
+            if name in child.forward:   # need_weights=False: a hyperparameter of this use
+                if isinstance(value, Port) or not is_literal(value):
+                    raise Unsupported(f"its forward passes a computed {name!r} to {child.node.name}")
+                node.params[name] = value
+            elif name in child.packed:   # hx=(h0, c0): one port per tensor
+                if value is None:
+                    continue
+                ports = child.packed[name]
+                if not isinstance(value, (tuple, list)) or len(value) != len(ports) \
+                        or not all(isinstance(v, Port) for v in value):
+                    raise Unsupported(f"its forward passes {name!r} to {child.node.name} in a form no block takes")
+                for port, v in zip(ports, value):
+                    self._edge(d, v, node.id, port)
+            elif name not in child.inputs:
+                raise Unsupported(f"its forward passes {name!r}, which {child.node.name} does not take")
+            elif value is None and name in child.optional:
+                continue
+            elif not isinstance(value, Port):
+                raise Unsupported(f"its forward passes a constant to {child.node.name}")
+            else:
+                self._edge(d, value, node.id, name)
+        missing = [p for p in child.inputs if p not in child.optional and p not in dict(given)]
+        if missing:
+            raise Unsupported(f"its forward calls {child.node.name} without {missing[0]!r}")
+        return nest({path: Port(node.id, port) for path, port in child.outputs.items()})
+
+    def _op(self, d: Definition, n: fx.Node, env, taken: set[str]) -> Any:
+        if n.target in _CHECKS_ONLY and not n.users:
+            return None   # torch._assert: a check of the input, with nothing to compute
+        args, kwargs = _resolve(tuple(n.args), env), _resolve(dict(n.kwargs), env)
+        if isinstance(kwargs.get("inplace"), bool):   # the graph owns its values: in place or not, the same
+            del kwargs["inplace"]
+        if n.target is _getitem and not isinstance(args[0], (Port, ShapeOf)):
+            if isinstance(args[0], (tuple, list)) and isinstance(args[1], int):
+                return args[0][args[1]]
+            raise Unsupported("its forward indexes something that is not a tensor")
+        numeric = any(isinstance(a, Port) and a in self._numbers for a in (*args, *kwargs.values()))
+        block = op_block(n.op, n.target, args, kwargs, numeric)
+        if isinstance(block, ShapeOf):   # ``x.shape``: its items become size calls where they are used
+            return block
+        name = make_valid_name(n.name, NameKind.CHILD, taken)
+        taken.add(name)
+        node = self._add(d, Node(self._nid(), block.type, name, block.params))
+        for port, value in block.inputs:
+            self._edge(d, value, node.id, port)
+        result = nest({path: Port(node.id, port) for path, port in block.outputs.items()})
+        if isinstance(result, Port) and (block.params.get("function") in _NUMBER_FUNCTIONS or
+                                         (numeric and str(block.params.get("function")).startswith("operator."))):
+            self._numbers.add(result)   # a Python number (x.size(0) // 2), not a tensor
+        return result
+
+    # -- shared parts ------------------------------------------------------------------------
+    def _outputs(self, d: Definition, value: Any, taken: set[str] = frozenset()) -> None:
+        values = [value] if isinstance(value, Port) else list(value) if isinstance(value, (tuple, list)) else None
+        if not values or not all(isinstance(v, Port) for v in values):
+            raise Unsupported("its forward returns something other than tensors")
+        for i, v in enumerate(values):
+            name = make_valid_name("out" if len(values) == 1 else f"out{i}", NameKind.PORT, taken)
+            out = self._add(d, Node(self._nid(), "Output", name))
+            self._edge(d, v, out.id, "in")
+
+    def _code_child(self, module: nn.Module, path: str, reason: str) -> _Child:
+        """A code block carrying the module's class source (it runs only in trusted projects)."""
+        cls = type(module)
+        class_name = cls.__name__
+        if getattr(nn, class_name, None) is cls:   # torch.nn's own source needs torch's internals
+            source, args = _torch_subclass(module, path, reason)
+        else:
+            library = _library_path(cls)
+            try:   # a library's class is imported: its source would need the library's internals
+                source = _library_subclass(cls, library) if library else class_source(cls)
+            except (OSError, TypeError):
+                raise ImportFailed(f"{path or 'The model'} ({class_name}) cannot become blocks ({reason}), "
+                                   "and its class has no source to run as code.") from None
+            recorded = self.record.arguments(module) if self.record is not None else None
+            args = recorded if recorded is not None else _constructor_args(module, class_name, path, reason)
+        if self.project.code.get(class_name, source) != source:
+            raise ImportFailed(f"Two different classes are named {class_name}; rename one to import the model.")
+        try:
+            ports = forward_ports(source, class_name)
+        except CodeSyntaxError as err:
+            raise ImportFailed(f"{path or 'The model'} ({class_name}) cannot run as code: {err}.") from None
+        self.project.code[class_name] = source
+        self.fallbacks.append(Fallback(path, class_name, reason))
+        return _Child(Node(self._nid(), "Code", "", {"class_name": class_name, "args": args}), ports,
+                      frozenset(), {(): "out"})
+
+    def _register(self, d: Definition, preferred: str) -> str:
+        """Add ``d`` to the project, or reuse an identical definition; lays it out."""
+        key = _canonical(d)
+        if key in self._shared:
+            return self._shared[key]
+        name = make_valid_name(preferred, NameKind.DEFINITION, set(self.project.definitions) | {"main"},
+                               fallback="Block")
+        d.name = name
+        if d.kind == "graph" or d.class_name != "Sequential":
+            d.class_name = make_valid_name(d.class_name, NameKind.CLASS, self._classes | set(self.project.code),
+                                           fallback="Block")
+            self._classes.add(d.class_name)
+        positions = layered_positions(d)
+        for node_id, xy in positions.items():
+            d.nodes[node_id].position = xy
+        self.project.definitions[name] = d
+        self._shared[key] = name
+        return name
+
+    def _add(self, d: Definition, node: Node) -> Node:
+        d.nodes[node.id] = node
+        return node
+
+    def _edge(self, d: Definition, src: Port, dst: str, port: str) -> None:
+        e = Edge(f"e{next(self._edge_ids)}", src.node, src.port, dst, port)
+        d.edges[e.id] = e
+
+    def _nid(self) -> str:
+        return f"n{next(self._node_ids)}"
+
+
+_getitem = __import__("operator").getitem
+_NUMBER_FUNCTIONS = ("Tensor.size", "Tensor.dim")
+_CHECKS_ONLY = (torch._assert, getattr(torch, "_assert_async", torch._assert))
+
+
+def _resolve(arg: Any, env: dict) -> Any:
+    if isinstance(arg, fx.Node):
+        return env[arg]
+    if isinstance(arg, (tuple, list)):
+        return type(arg)(_resolve(a, env) for a in arg) if isinstance(arg, tuple) else [_resolve(a, env) for a in arg]
+    if isinstance(arg, dict):
+        return {k: _resolve(v, env) for k, v in arg.items()}
+    return arg
+
+
+def _call_names(spec, cls: type, ports: tuple[str, ...]) -> tuple[str, ...]:
+    """What each positional argument of ``cls.forward`` is for the block: a port (forward's ``input`` is
+    the block's ``in``), a forward hyperparameter or a packed tuple, in forward's order."""
+    try:
+        params = list(inspect.signature(cls.forward).parameters.values())[1:]
+    except (TypeError, ValueError):
+        return ports
+    names = [p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    special = set(spec.optional_inputs) | set(spec.forward_params) | {k for k, _ in spec.packed_inputs}
+    required = [p for p in ports if p not in spec.optional_inputs]
+    plain = [n for n in names if n not in special][:len(required)]
+    rename = dict(zip(plain, required))
+    return tuple(rename.get(n, n) for n in names)
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path else name
+
+
+def _seq_name(path: str) -> str:
+    return path.replace(".", "_") or "Sequential"
+
+
+def _canonical(d: Definition) -> str:
+    """The definition without ids and positions: equal text means interchangeable definitions."""
+    ids = {node_id: f"#{i}" for i, node_id in enumerate(d.nodes)}
+    nodes = [[ids[n.id], n.type, n.name, n.params, n.init, ids.get(n.tied_to)] for n in d.nodes.values()]
+    edges = sorted([ids[e.src], e.src_port, ids[e.dst], e.dst_port] for e in d.edges.values())
+    return json.dumps([d.kind, d.class_name, nodes, edges], sort_keys=True, default=str)
+
+
+def _torch_subclass(module: nn.Module, path: str, reason: str) -> tuple[str, dict[str, Any]]:
+    """Source for a torch.nn class no block can express: a subclass that only names its inputs."""
+    cls = type(module)
+    args = constructor_arguments(module)
+    if args is None:
+        raise ImportFailed(f"{path or 'The model'} ({cls.__name__}) cannot become a block ({reason}), and "
+                           "NetStudio cannot tell which arguments built it.")
+    names = ", ".join(_forward_argument_names(cls))
+    source = (f"class {cls.__name__}(nn.{cls.__name__}):\n"
+              f'    """torch.nn.{cls.__name__}, as a code block: no block expresses its arguments."""\n\n'
+              f"    def forward(self, {names}):\n        return super().forward({names})\n")
+    return source, {k: list(v) if isinstance(v, tuple) else v for k, v in args.items()}
+
+
+def _library_path(cls: type) -> str | None:
+    """``package.module`` when ``cls`` comes from an installed library (torchvision's blocks), whose source
+    needs the library's internals; None for the user's own code, which is copied as source."""
+    name = getattr(cls, "__module__", "") or ""
+    module = sys.modules.get(name)
+    file = getattr(module, "__file__", None)
+    if not file or "<" in cls.__qualname__ or getattr(module, cls.__qualname__, None) is not cls \
+            or not all(part.isidentifier() for part in name.split(".")):
+        return None
+    installed = {Path(p).resolve() for key in ("purelib", "platlib") if (p := sysconfig.get_paths().get(key))}
+    where = Path(file).resolve()
+    return name if any(folder in where.parents for folder in installed) else None
+
+
+def _library_subclass(cls: type, module: str) -> str:
+    params = _forward_argument_names(cls)
+    names = ", ".join(params)
+    return (f"from {module} import {cls.__name__} as _{cls.__name__}\n\n\n"
+            f"class {cls.__name__}(_{cls.__name__}):\n"
+            f'    """{module}.{cls.__name__}, as a code block: imported from its library."""\n\n'
+            f"    def forward(self, {names}):\n        return super().forward({names})\n")
+
+
+def _forward_argument_names(cls: type) -> list[str]:
+    return [p.name for p in list(inspect.signature(cls.forward).parameters.values())[1:]
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) and p.default is p.empty]
+
+
+def _constructor_args(module: nn.Module, class_name: str, path: str, reason: str) -> dict[str, Any]:
+    """Keyword arguments for the class's constructor, read from attributes of the same name."""
+    try:
+        params = list(inspect.signature(type(module).__init__).parameters.values())[1:]
+    except (TypeError, ValueError):
+        params = []
+    args: dict[str, Any] = {}
+    for p in params:
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            continue
+        value = getattr(module, p.name, inspect.Parameter.empty)
+        if value is not inspect.Parameter.empty and is_literal(value) and not isinstance(value, tuple):
+            args[p.name] = value
+        elif p.default is p.empty:
+            raise ImportFailed(f"{path or 'The model'} ({class_name}) cannot become blocks ({reason}), and "
+                               f"NetStudio cannot tell which {p.name!r} built it.")
+    return args

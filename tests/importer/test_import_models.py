@@ -1,0 +1,105 @@
+"""Import → check → compile → same keys and outputs → export → same keys and outputs, for the book's models.
+
+The contract (issue 10): the compiled network's state_dict keys are the
+original's, in the same order and shapes; the original state_dict loads
+strictly; outputs are identical in eval mode; and the exported model.py, run
+in a Python without netstudio, again matches keys and outputs.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from netstudio.analysis import check
+from netstudio.compiler import compile_project
+from netstudio.export import export_plain_pytorch
+from netstudio.importer import from_module
+from netstudio.importer.constructor_record import ConstructorRecord
+
+from .book_models import BOOK_MODELS, CODE_BLOCKS, WithFixedHidden
+
+
+def imported(name: str):
+    """The model built as ``netstudio import`` builds it: noting each module's constructor arguments."""
+    make, example = BOOK_MODELS[name]
+    torch.manual_seed(0)
+    with ConstructorRecord() as record:
+        model = make()
+    x = example()
+    return model, x, from_module(model, x, record=record)
+
+
+def assert_same_network(model, compiled) -> None:
+    theirs, mine = model.state_dict(), compiled.state_dict()
+    assert list(mine) == list(theirs)
+    assert [tuple(v.shape) for v in mine.values()] == [tuple(v.shape) for v in theirs.values()]
+
+
+@pytest.mark.parametrize("name", sorted(BOOK_MODELS))
+def test_a_book_model_imports_as_blocks_with_its_names_weights_and_outputs(name, tmp_path, isolated):
+    model, x, result = imported(name)
+    assert {f.class_name for f in result.fallbacks} == CODE_BLOCKS.get(name, set()), \
+        [f.line() for f in result.fallbacks]
+    assert result.problems == []
+    project = result.project
+    assert check(project).ok
+    compiled = compile_project(project)
+    assert_same_network(model, compiled)
+    compiled.load_state_dict(model.state_dict(), strict=True)
+    model.eval(), compiled.eval()
+    with torch.no_grad():
+        expected, got = model(x), compiled(x)
+    assert torch.equal(expected, got)
+
+    export_plain_pytorch(project, compiled, tmp_path)
+    save_file({"input.0": x, "expected.0": expected.contiguous()}, tmp_path / "io.safetensors")
+    report = isolated({name: tmp_path})[name]
+    assert report["ok"], report.get("error")
+    assert report["keys"] == list(model.state_dict())
+    assert report["same"]
+
+
+def test_the_hierarchy_is_kept_and_identical_blocks_share_a_definition():
+    model, _, result = imported("resnet")
+    project = result.project
+    root = project.root_definition
+    assert root.kind == "sequential"
+    residuals = {name for name, d in project.definitions.items() if d.class_name.startswith("Residual")}
+    # A first block of each later stage has the 1x1 convolution, the second does not: two shapes per width,
+    # and the blocks of equal configuration share a definition.
+    uses = [n.params["definition"] for d in project.definitions.values() for n in d.nodes.values()
+            if n.type == "Block"]
+    assert len(uses) == 8 and set(uses) == residuals and len(residuals) < 8
+
+
+def test_a_code_block_carries_the_helpers_of_its_file_and_the_arguments_it_was_built_with():
+    _, _, result = imported("densenet")
+    source = result.project.code["DenseBlock"]
+    assert "def conv_block(" in source and "class DenseBlock(nn.Module)" in source
+    assert "def densenet(" not in source and "BOOK_MODELS" not in source   # only what the class needs
+    uses = [n.params["args"] for d in result.project.definitions.values() for n in d.nodes.values()
+            if n.type == "Code"]
+    assert uses[0] == {"num_convs": 2, "input_channels": 16, "num_channels": 8}
+
+
+def test_without_the_recorded_arguments_a_class_that_keeps_none_cannot_be_rebuilt():
+    from netstudio.importer import ImportFailed
+    make, example = BOOK_MODELS["densenet"]
+    with pytest.raises(ImportFailed, match=r"\(DenseBlock\) cannot become blocks .* cannot tell which 'num_convs'"):
+        from_module(make(), example())
+
+
+def test_only_the_untraceable_module_falls_back_to_code_and_the_outputs_still_match():
+    torch.manual_seed(0)
+    model = WithFixedHidden()
+    x = torch.randn(2, 8)
+    result = from_module(model, x)
+    assert [(f.path, f.class_name) for f in result.fallbacks] == [("hidden", "FixedHiddenMLP")]
+    assert "control flow" in result.fallbacks[0].reason
+    assert "class FixedHiddenMLP(nn.Module)" in result.project.code["FixedHiddenMLP"]
+    types = {n.name: n.type for n in result.project.root_definition.nodes.values()}
+    assert types["inp"] == "Linear" and types["hidden"] == "Code"
+    assert result.problems == []
+    assert result.project.trusted   # the user's own code, imported by the user

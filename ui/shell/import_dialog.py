@@ -1,0 +1,143 @@
+"""File → Import PyTorch Model…: which model, and the shape of its input.
+
+Three sources: a Python file and a name in it (listed from the file's syntax,
+without running it), a torchvision model (when torchvision is installed), or an
+ONNX file.  The dialog only collects the choice; the import itself runs in
+``FileActions.import_model``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QHBoxLayout, QLabel,
+                               QLineEdit, QPushButton, QTabWidget, QVBoxLayout, QWidget)
+
+from netstudio.catalog import DTYPES
+from netstudio.errors import NetStudioError
+from netstudio.importer.candidates import model_names
+from netstudio.run.typed_text import parse_shape
+
+PYTHON, TORCHVISION, ONNX = "python", "torchvision", "onnx"
+# Listed without importing torchvision (its import is slow, and may fail beside a CPU-only torch).
+TORCHVISION_MODELS = ("alexnet", "vgg11", "vgg16", "resnet18", "resnet34", "resnet50", "googlenet", "densenet121",
+                      "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "squeezenet1_0", "shufflenet_v2_x1_0",
+                      "regnet_y_400mf", "convnext_tiny", "vit_b_16", "swin_t")
+
+
+@dataclass(frozen=True)
+class ImportChoice:
+    source: str                       # what ``netstudio.importer.load_model`` reads
+    shapes: tuple[tuple[int, ...], ...]
+    dtype: str
+
+
+class ImportModelDialog(QDialog):
+    def __init__(self, parent: QWidget | None = None, folder: str = ""):
+        super().__init__(parent)
+        self.setWindowTitle("Import PyTorch Model")
+        self.setObjectName("importModelDialog")
+        self.choice: ImportChoice | None = None
+        self.tabs = QTabWidget()
+        self.py_path, self.py_name = QLineEdit(), QComboBox()
+        self.py_name.setEditable(True)
+        self.py_path.setPlaceholderText("path/to/model.py")
+        self.py_path.editingFinished.connect(self._list_names)
+        self.tabs.addTab(self._file_tab(self.py_path, "Python files (*.py)", folder, [("Model", self.py_name)]),
+                         "Python file")
+        self.vision = QComboBox()
+        self.vision.addItems(TORCHVISION_MODELS)
+        self.vision.setEditable(True)
+        vision_tab = QWidget()
+        form = QFormLayout(vision_tab)
+        form.addRow("Model", self.vision)
+        form.addRow(QLabel("Built with random weights (weights=None)."))
+        index = self.tabs.addTab(vision_tab, "torchvision")
+        self.tabs.setTabEnabled(index, importlib.util.find_spec("torchvision") is not None)
+        self.onnx_path = QLineEdit()
+        self.onnx_path.setPlaceholderText("path/to/model.onnx")
+        self.tabs.addTab(self._file_tab(self.onnx_path, "ONNX models (*.onnx)", folder, []), "ONNX file")
+        self.shapes = QLineEdit("1,3,224,224")
+        self.shapes.setObjectName("importShapes")
+        self.shapes.setToolTip("One shape per input, batch first; several inputs separated by ';'")
+        self.dtype = QComboBox()
+        self.dtype.addItems(list(DTYPES))
+        self.error = QLabel()
+        self.error.setObjectName("importError")
+        self.error.setStyleSheet("color: #b00020")
+        self.error.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Import")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        inputs = QFormLayout()
+        inputs.addRow("Input shape", self.shapes)
+        inputs.addRow("Input dtype", self.dtype)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.tabs)
+        layout.addLayout(inputs)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        self.resize(520, self.sizeHint().height())
+
+    def _file_tab(self, path: QLineEdit, filter_: str, folder: str, rows) -> QWidget:
+        tab = QWidget()
+        form = QFormLayout(tab)
+        row = QHBoxLayout()
+        row.addWidget(path)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(lambda: self._browse(path, filter_, folder))
+        row.addWidget(browse)
+        form.addRow("File", row)
+        for label, widget in rows:
+            form.addRow(label, widget)
+        return tab
+
+    def _browse(self, path: QLineEdit, filter_: str, folder: str) -> None:
+        chosen, _ = QFileDialog.getOpenFileName(self, "Choose a model file", path.text() or folder, filter_)
+        if chosen:
+            path.setText(chosen)
+            self._list_names()
+
+    def _list_names(self) -> None:
+        current = self.py_name.currentText()
+        self.py_name.clear()
+        self.py_name.addItems(model_names(self.py_path.text()))
+        if current:
+            self.py_name.setCurrentText(current)
+
+    def source(self) -> str:
+        """The source text for the chosen tab; raises NetStudioError when something is missing."""
+        tab = self.tabs.currentIndex()
+        if tab == 0:
+            path, name = self.py_path.text().strip(), self.py_name.currentText().strip()
+            if not path or not name:
+                raise NetStudioError("Choose a Python file and the model in it.")
+            return f"{path}:{name}"
+        if tab == 1:
+            name = self.vision.currentText().strip()
+            if not name.isidentifier():
+                raise NetStudioError("Choose a torchvision model.")
+            return f"torchvision.models:{name}"
+        path = self.onnx_path.text().strip()
+        if not path:
+            raise NetStudioError("Choose an ONNX file.")
+        return path if path.lower().endswith(".onnx") else f"{path}.onnx"
+
+    def accept(self) -> None:
+        try:
+            source = self.source()
+            shapes = tuple(tuple(parse_shape(part, minimum=0)) for part in self.shapes.text().split(";"))
+        except NetStudioError as err:
+            self.error.setText(str(err))
+            return
+        self.choice = ImportChoice(source, shapes, self.dtype.currentText())
+        super().accept()
+
+
+def ask_import(parent: QWidget | None, folder: str = "") -> ImportChoice | None:
+    """The user's choice, or None when they cancel (tests replace this function)."""
+    dialog = ImportModelDialog(parent, folder or str(Path.home()))
+    return dialog.choice if dialog.exec() == QDialog.DialogCode.Accepted else None
