@@ -6,6 +6,7 @@ settings and app data, so it neither reads nor changes the user's.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import sys
@@ -90,6 +91,17 @@ def _tied_gradients(window) -> None:
         scroll.ensureWidgetVisible(links.why)
 
 
+def _import_resnet(window) -> None:
+    """File > Import PyTorch Model... on torchvision's ResNet-18: its stages and blocks, with its weights."""
+    from . import import_dialog, prompts
+    from .import_dialog import ImportChoice
+    import_dialog.ask_import = lambda parent, folder: ImportChoice("torchvision.models:resnet18", ((1, 3, 64, 64),),
+                                                                   "float32")
+    prompts.inform = lambda *args: None
+    window.files.import_model()
+    window.canvas.fit()
+
+
 def capture(folder: Path) -> list[Path]:
     from PySide6.QtCore import QSettings
 
@@ -112,6 +124,8 @@ def capture(folder: Path) -> list[Path]:
              ("parameters-heatmap", EXAMPLES_DIR / "param_access.netstudio", _inspect_weight),
              ("training", EXAMPLES_DIR / "mlp.netstudio", _train),
              ("tied-gradients", EXAMPLES_DIR / "tied.netstudio", _tied_gradients)]
+    if importlib.util.find_spec("torchvision") is not None:
+        shots.append(("imported-resnet18", EXAMPLES_DIR / "mlp.netstudio", _import_resnet))
     folder.mkdir(parents=True, exist_ok=True)
     saved = []
     try:
