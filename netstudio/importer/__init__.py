@@ -22,7 +22,7 @@ from ..errors import GraphError
 from .constructor_record import ConstructorRecord
 from .convert import Fallback, ModelConverter
 from .errors import ImportFailed, Unsupported
-from .fidelity import load_original_weights, output_difference
+from .fidelity import load_original_weights, output_difference, untied_parameters
 from .sources import load_model
 
 
@@ -52,7 +52,7 @@ def from_module(module: nn.Module, example_inputs: tuple[torch.Tensor, ...] | to
     except GraphError as err:
         raise ImportFailed(f"The imported project does not compile: {err}") from None
     weights = load_original_weights(module, compiled, converter.prefix)
-    problems = list(converter.notes)
+    problems = list(converter.notes) + untied_parameters(module, compiled, converter.prefix)
     difference = output_difference(module, compiled, tuple(example_inputs))
     if difference:
         problems.append(f"The imported network's outputs differ from the model's: {difference}.")

@@ -53,6 +53,22 @@ def _fill_unsaved_buffers(original: nn.Module, compiled: nn.Module, prefix: str)
             compiled.get_submodule(owner)._buffers[leaf] = theirs[name].detach().clone()
 
 
+def untied_parameters(original: nn.Module, compiled: nn.Module, prefix: str = "") -> list[str]:
+    """Tensors the model shares between names (``decoder.weight = embedding.weight``) that the project
+    holds as separate copies: said, never dropped in silence."""
+    theirs: dict[int, list[str]] = {}
+    for name, tensor in original.named_parameters(remove_duplicate=False):
+        theirs.setdefault(id(tensor), []).append(prefix + name)
+    mine = {name: id(tensor) for name, tensor in compiled.named_parameters(remove_duplicate=False)}
+    problems = []
+    for names in theirs.values():
+        if len(names) > 1 and len({mine.get(n) for n in names}) > 1:
+            problems.append(f"The model shares one tensor as {' and '.join(repr(n) for n in names)}; the project "
+                            "holds separate copies (a tie between blocks of different kinds is not supported yet), "
+                            "so training would let them drift apart.")
+    return problems
+
+
 def output_difference(original: nn.Module, compiled: nn.Module, inputs: tuple[torch.Tensor, ...]) -> str | None:
     """None when both give identical outputs in eval mode, else what differs (one sentence fragment)."""
     modes = original.training, compiled.training

@@ -103,3 +103,32 @@ def test_only_the_untraceable_module_falls_back_to_code_and_the_outputs_still_ma
     assert types["inp"] == "Linear" and types["hidden"] == "Code"
     assert result.problems == []
     assert result.project.trusted   # the user's own code, imported by the user
+
+
+def test_a_tensor_shared_by_different_kinds_of_blocks_is_said_to_become_two_copies():
+    class TiedLM(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = torch.nn.Embedding(12, 6)
+            self.decoder = torch.nn.Linear(6, 12, bias=False)
+            self.decoder.weight = self.embedding.weight
+
+        def forward(self, tokens):
+            return self.decoder(self.embedding(tokens))
+
+    model = TiedLM()
+    result = from_module(model, torch.zeros(2, 3, dtype=torch.long))
+    assert result.problems == ["The model shares one tensor as 'embedding.weight' and 'decoder.weight'; the project "
+                               "holds separate copies (a tie between blocks of different kinds is not supported "
+                               "yet), so training would let them drift apart."]
+    assert torch.equal(result.weights["decoder.weight"], result.weights["embedding.weight"])
+
+
+def test_a_module_used_twice_stays_one_module():
+    shared = torch.nn.Linear(4, 4)
+    model = torch.nn.Sequential(shared, torch.nn.ReLU(), shared)
+    result = from_module(model, torch.randn(2, 4))
+    nodes = result.project.root_definition.chain()
+    assert nodes[2].tied_to == nodes[0].id and result.problems == []
+    compiled = compile_project(result.project)
+    assert compiled[0] is compiled[2]
