@@ -7,7 +7,7 @@ public torch.nn module class (``torch_nn``).
 from __future__ import annotations
 
 from . import (activations, code_block, containers, functions, io_blocks, layers, parameter_block, tensor_ops,
-               torch_nn)
+               torch_nn, torch_nn_tables)
 from .block_spec import BlockSpec, ShapeError
 from .params import ParamSpec
 from .tensor_spec import DTYPES, TensorSpec, format_shape
@@ -24,9 +24,10 @@ GENERATED: frozenset[str] = frozenset(spec.type_name for spec in _generated)
 
 # The palette's order; a category missing here comes after these.
 CATEGORY_ORDER: tuple[str, ...] = (
-    io_blocks.IO, torch_nn.LAYERS, torch_nn.CONVOLUTION, torch_nn.POOLING, torch_nn.NORMALIZATION,
-    torch_nn.RECURRENT, torch_nn.ATTENTION, torch_nn.ACTIVATIONS, torch_nn.DROPOUT, torch_nn.PADDING,
-    torch_nn.EMBEDDING, torch_nn.SHAPE, torch_nn.DISTANCES, torch_nn.LOSSES, tensor_ops.OPS,
+    io_blocks.IO, torch_nn_tables.LAYERS, torch_nn_tables.CONVOLUTION, torch_nn_tables.POOLING,
+    torch_nn_tables.NORMALIZATION, torch_nn_tables.RECURRENT, torch_nn_tables.ATTENTION, torch_nn_tables.ACTIVATIONS,
+    torch_nn_tables.DROPOUT, torch_nn_tables.PADDING, torch_nn_tables.EMBEDDING, torch_nn_tables.SHAPE,
+    torch_nn_tables.DISTANCES, torch_nn_tables.LOSSES, tensor_ops.OPS,
     containers.CONTAINERS, "Custom code",
 )
 _order = {c: i for i, c in enumerate(CATEGORY_ORDER)}

@@ -9,10 +9,12 @@ every other public class of ``torch.nn.modules``:
   ``ints`` lists (where torch takes an int too, a bare int is accepted and a
   one-entry list is passed as that int, which torch repeats for every
   dimension; other lists become tuples); ``_ratio_*_t`` becomes one float;
-  ``Optional[...]`` with a None default is optional;
-  enum-like strings are choices (``_CHOICES``); tensors, modules, callables,
+  ``Optional[...]`` with a None default is optional; enum-like strings are
+  choices (``torch_nn_tables.CHOICES``); tensors, modules, callables,
   ``device``/``dtype`` and the deprecated ``size_average``/``reduce`` are
-  left out.  Required arguments get small palette defaults (``_REQUIRED``).
+  left out.  Required arguments get small palette defaults
+  (``torch_nn_tables.REQUIRED``); the other tables about torch.nn classes sit
+  in :mod:`.torch_nn_tables` too.
 * ports come from ``forward``: positional arguments without a default are
   required inputs (a sole one called ``input`` or ``x`` is the port ``in``, as
   on the hand-written blocks; ``input_``/``target_`` lose the underscore),
@@ -45,188 +47,39 @@ from torch import nn
 from torch.nn import functional as F
 
 from . import meta_infer
+from . import torch_nn_tables as tables
 from .block_spec import BlockSpec
 from .params import MAX_FEATURES, ParamSpec
-
-LAYERS = "Layers"
-CONVOLUTION = "Convolution"
-POOLING = "Pooling"
-NORMALIZATION = "Normalization"
-RECURRENT = "Recurrent"
-ATTENTION = "Attention and Transformer"
-ACTIVATIONS = "Activations"
-DROPOUT = "Dropout"
-PADDING = "Padding"
-EMBEDDING = "Embedding"
-SHAPE = "Shape and resampling"
-DISTANCES = "Distances"
-LOSSES = "Losses"
-
-ICONS = {
-    LAYERS: "mdi6.vector-polyline", CONVOLUTION: "mdi6.grid", POOLING: "mdi6.arrow-collapse-all",
-    NORMALIZATION: "mdi6.chart-bell-curve", RECURRENT: "mdi6.repeat", ATTENTION: "mdi6.eye-outline",
-    ACTIVATIONS: "mdi6.chart-line-variant", DROPOUT: "mdi6.dots-grid", PADDING: "mdi6.border-outside",
-    EMBEDDING: "mdi6.book-alphabet", SHAPE: "mdi6.resize", DISTANCES: "mdi6.ruler", LOSSES: "mdi6.target",
-}
-
-_CONTAINER = "a container: NetStudio's Sequential and Block definitions play its part"
-SKIPPED: dict[str, str] = {
-    "Module": "the base class of every module (a Code block is its own nn.Module)",
-    "Container": "a deprecated base class",
-    "Sequential": _CONTAINER, "ModuleList": _CONTAINER, "ModuleDict": _CONTAINER,
-    "ParameterList": _CONTAINER, "ParameterDict": _CONTAINER,
-    "RNNBase": "the base class of RNN, LSTM and GRU (it needs a mode), which are blocks",
-    "RNNCellBase": "the base class of RNNCell, LSTMCell and GRUCell, which are blocks",
-    "SyncBatchNorm": "needs a torch.distributed process group and a GPU; BatchNorm covers one device",
-    "NLLLoss2d": "a deprecated alias of NLLLoss, which takes 2-D targets itself",
-}
-LAZY_REASON = "a Lazy variant: the eager block covers it (an empty size means deferred, where hand-written)"
-
-# Constructor arguments never shown: not hyperparameters (device, dtype, tensors, modules,
-# callables), deprecated (size_average, reduce, min_value, max_value), or fixed on purpose
-# (inplace, return_indices: see the module docstring).
-_SKIP_ARGS = frozenset({
-    "device", "dtype", "size_average", "reduce", "inplace", "return_indices", "process_group",
-    "custom_encoder", "custom_decoder", "distance_function", "options", "min_value", "max_value",
-    "weight", "pos_weight", "encoder_layer", "decoder_layer", "norm",
-})
-
-# Sizes: at least 1 and at most MAX_FEATURES, so a file cannot ask for a giant layer.
-_SIZES = frozenset({
-    "in_features", "out_features", "in1_features", "in2_features", "in_channels", "out_channels",
-    "num_features", "num_channels", "num_groups", "input_size", "hidden_size", "embed_dim", "num_heads",
-    "kdim", "vdim", "d_model", "nhead", "dim_feedforward", "num_embeddings", "embedding_dim",
-    "num_parameters", "n_classes", "num_classes", "groups", "upscale_factor", "downscale_factor", "size",
-})
-# Layer counts: each layer is a Python object even on meta, so keep them modest.
-_COUNTS = frozenset({"num_layers", "num_encoder_layers", "num_decoder_layers"})
-MAX_LAYERS = 64
-# Other bounded numbers: (minimum, maximum).
-_RANGES: dict[str, tuple[float | None, float | None]] = {
-    "proj_size": (0, MAX_FEATURES), "dropout": (0.0, 1.0), "momentum": (0.0, 1.0),
-    "label_smoothing": (0.0, 1.0), "eps": (0.0, None), "layer_norm_eps": (0.0, None),
-    "output_ratio": (0.0, 1.0),
-}
-# By class: (class, argument) -> (minimum, maximum).
-_CLASS_RANGES: dict[tuple[str, str], tuple[float | None, float | None]] = {
-    ("MultiMarginLoss", "p"): (1, 2),
-}
-
-# Palette defaults for arguments torch requires (and a few torch leaves unusable at None).
-_REQUIRED: dict[str, object] = {
-    "in_features": 10, "out_features": 10, "in1_features": 10, "in2_features": 10,
-    "in_channels": 4, "out_channels": 4, "kernel_size": 3, "num_features": 4, "input_size": 10,
-    "hidden_size": 16, "embed_dim": 16, "d_model": 16, "num_heads": 2, "nhead": 2, "num_embeddings": 100,
-    "embedding_dim": 16, "normalized_shape": [16], "num_groups": 2, "num_channels": 4, "upscale_factor": 2,
-    "downscale_factor": 2, "groups": 2, "output_size": 1, "norm_type": 2.0, "padding": 1, "value": 0.0,
-    "threshold": 0.0, "size": 2, "dim": 1, "unflattened_size": [2, 5], "n_classes": 10, "cutoffs": [5],
-    "num_classes": 10, "num_layers": 2,
-}
-_CLASS_DEFAULTS: dict[str, dict[str, object]] = {
-    "FractionalMaxPool2d": {"kernel_size": [2], "output_ratio": 0.5},
-    "FractionalMaxPool3d": {"kernel_size": [2], "output_ratio": 0.5},
-    "Upsample": {"scale_factor": 2.0}, "UpsamplingNearest2d": {"scale_factor": 2.0},
-    "UpsamplingBilinear2d": {"scale_factor": 2.0},
-    "Softmin": {"dim": -1}, "LogSoftmax": {"dim": -1},   # None means torch's deprecated implicit dim
-    "KLDivLoss": {"reduction": "batchmean"},   # torch warns on every call with 'mean', its own default
-    "Fold": {"output_size": [4, 5], "kernel_size": [2, 2]}, "Unfold": {"kernel_size": [2, 2]},
-}
-for _n in ("MaxPool1d", "MaxPool3d", "AvgPool1d", "AvgPool3d", "LPPool1d", "LPPool2d", "LPPool3d",
-           "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"):
-    _CLASS_DEFAULTS.setdefault(_n, {})["kernel_size"] = 2
-
-_REDUCTION = ("mean", "sum", "none")
-_CHOICES: dict[str, tuple] = {
-    "padding_mode": ("zeros", "reflect", "replicate", "circular"), "nonlinearity": ("tanh", "relu"),
-    "reduction": _REDUCTION, "activation": ("relu", "gelu"), "approximate": ("none", "tanh"),
-}
-_CLASS_CHOICES: dict[tuple[str, str], tuple] = {
-    ("KLDivLoss", "reduction"): _REDUCTION + ("batchmean",),
-    ("Upsample", "mode"): ("nearest", "linear", "bilinear", "bicubic", "trilinear", "area", "nearest-exact"),
-    ("EmbeddingBag", "mode"): ("sum", "mean", "max"),
-    ("ConvTranspose1d", "padding_mode"): ("zeros",), ("ConvTranspose2d", "padding_mode"): ("zeros",),
-    ("ConvTranspose3d", "padding_mode"): ("zeros",),
-}
-# Unannotated arguments whose default is None: (kind, optional size?).
-_UNTYPED_NONE = {"kdim": "int", "vdim": "int"}
-_KEY_NAMES = frozenset({"p", "dim", "negative_slope", "scale_factor", "num_layers", "kernel_size",
-                        "output_size", "mode", "padding", "d_model", "nhead"})
-# A sole required input with one of these names is the port "in", as on the hand-written blocks.
-_GENERIC_INPUTS = ("input", "input_", "x")
-# Lengths of list arguments torch does not spell out (tuple[int, ...]).
-_CLASS_LENGTHS: dict[tuple[str, str], tuple[int, int]] = {
-    ("Fold", "output_size"): (1, 2), ("Fold", "kernel_size"): (1, 2), ("Fold", "dilation"): (1, 2),
-    ("Fold", "padding"): (1, 2), ("Fold", "stride"): (1, 2), ("Unfold", "kernel_size"): (1, 2),
-    ("Unfold", "dilation"): (1, 2), ("Unfold", "padding"): (1, 2), ("Unfold", "stride"): (1, 2),
-    ("Unflatten", "unflattened_size"): (1, 8), ("AdaptiveLogSoftmaxWithLoss", "cutoffs"): (1, 16),
-    ("LinearCrossEntropyLoss", "out_features"): (0, 8), ("RMSNorm", "normalized_shape"): (1, 8),
-}
-
-# Tuple results: output port names and where each sits in forward's result.
-_OUTPUTS: dict[str, tuple[tuple[str, ...], tuple[tuple[int, ...], ...]]] = {
-    "LSTM": (("output", "h", "c"), ((0,), (1, 0), (1, 1))),
-    "GRU": (("output", "h"), ((0,), (1,))),
-    "RNN": (("output", "h"), ((0,), (1,))),
-    "LSTMCell": (("h", "c"), ((0,), (1,))),
-    "MultiheadAttention": (("output", "weights"), ((0,), (1,))),
-    "AdaptiveLogSoftmaxWithLoss": (("output", "loss"), ((0,), (1,))),
-}
-# Forward arguments that take a tuple of tensors: keyword -> the optional ports packed into it.
-_PACKED: dict[str, tuple[str, tuple[str, ...]]] = {
-    "LSTM": ("hx", ("h0", "c0")),
-    "LSTMCell": ("hx", ("h0", "c0")),
-}
-# Dimensions forward loops over, step by step: (input index, dim, dim with batch_first, batched rank)
-# and the outputs that have it; see meta_infer.Recipe.shrink.
-_SHRINK = {"LSTM": ((0, 0, 1, 3), ("output",)), "GRU": ((0, 0, 1, 3), ("output",)),
-           "RNN": ((0, 0, 1, 3), ("output",)), "CrossMapLRN2d": ((0, 1, 1, 4), ("out",))}
-
-# RNN, LSTM and GRU take *args/**kwargs; their arguments are RNNBase's (less mode) plus these.
-_RNN_EXTRA = {"RNN": ("nonlinearity",), "LSTM": ("proj_size",), "GRU": ()}
-
-_DESCRIPTIONS = {
-    "RNN": "A multi-layer Elman RNN with tanh or ReLU non-linearity over a sequence.",
-    "LSTM": "A multi-layer long short-term memory (LSTM) RNN over a sequence; h0 and c0 are optional "
-            "initial states.",
-    "GRU": "A multi-layer gated recurrent unit (GRU) RNN over a sequence.",
-    "TransformerEncoder": "A stack of num_layers TransformerEncoderLayers (built from the layer's settings).",
-    "TransformerDecoder": "A stack of num_layers TransformerDecoderLayers (built from the layer's settings).",
-    "LinearCrossEntropyLoss": "A Linear layer followed by the cross entropy loss between its logits and the target.",
-    "CrossMapLRN2d": "Local response normalisation across channels of a 4-D input (the legacy form of "
-                     "LocalResponseNorm).",
-    "TripletMarginWithDistanceLoss": "The triplet loss of an anchor, a positive and a negative example, with the "
-                                     "pairwise distance as the distance function.",
-}
 
 _NONE = type(None)
 
 
 def _category(name: str) -> str:
     if name.endswith("Loss"):
-        return LOSSES
+        return tables.LOSSES
     if name in ("CosineSimilarity", "PairwiseDistance"):
-        return DISTANCES
+        return tables.DISTANCES
     if "Pad" in name:
-        return PADDING
+        return tables.PADDING
     if "Dropout" in name:
-        return DROPOUT
+        return tables.DROPOUT
     if name.startswith(("Conv", "LazyConv")):
-        return CONVOLUTION
+        return tables.CONVOLUTION
     if "pool" in name.lower():
-        return POOLING
+        return tables.POOLING
     if "Norm" in name or name == "CrossMapLRN2d":
-        return NORMALIZATION
+        return tables.NORMALIZATION
     if name in ("RNN", "LSTM", "GRU") or name.endswith("Cell"):
-        return RECURRENT
+        return tables.RECURRENT
     if name == "MultiheadAttention" or name.startswith("Transformer"):
-        return ATTENTION
+        return tables.ATTENTION
     if name.startswith("Embedding"):
-        return EMBEDDING
+        return tables.EMBEDDING
     if name.startswith(("Upsampl", "Pixel", "Channel", "Unflatten", "Flatten", "Fold", "Unfold")):
-        return SHAPE
+        return tables.SHAPE
     if name in ("Identity", "Linear", "Bilinear"):
-        return LAYERS
-    return ACTIVATIONS
+        return tables.LAYERS
+    return tables.ACTIVATIONS
 
 
 # -- docstrings ------------------------------------------------------------------------
@@ -352,29 +205,29 @@ def _dims(cls_name: str) -> int | None:
 def _param(cls_name: str, p: inspect.Parameter, doc: str) -> _Arg | None:
     """The hyperparameter for one constructor argument, or None to leave it out."""
     name = p.name
-    if name.startswith("_") or name in _SKIP_ARGS or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+    if name.startswith("_") or name in tables.SKIP_ARGS or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
         return None
     required = p.default is inspect.Parameter.empty
-    default = _CLASS_DEFAULTS.get(cls_name, {}).get(name, _REQUIRED.get(name) if required else p.default)
-    if required and name not in _REQUIRED and name not in _CLASS_DEFAULTS.get(cls_name, {}):
+    default = tables.CLASS_DEFAULTS.get(cls_name, {}).get(name, tables.REQUIRED.get(name) if required else p.default)
+    if required and name not in tables.REQUIRED and name not in tables.CLASS_DEFAULTS.get(cls_name, {}):
         raise LookupError(f"{cls_name}: no palette default for required argument {name!r}")
     optional = p.default is None
     found = _flatten_types(p.annotation)
     if any(t is _NONE for t in found):
         optional = optional or p.default is None
     found = [t for t in found if t is not _NONE]
-    key = required or name in _KEY_NAMES
+    key = required or name in tables.KEY_NAMES
     doc = _arg_doc(doc) if doc else ""
     doc = doc or name.replace("_", " ")
-    lo, hi = _CLASS_RANGES.get((cls_name, name), _RANGES.get(name, (None, None)))
-    if name == "p" and _category(cls_name) == DROPOUT:
+    lo, hi = tables.CLASS_RANGES.get((cls_name, name), tables.RANGES.get(name, (None, None)))
+    if name == "p" and _category(cls_name) == tables.DROPOUT:
         lo, hi = 0.0, 1.0
-    if name in _SIZES:
+    if name in tables.SIZES:
         lo, hi = 1, MAX_FEATURES
-    elif name in _COUNTS:
-        lo, hi = 1, MAX_LAYERS
+    elif name in tables.COUNTS:
+        lo, hi = 1, tables.MAX_LAYERS
 
-    choices = _CLASS_CHOICES.get((cls_name, name)) or _CHOICES.get(name)
+    choices = tables.CLASS_CHOICES.get((cls_name, name)) or tables.CHOICES.get(name)
     if choices:
         if callable(default):   # Transformer's activation defaults to F.relu
             default = {F.relu: "relu", F.gelu: "gelu"}.get(default, choices[0])
@@ -390,7 +243,7 @@ def _param(cls_name: str, p: inspect.Parameter, doc: str) -> _Arg | None:
     plain = {t for t in found if t in (bool, int, float, str)}
     if not found:   # unannotated: the default's type
         if default is None:
-            if name not in _UNTYPED_NONE:
+            if name not in tables.UNTYPED_NONE:
                 return None
             plain = {int}
         else:
@@ -402,7 +255,7 @@ def _param(cls_name: str, p: inspect.Parameter, doc: str) -> _Arg | None:
             return _Arg(name, ParamSpec(name, "float", default, doc, minimum=lo, maximum=hi,
                                         optional=optional, key=key))
         longest = fixed or _dims(cls_name) or 3
-        length = _CLASS_LENGTHS.get((cls_name, name), (1, longest))
+        length = tables.CLASS_LENGTHS.get((cls_name, name), (1, longest))
         if isinstance(default, int) and not isinstance(default, bool):
             default = [default] * (1 if int in plain else longest)
         elif isinstance(default, (tuple, list)):
@@ -425,10 +278,11 @@ def _param(cls_name: str, p: inspect.Parameter, doc: str) -> _Arg | None:
 
 def _constructor_args(cls: type, docs: dict[str, str]) -> list[_Arg]:
     name = cls.__name__
-    if name in _RNN_EXTRA:
+    if name in tables.RNN_EXTRA:
         base = list(inspect.signature(nn.RNNBase.__init__).parameters.values())[1:]
-        wanted = [p for p in base if p.name != "mode" and (p.name != "proj_size" or "proj_size" in _RNN_EXTRA[name])]
-        if "nonlinearity" in _RNN_EXTRA[name]:
+        wanted = [p for p in base
+                  if p.name != "mode" and (p.name != "proj_size" or "proj_size" in tables.RNN_EXTRA[name])]
+        if "nonlinearity" in tables.RNN_EXTRA[name]:
             wanted.append(inspect.Parameter("nonlinearity", inspect.Parameter.KEYWORD_ONLY, default="tanh",
                                             annotation=str))
         params = wanted
@@ -522,10 +376,10 @@ def public_classes() -> list[type]:
 
 def skip_reason(cls: type) -> str | None:
     name = cls.__name__
-    if name in SKIPPED:
-        return SKIPPED[name]
+    if name in tables.SKIPPED:
+        return tables.SKIPPED[name]
     if name.startswith("Lazy"):
-        return LAZY_REASON
+        return tables.LAZY_REASON
     if inspect.isabstract(cls):
         return "an abstract base class"
     return None
@@ -535,7 +389,7 @@ def make_block(cls: type) -> BlockSpec:
     """The generated BlockSpec of one torch.nn class; raises LookupError when a table lacks something."""
     name = cls.__name__
     description, docs = _docs(cls)
-    description = _DESCRIPTIONS.get(name, description) or f"torch.nn.{name}."
+    description = tables.DESCRIPTIONS.get(name, description) or f"torch.nn.{name}."
     if name in ("TransformerEncoder", "TransformerDecoder"):
         layer_cls = nn.TransformerEncoderLayer if name == "TransformerEncoder" else nn.TransformerDecoderLayer
         args = _stack_args(layer_cls, docs, cls)
@@ -547,20 +401,20 @@ def make_block(cls: type) -> BlockSpec:
         make_module, source = _maker(cls, args)
     required, optional, fparams = _forward(cls, {a.name for a in args}, docs)
     packed: tuple = ()
-    if name in _PACKED:
-        keyword, ports = _PACKED[name]
+    if name in tables.PACKED:
+        keyword, ports = tables.PACKED[name]
         optional = [p for p in optional if p != keyword] + list(ports)
         packed = ((keyword, ports),)
-    if len(required) == 1 and required[0] in _GENERIC_INPUTS:
+    if len(required) == 1 and required[0] in tables.GENERIC_INPUTS:
         required = ["in"]
     required = [r.rstrip("_") for r in required]   # AdaptiveLogSoftmaxWithLoss's input_, target_
-    outputs, paths = _OUTPUTS.get(name, (("out",), ((),)))
+    outputs, paths = tables.OUTPUTS.get(name, (("out",), ((),)))
     params = tuple(a.spec for a in args) + tuple(a.spec for a in fparams)
     inputs = tuple(required + optional)
     recipe = meta_infer.Recipe(
         name, make_module, tuple(p.name for p in params), inputs, tuple(optional), packed,
         tuple(a.name for a in fparams), outputs, paths,
-        *_SHRINK.get(name, (None, ())))
+        *tables.SHRINK.get(name, (None, ())))
 
     def infer_outputs(p: dict, ins: list) -> dict:
         return meta_infer.infer(recipe, p, ins).outputs
@@ -576,7 +430,7 @@ def make_block(cls: type) -> BlockSpec:
     category = _category(name)
     return BlockSpec(
         name, category, description, params=params, inputs=inputs, outputs=outputs,
-        make_module=make_module, infer=infer, param_shapes=param_shapes, icon=ICONS[category],
+        make_module=make_module, infer=infer, param_shapes=param_shapes, icon=tables.ICONS[category],
         module_class=cls, optional_inputs=tuple(optional), packed_inputs=packed, source=source,
         output_paths=paths if len(outputs) > 1 else (), forward_params=tuple(a.name for a in fparams),
         infer_outputs=infer_outputs if several else None,

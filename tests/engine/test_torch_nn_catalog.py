@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from netstudio.analysis import check
-from netstudio.catalog import CATALOG, CATEGORIES, GENERATED, TensorSpec, meta_infer, torch_nn
+from netstudio.catalog import CATALOG, CATEGORIES, GENERATED, TensorSpec, meta_infer, torch_nn, torch_nn_tables
 from netstudio.catalog.block_spec import Role, ShapeError
 from netstudio.catalog.params import MAX_FEATURES
 from netstudio.compiler import compile_project
@@ -159,7 +159,7 @@ def test_every_public_torch_nn_class_is_a_block_or_skipped_with_a_reason():
             assert skipped[cls.__name__].strip()
             continue
         assert blocks.get(cls) == cls.__name__, f"{cls.__name__} is neither a block nor skipped"
-    assert all(name.startswith("Lazy") or name in torch_nn.SKIPPED for name in skipped)
+    assert all(name.startswith("Lazy") or name in torch_nn_tables.SKIPPED for name in skipped)
     for name in ("LSTM", "GRU", "RNN", "LSTMCell", "MultiheadAttention", "Transformer", "TransformerEncoder",
                  "TransformerDecoderLayer", "Conv1d", "Conv3d", "ConvTranspose2d", "GroupNorm", "Upsample",
                  "PixelShuffle", "Unflatten", "Fold", "Unfold", "Bilinear", "CosineSimilarity", "CrossEntropyLoss",
@@ -180,7 +180,7 @@ def test_hand_written_blocks_win_and_name_their_class():
 
 def test_the_palette_categories_are_ordered_and_all_known():
     assert CATEGORIES[0] == "Inputs and outputs" and CATEGORIES[-1] == "Custom code"
-    assert set(CATEGORIES) <= set(torch_nn.ICONS) | {"Inputs and outputs", "Tensor operations", "Containers",
+    assert set(CATEGORIES) <= set(torch_nn_tables.ICONS) | {"Inputs and outputs", "Tensor operations", "Containers",
                                                      "Custom code"}
     assert CATALOG["Conv1d"].category == CATALOG["Conv2d"].category == "Convolution"
     assert CATALOG["LSTM"].category == "Recurrent" and CATALOG["MSELoss"].category == "Losses"
@@ -455,7 +455,7 @@ def test_generated_parameters_come_from_the_signatures():
             continue
         names = {p.name for p in spec.params}
         assert not names & {"device", "dtype", "size_average", "reduce", "inplace", "return_indices", "weight"}, name
-    assert CATALOG["LSTM"].param("num_layers").maximum == torch_nn.MAX_LAYERS
+    assert CATALOG["LSTM"].param("num_layers").maximum == torch_nn_tables.MAX_LAYERS
     assert "Number of channels" in conv.param("in_channels").doc
     assert inspect.getdoc(nn.Conv1d).startswith(conv.description[:-1].split(" input")[0])
 
