@@ -1,4 +1,4 @@
-"""Where a model comes from: ``file.py:NAME``, ``package.module:NAME`` or ``model.onnx``.
+"""Where a model comes from: ``file.py:NAME`` or ``package.module:NAME`` (ONNX files: not yet).
 
 Loading a Python file runs it: that is the user's act, as ``python file.py``
 would be.  Every way this can fail (a missing file, a name that is not there,
@@ -23,8 +23,7 @@ from .errors import ImportFailed
 def load_model(source: str, record: ConstructorRecord | None = None) -> tuple[nn.Module, str]:
     """The module named by ``source`` and a short name for it; ``record`` notes its modules' arguments."""
     if source.lower().endswith(".onnx"):
-        from .onnx_models import load_onnx
-        return load_onnx(source), Path(source).stem
+        raise ImportFailed("ONNX files cannot be imported yet: import the PyTorch model itself (file.py:NAME).")
     where, sep, name = source.rpartition(":")
     if not sep or not where or not name:
         raise ImportFailed(f"'{source}' does not name a model: write path/to/file.py:NAME or package.module:NAME.")

@@ -1,8 +1,8 @@
 """File → Import PyTorch Model…: which model, and the shape of its input.
 
-Three sources: a Python file and a name in it (listed from the file's syntax,
-without running it), a torchvision model (when torchvision is installed), or an
-ONNX file.  The dialog only collects the choice; the import itself runs in
+Two sources: a Python file and a name in it (listed from the file's syntax,
+without running it), or a torchvision model (when torchvision is installed).
+The dialog only collects the choice; the import itself runs in
 ``FileActions.import_model``.
 """
 
@@ -20,7 +20,6 @@ from netstudio.errors import NetStudioError
 from netstudio.importer.candidates import model_names
 from netstudio.run.typed_text import parse_shape
 
-PYTHON, TORCHVISION, ONNX = "python", "torchvision", "onnx"
 # Listed without importing torchvision (its import is slow, and may fail beside a CPU-only torch).
 TORCHVISION_MODELS = ("alexnet", "vgg11", "vgg16", "resnet18", "resnet34", "resnet50", "googlenet", "densenet121",
                       "mobilenet_v2", "mobilenet_v3_small", "efficientnet_b0", "squeezenet1_0", "shufflenet_v2_x1_0",
@@ -56,9 +55,6 @@ class ImportModelDialog(QDialog):
         form.addRow(QLabel("Built with random weights (weights=None)."))
         index = self.tabs.addTab(vision_tab, "torchvision")
         self.tabs.setTabEnabled(index, importlib.util.find_spec("torchvision") is not None)
-        self.onnx_path = QLineEdit()
-        self.onnx_path.setPlaceholderText("path/to/model.onnx")
-        self.tabs.addTab(self._file_tab(self.onnx_path, "ONNX models (*.onnx)", folder, []), "ONNX file")
         self.shapes = QLineEdit("1,3,224,224")
         self.shapes.setObjectName("importShapes")
         self.shapes.setToolTip("One shape per input, batch first; several inputs separated by ';'")
@@ -116,15 +112,10 @@ class ImportModelDialog(QDialog):
             if not path or not name:
                 raise NetStudioError("Choose a Python file and the model in it.")
             return f"{path}:{name}"
-        if tab == 1:
-            name = self.vision.currentText().strip()
-            if not name.isidentifier():
-                raise NetStudioError("Choose a torchvision model.")
-            return f"torchvision.models:{name}"
-        path = self.onnx_path.text().strip()
-        if not path:
-            raise NetStudioError("Choose an ONNX file.")
-        return path if path.lower().endswith(".onnx") else f"{path}.onnx"
+        name = self.vision.currentText().strip()
+        if not name.isidentifier():
+            raise NetStudioError("Choose a torchvision model.")
+        return f"torchvision.models:{name}"
 
     def accept(self) -> None:
         try:
