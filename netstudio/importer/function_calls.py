@@ -16,8 +16,9 @@ from typing import Any
 import torch
 
 from ..catalog import DTYPES
+from ..catalog.call_json import call_problem, output_ports
 from ..catalog.function_table import FUNCTIONS, lookup
-from ..catalog.functions import TYPE_NAME, call_problem, output_ports
+from ..catalog.functions import TYPE_NAME
 from .errors import Unsupported
 from .op_block import OpBlock
 from .values import Port

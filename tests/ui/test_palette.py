@@ -54,6 +54,21 @@ def test_search_filters_by_name_and_description(make_window):
     assert len(palette.visible_blocks()) == len(CATALOG)
 
 
+def test_the_common_groups_start_open_a_search_opens_what_it_finds_and_clearing_it_restores(make_window):
+    palette = make_window().block_palette
+    tree = palette.tree
+    opened = lambda: {tree.topLevelItem(i).text(0) for i in range(tree.topLevelItemCount())  # noqa: E731
+                      if tree.topLevelItem(i).isExpanded()}
+    assert opened() == {"Inputs and outputs", "Layers", "Convolution", "Activations", "Tensor operations",
+                        "Containers", "Custom code"}
+    tree.topLevelItem(list(CATEGORIES).index("Losses")).setExpanded(True)   # the user opens one
+    palette.search.setText("lstm")
+    assert opened() == {"Recurrent"}
+    assert tree.topLevelItem(list(CATEGORIES).index("Recurrent")).toolTip(0).endswith("blocks")
+    palette.search.clear()
+    assert "Losses" in opened() and "Recurrent" not in opened() and "Layers" in opened()
+
+
 def test_double_click_adds_the_block_at_the_centre(make_window, qtbot):
     window = make_window()
     tree = window.block_palette.tree

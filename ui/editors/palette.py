@@ -17,6 +17,9 @@ from netstudio.catalog import CATALOG, CATEGORIES
 from ..document.mime import BLOCK_MIME
 
 TYPE_ROLE = Qt.ItemDataRole.UserRole + 1
+# Open when the app starts; the other groups (all of torch.nn: 150 blocks) open on a click or a search.
+OPEN_AT_START = frozenset({"Inputs and outputs", "Layers", "Convolution", "Activations", "Tensor operations",
+                           "Containers", "Custom code"})
 
 
 class BlockTree(QTreeWidget):
@@ -41,9 +44,9 @@ class BlockTree(QTreeWidget):
             font = group.font(0)
             font.setBold(True)
             group.setFont(0, font)
-            for spec in CATALOG.values():
-                if spec.category != category:
-                    continue
+            specs = [spec for spec in CATALOG.values() if spec.category == category]
+            group.setToolTip(0, f"{len(specs)} block{'s' if len(specs) != 1 else ''}")
+            for spec in specs:
                 item = QTreeWidgetItem(group, [spec.type_name])
                 item.setIcon(0, qta.icon(spec.icon))
                 item.setToolTip(0, spec.description)
@@ -51,7 +54,7 @@ class BlockTree(QTreeWidget):
                 item.setData(0, TYPE_ROLE, spec.type_name)
                 item.setFlags(Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
                               | Qt.ItemFlag.ItemIsDragEnabled)
-        self.expandAll()
+            group.setExpanded(category in OPEN_AT_START)
 
     def block_items(self) -> list[QTreeWidgetItem]:
         return [self.topLevelItem(i).child(j) for i in range(self.topLevelItemCount())
@@ -92,6 +95,7 @@ class BlockPalette(QWidget):
         layout.setSpacing(4)
         layout.addWidget(self.search)
         layout.addWidget(self.tree)
+        self._opened: dict[str, bool] | None = None   # which groups were open before a search
         self.search.textChanged.connect(self.filter)
         self.search.returnPressed.connect(self._activate_first)
         self.tree.itemActivated.connect(self._on_activated)
@@ -99,8 +103,10 @@ class BlockPalette(QWidget):
     def filter(self, text: str) -> None:
         """Show the blocks whose name or description contains ``text`` (any case)."""
         needle = text.strip().lower()
-        for i in range(self.tree.topLevelItemCount()):
-            group = self.tree.topLevelItem(i)
+        groups = [self.tree.topLevelItem(i) for i in range(self.tree.topLevelItemCount())]
+        if needle and self._opened is None:   # a search opens the groups it finds; clearing it puts them back
+            self._opened = {g.text(0): g.isExpanded() for g in groups}
+        for group in groups:
             shown = 0
             for j in range(group.childCount()):
                 item = group.child(j)
@@ -108,6 +114,12 @@ class BlockPalette(QWidget):
                 item.setHidden(not match)
                 shown += match
             group.setHidden(shown == 0)
+            if needle:
+                group.setExpanded(shown > 0)
+        if not needle and self._opened is not None:
+            for group in groups:
+                group.setExpanded(self._opened.get(group.text(0), False))
+            self._opened = None
 
     def visible_blocks(self) -> list[str]:
         return [it.data(0, TYPE_ROLE) for it in self.tree.block_items()
