@@ -43,8 +43,8 @@ How it works
 Options: ``--only netstudio/init`` (a path prefix, repeatable), ``--sample N
 --seed S`` (a reproducible random sample, stratified per module),
 ``--jobs J``, ``--list`` (the mutants, no run), ``--show ID`` (one mutant's
-diff, to apply by hand), ``--reuse-map`` (skip step 1 when neither the targets
-nor the tests changed since the last map).  Exit status 0 when the score is at
+diff, to apply by hand), ``--stale-map`` (reuse the last map as it is, even if the
+targets or the tests changed since: quick, but a changed line can point at the wrong tests).  Exit status 0 when the score is at
 least ``--min-score`` (default 90).
 """
 
