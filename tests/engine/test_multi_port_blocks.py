@@ -156,3 +156,43 @@ def test_a_sequential_with_an_edge_to_a_missing_node_gets_the_normal_diagnostic(
     lines = [d.line() for d in check(project).diagnostics]
     assert any("which does not exist" in line for line in lines), lines
     assert not any("could not be checked" in line for line in lines)
+
+
+def test_a_float64_parameter_counts_eight_bytes_an_element():
+    doc, x, out = graph((2, 3))
+    weight = doc.add_node("main", "Parameter", "weight", {"shape": [3, 5], "dtype": "float64"}).id
+    matmul = doc.add_node("main", "MatMul", "matmul").id
+    cast = doc.add_node("main", "Function", "cast",
+                        {"function": "Tensor.to", "call": {"args": [{"port": "x"}, "float64"], "kwargs": {}}}).id
+    doc.connect("main", x, "out", cast, "x")
+    doc.connect("main", cast, "out", matmul, "a")
+    doc.connect("main", weight, "out", matmul, "b")
+    doc.connect("main", matmul, "out", out, "in")
+    result = check(doc.project)
+    assert result.ok, [d.line() for d in result.diagnostics]
+    assert result.network_bytes == 15 * 8
+    assert compile_project(doc.project).weight.dtype == torch.float64
+
+
+def test_a_call_that_is_not_an_object_is_one_problem_not_two():
+    doc, x, out = graph((2, 6))
+    bad = doc.add_node("main", "Function", "bad", {"function": "Tensor.view", "call": ["not", "an", "object"]}).id
+    doc.connect("main", x, "out", out, "in")
+    problems = [d.message for d in check(doc.project).diagnostics if d.node_id == bad and d.severity == "error"]
+    assert problems == ["invalid hyperparameter: 'call' must be an object of named values"]
+
+
+def test_an_optional_input_fed_by_a_broken_block_is_not_taken_as_unconnected():
+    doc, x, out = graph((2, 4, 8))
+    attention = doc.add_node("main", "MultiheadAttention", "attention",
+                             {"embed_dim": 8, "num_heads": 2, "batch_first": True}).id
+    for port in ("query", "key", "value"):
+        doc.connect("main", x, "out", attention, port)
+    doc.connect("main", attention, "output", out, "in")
+    broken = doc.add_node("main", "Function", "broken",
+                          {"function": "Tensor.view", "call": {"args": [{"port": "x"}, 7, 7], "kwargs": {}}}).id
+    doc.connect("main", x, "out", broken, "x")
+    doc.connect("main", broken, "out", attention, "attn_mask")
+    result = check(doc.project)
+    assert [d.node_id for d in result.diagnostics if d.severity == "error"] == [broken]
+    assert result.info(attention, ()) is None     # not inferred as if the mask were absent
