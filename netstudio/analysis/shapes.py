@@ -22,7 +22,7 @@ from ..catalog.deferred_sizes import size_from_input, sized_keys
 from ..graph.definition import Definition
 from ..graph.names import display_name
 from ..graph.node import Node
-from ..graph.ports import input_ports, optional_input_ports
+from ..graph.ports import input_ports, optional_input_ports, output_ports
 from ..graph.project import Project
 from .diagnostics import ERROR, WARNING, Diagnostic
 from ..graph.topology import Topology
@@ -86,7 +86,7 @@ class ShapeInference:
             spec = get_block(node.type)
             if spec is None or node_id in bad:
                 continue
-            ins, blocked, optional = [], False, optional_input_ports(node)
+            ins, blocked, optional = [], False, optional_input_ports(self.project, node)
             for port in input_ports(self.project, node):
                 edge = next((e for e in topo.incoming[node_id] if e.dst_port == port), None)
                 value = known.get((edge.src, edge.src_port)) if edge else None
@@ -139,7 +139,8 @@ class ShapeInference:
         owner = d.nodes.get(node.tied_to, node) if node.tied_to else node
         params = spec.resolve(owner.params)
         if role is Role.CODE:
-            return self._infer_code(params, ins)
+            return self._infer_code(params, ins, input_ports(self.project, node),
+                                    optional_input_ports(self.project, node), output_ports(self.project, node))
         outs = spec.infer_ports(params, ins)
         shapes = spec.param_shapes(params, ins) if spec.param_shapes else {}
         info = NodeInfo(outs, params=shapes, deferred=spec.deferred(params))
@@ -147,32 +148,45 @@ class ShapeInference:
             info.param_dtype = DTYPES[params["dtype"]]
         return info
 
-    def _infer_code(self, params: dict, ins: list[TensorSpec]) -> NodeInfo:
+    def _infer_code(self, params: dict, ins: list[TensorSpec | None], ports: tuple[str, ...],
+                    optional: frozenset[str], outputs: tuple[str, ...]) -> NodeInfo:
+        """Run the class's forward on meta stand-ins (on zeros when it needs values and the input is small).
+        Optional ports (``state=None``) go by keyword when connected; a tuple result fills several ports."""
         class_name = params["class_name"]
         source = self.project.code[class_name]
         key = (class_name, source, json.dumps(params["args"], sort_keys=True, default=str), tuple(ins))
         if key in _CODE_CACHE:
             return _CODE_CACHE[key]
         cls = load_code_class(source, class_name)
+
+        def call(module, make):
+            args = [make(i) for p, i in zip(ports, ins) if p not in optional]
+            kwargs = {p: make(i) for p, i in zip(ports, ins) if p in optional and i is not None}
+            return module(*args, **kwargs)
         try:
             with torch.device("meta"):
                 module = instantiate(cls, params["args"])
-                out = module(*[i.meta() for i in ins])
+                out = call(module, lambda i: i.meta())
         except CodeError:
             raise
         except Exception as meta_err:
-            if sum(i.numel for i in ins) > SMALL_INPUT:
+            if sum(i.numel for i in ins if i is not None) > SMALL_INPUT:
                 raise CodeError(f"{class_name}.forward raised {describe_exception(meta_err, f'<code {class_name}>')}") from None
             module = instantiate(cls, params["args"])
             try:
                 with torch.no_grad():
-                    out = module(*[torch.zeros(i.shape, dtype=i.dtype) for i in ins])
+                    out = call(module, lambda i: torch.zeros(i.shape, dtype=i.dtype))
             except Exception as err:
                 raise CodeError(f"{class_name}.forward raised {describe_exception(err, f'<code {class_name}>')}") from None
-        if not isinstance(out, torch.Tensor):
+        results = (out,) if len(outputs) == 1 else out
+        if len(outputs) == 1 and not isinstance(out, torch.Tensor):
             raise CodeError(f"{class_name}.forward must return one tensor, not {type(out).__name__}")
+        if not isinstance(results, (tuple, list)) or len(results) != len(outputs) \
+                or not all(isinstance(r, torch.Tensor) for r in results):
+            raise CodeError(f"{class_name}.forward must return {len(outputs)} tensors ({', '.join(outputs)}), "
+                            f"not {type(out).__name__}")
         shapes = {name: tuple(p.shape) for name, p in module.named_parameters()}
-        info = NodeInfo({"out": TensorSpec.of(out)}, params=shapes)
+        info = NodeInfo({port: TensorSpec.of(r) for port, r in zip(outputs, results)}, params=shapes)
         _CODE_CACHE[key] = info
         return info
 

@@ -175,7 +175,7 @@ class DefinitionChecker:
             if get_block(node.type) is None:
                 continue
             incoming = self.topo.incoming.get(node.id, [])
-            optional = optional_input_ports(node)
+            optional = optional_input_ports(self.project, node)
             for port in input_ports(self.project, node):
                 count = sum(1 for e in incoming if e.dst_port == port)
                 label = "its input" if port == "in" else f"input {port!r}"
@@ -199,7 +199,7 @@ class DefinitionChecker:
             spec = get_block(node.type)
             if spec is None:
                 continue
-            required = [p for p in input_ports(self.project, node) if p not in optional_input_ports(node)]
+            required = [p for p in input_ports(self.project, node) if p not in optional_input_ports(self.project, node)]
             if spec.role in (Role.CONSTANT, Role.PARAMETER) or (spec.role is Role.LAYER and spec.make_module is None):
                 self.error(node, f"a {node.type} cannot sit in a Sequential (it needs "
                                  f"{len(spec.input_ports(node.params))} inputs); use a Block instead")

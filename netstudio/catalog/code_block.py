@@ -48,13 +48,46 @@ def find_class(source: str, class_name: str) -> ast.ClassDef:
     raise CodeSyntaxError(f"the code defines no class named {class_name!r}")
 
 
-def forward_ports(source: str, class_name: str) -> tuple[str, ...]:
-    """Input port names: the positional arguments of ``forward`` after ``self``."""
+def _forward(source: str, class_name: str) -> ast.FunctionDef:
     cls = find_class(source, class_name)
     for item in cls.body:
         if isinstance(item, ast.FunctionDef) and item.name == "forward":
-            args = [a.arg for a in item.args.posonlyargs + item.args.args][1:]
-            if not args:
-                raise CodeSyntaxError(f"{class_name}.forward takes no input")
-            return tuple(args)
+            return item
     raise CodeSyntaxError(f"{class_name} has no forward method")
+
+
+def forward_ports(source: str, class_name: str) -> tuple[str, ...]:
+    """Input port names: the positional arguments of ``forward`` after ``self``."""
+    forward = _forward(source, class_name)
+    args = [a.arg for a in forward.args.posonlyargs + forward.args.args][1:]
+    if not args:
+        raise CodeSyntaxError(f"{class_name}.forward takes no input")
+    return tuple(args)
+
+
+def optional_ports(source: str, class_name: str) -> frozenset[str]:
+    """Arguments of ``forward`` whose default is None (``state=None``): ports that may stay unconnected,
+    passed by keyword when connected."""
+    forward = _forward(source, class_name)
+    args = (forward.args.posonlyargs + forward.args.args)[1:]
+    defaults = forward.args.defaults
+    with_default = args[len(args) - len(defaults):] if defaults else []
+    return frozenset(a.arg for a, d in zip(with_default, defaults)
+                     if isinstance(d, ast.Constant) and d.value is None)
+
+
+def output_ports(source: str, class_name: str) -> tuple[str, ...]:
+    """``out``; or, when every ``return`` of forward gives a tuple of the same length (``return y, state``),
+    one port per element, named after the returned variables when they are distinct names."""
+    forward = _forward(source, class_name)
+    returns = [n.value for n in ast.walk(forward) if isinstance(n, ast.Return)]
+    if not returns or not all(isinstance(r, ast.Tuple) for r in returns):
+        return ("out",)
+    sizes = {len(r.elts) for r in returns}
+    if len(sizes) != 1 or sizes == {0} or sizes == {1}:
+        return ("out",)
+    (size,) = sizes
+    names = [e.id if isinstance(e, ast.Name) else None for e in returns[-1].elts]
+    if None not in names and len(set(names)) == size and "self" not in names:
+        return tuple(names)
+    return tuple(f"out{i}" for i in range(size))

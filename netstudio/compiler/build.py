@@ -27,7 +27,7 @@ from ..errors import GraphError
 from ..graph.definition import Definition
 from ..graph.names import NameKind, name_problem, node_name_kind
 from ..graph.node import Node
-from ..graph.ports import input_ports, output_ports
+from ..graph.ports import input_ports, optional_input_ports, output_ports
 from ..graph.project import Project
 from ..catalog.code_loader import CodeError, instantiate, load_code_class
 from .graph_module import BlockModule
@@ -171,7 +171,8 @@ class _Builder:
             elif spec.role is Role.PARAMETER:
                 value = graph.get_attr(attr[owner.id])
             elif owner.id in attr:
-                call_args, call_kwargs = _module_arguments(spec, spec.resolve(owner.params), ports)
+                call_args, call_kwargs = _module_arguments(spec, spec.resolve(owner.params), ports,
+                                                           optional_input_ports(self.project, node))
                 value = graph.create_node("call_module", attr[owner.id], call_args, call_kwargs, name=name)
             elif node.type == functions.TYPE_NAME:
                 value = functions.add_to_graph(graph, spec.resolve(owner.params), ports, name=name)
@@ -193,10 +194,9 @@ class _Builder:
         return module
 
 
-def _module_arguments(spec, params: dict, ports: dict) -> tuple[tuple, dict]:
+def _module_arguments(spec, params: dict, ports: dict, optional: frozenset[str]) -> tuple[tuple, dict]:
     """How a module is called: required ports in order, connected optional ports by keyword (packed ones
     as one tuple, LSTM's ``hx=(h0, c0)``), and the forward hyperparameters by keyword."""
-    optional = set(spec.optional_inputs)
     args = tuple(value for port, value in ports.items() if port not in optional)
     kwargs = {port: value for port, value in ports.items() if port in optional}
     for keyword, packed in spec.packed_inputs:

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from ..catalog import get_block
 from ..catalog.block_spec import Role
-from ..catalog.code_block import CodeSyntaxError, forward_ports
+from ..catalog.code_block import CodeSyntaxError, forward_ports, optional_ports
+from ..catalog.code_block import output_ports as code_output_ports
 from .node import Node
 from .project import Project
 
@@ -22,6 +23,13 @@ def input_ports(project: Project, node: Node) -> tuple[str, ...]:
 
 
 def output_ports(project: Project, node: Node) -> tuple[str, ...]:
+    spec = get_block(node.type)
+    if spec is not None and spec.role is Role.CODE:
+        class_name = node.text_param("class_name") or ""
+        try:
+            return code_output_ports(project.code.get(class_name, ""), class_name)
+        except CodeSyntaxError:
+            return ("out",)
     return _ports(project, node, "outputs")
 
 
@@ -36,9 +44,16 @@ def _ports(project: Project, node: Node, side: str) -> tuple[str, ...]:
     return spec.input_ports(node.params) if side == "inputs" else spec.output_ports(node.params)
 
 
-def optional_input_ports(node: Node) -> frozenset[str]:
-    """Input ports that may stay unconnected (an LSTM's h0 and c0, an attention mask)."""
+def optional_input_ports(project: Project, node: Node) -> frozenset[str]:
+    """Input ports that may stay unconnected (an LSTM's h0 and c0, an attention mask, a code block's
+    ``state=None``)."""
     spec = get_block(node.type)
-    if spec is None or spec.role in (Role.CONTAINER, Role.CODE):
+    if spec is None or spec.role is Role.CONTAINER:
         return frozenset()
+    if spec.role is Role.CODE:
+        class_name = node.text_param("class_name") or ""
+        try:
+            return optional_ports(project.code.get(class_name, ""), class_name)
+        except CodeSyntaxError:
+            return frozenset()
     return frozenset(spec.optional_inputs)

@@ -24,7 +24,8 @@ import torch
 from torch import fx, nn
 
 from ..catalog import DTYPES, get_block
-from ..catalog.code_block import CodeSyntaxError, forward_ports
+from ..catalog.code_block import CodeSyntaxError, forward_ports, optional_ports
+from ..catalog.code_block import output_ports as code_output_ports
 from ..export.constructors import is_literal
 from ..graph.definition import Definition
 from ..graph.edge import Edge
@@ -349,13 +350,14 @@ class ModelConverter:
         if self.project.code.get(class_name, source) != source:
             raise ImportFailed(f"Two different classes are named {class_name}; rename one to import the model.")
         try:
-            ports = forward_ports(source, class_name)
+            ports, optional = forward_ports(source, class_name), optional_ports(source, class_name)
+            outputs = code_output_ports(source, class_name)
         except CodeSyntaxError as err:
             raise ImportFailed(f"{path or 'The model'} ({class_name}) cannot run as code: {err}.") from None
         self.project.code[class_name] = source
         self.fallbacks.append(Fallback(path, class_name, reason))
-        return _Child(Node(self._nid(), "Code", "", {"class_name": class_name, "args": args}), ports,
-                      frozenset(), {(): "out"})
+        return _Child(Node(self._nid(), "Code", "", {"class_name": class_name, "args": args}), ports, optional,
+                      {(i,) if len(outputs) > 1 else (): port for i, port in enumerate(outputs)})
 
     def _register(self, d: Definition, preferred: str) -> str:
         """Add ``d`` to the project, or reuse an identical definition; lays it out."""

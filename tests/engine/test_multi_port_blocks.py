@@ -196,3 +196,45 @@ def test_an_optional_input_fed_by_a_broken_block_is_not_taken_as_unconnected():
     result = check(doc.project)
     assert [d.node_id for d in result.diagnostics if d.severity == "error"] == [broken]
     assert result.info(attention, ()) is None     # not inferred as if the mask were absent
+
+
+STATEFUL = '''class Stateful(nn.Module):
+    def __init__(self, width=4):
+        super().__init__()
+        self.lin = nn.Linear(width, width)
+
+    def forward(self, x, state=None):
+        if state is None:
+            state = torch.zeros_like(x)
+        h = torch.tanh(self.lin(x) + state)
+        return h, state
+'''
+
+
+def test_a_code_block_takes_an_optional_port_by_keyword_and_returns_one_port_per_tuple_element():
+    from netstudio.graph.ports import input_ports, optional_input_ports, output_ports
+    doc, x, out = graph((2, 4))
+    doc.set_code("Stateful", STATEFUL)
+    first = doc.add_node("main", "Code", "first", {"class_name": "Stateful", "args": {}}).id
+    second = doc.add_node("main", "Code", "second", {"class_name": "Stateful", "args": {}}).id
+    node = doc.node("main", first)
+    assert input_ports(doc.project, node) == ("x", "state")
+    assert optional_input_ports(doc.project, node) == {"state"}
+    assert output_ports(doc.project, node) == ("h", "state")
+    doc.connect("main", x, "out", first, "x")                 # no state: the default applies
+    doc.connect("main", first, "h", second, "x")
+    doc.connect("main", first, "state", second, "state")      # passed as state=...
+    doc.connect("main", second, "h", out, "in")
+    result = check(doc.project)
+    assert result.ok, [d.line() for d in result.diagnostics]
+    assert result.info(first, ()).outputs["state"].shape == (2, 4)
+    net = compile_project(doc.project)
+    assert "state = " in net.code
+    inputs = torch.randn(2, 4)
+    h, state = net.first(inputs)
+    assert torch.equal(net(inputs), net.second(h, state=state)[0])
+    doc.disconnect("main", next(e.id for e in doc.definition("main").edges.values() if e.dst_port == "x"
+                                and e.dst == first))
+    lines = [d.line() for d in check(doc.project).diagnostics]
+    assert any("input 'x' is not connected" in line for line in lines)
+    assert not any("'state' is not connected" in line for line in lines)

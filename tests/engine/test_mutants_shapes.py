@@ -320,7 +320,7 @@ def test_code_that_needs_values_runs_on_zeros_up_to_the_small_input_limit_and_no
 
 
 def test_code_whose_forward_does_not_return_one_tensor_is_a_diagnostic():
-    source = "class Pair(nn.Module):\n    def forward(self, X):\n        return X, X\n"
+    source = "class Pair(nn.Module):\n    def forward(self, X):\n        return tuple([X, X])\n"   # no visible tuple
     doc, ids = chain_project([("Code", {"class_name": "Pair", "args": {}}, "c")], kind="graph", code={"Pair": source})
     result = check(doc.project)
     [diag] = result.errors
