@@ -132,3 +132,40 @@ def test_a_module_used_twice_stays_one_module():
     assert nodes[2].tied_to == nodes[0].id and result.problems == []
     compiled = compile_project(result.project)
     assert compiled[0] is compiled[2]
+
+
+class Cell(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lin = torch.nn.Linear(4, 4)
+
+    def forward(self, x, state=None):
+        if state is None:
+            state = torch.zeros_like(x)
+        while state.abs().sum() > 100:   # data-dependent: a code block
+            state = state / 2
+        h = torch.tanh(self.lin(x) + state)
+        return h, state + h
+
+
+class TwoSteps(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.cell = Cell()
+        self.out = torch.nn.Linear(4, 2)
+
+    def forward(self, x):
+        h, s = self.cell(x)
+        h2, s2 = self.cell(h, s)
+        return self.out(h2 + s2)
+
+
+def test_a_stateful_code_block_is_called_with_and_without_its_state_and_gives_both_outputs():
+    model, x = TwoSteps(), torch.randn(3, 4)
+    result = from_module(model, x)
+    assert [f.class_name for f in result.fallbacks] == ["Cell"] and result.problems == []
+    nodes = {n.name: n for n in result.project.root_definition.nodes.values()}
+    assert nodes["cell_1"].tied_to == nodes["cell"].id              # one module, called twice
+    edges = result.project.root_definition.edges.values()
+    assert {e.dst_port for e in edges if e.dst == nodes["cell"].id} == {"x"}
+    assert {e.dst_port for e in edges if e.dst == nodes["cell_1"].id} == {"x", "state"}
