@@ -94,9 +94,9 @@ EQUIVALENT: dict[tuple[str, str, int, str], str] = {
         'torch.cat of one tensor is that tensor',
     ('netstudio/analysis/network_size.py', 'node_bytes', 11, '0  ->  1'):
         "a Constant's node info always has its output, so the 'else' size is never used",
-    ('netstudio/analysis/shapes.py', 'ShapeInference._infer_code', 5, 'remove `return _CODE_CACHE[key]`'):
+    ('netstudio/analysis/shapes.py', 'ShapeInference._infer_code', 8, 'remove `return _CODE_CACHE[key]`'):
         'without the cached answer the same inference runs again and gives the same NodeInfo',
-    ('netstudio/analysis/shapes.py', 'ShapeInference.infer', 36, 'not info.inputs and ins  ->  not info.inputs or ins'):
+    ('netstudio/analysis/shapes.py', 'ShapeInference.infer', 38, 'not info.inputs and ins  ->  not info.inputs or ins'):
         'with no inputs both set info.inputs to (): the same value',
     ('netstudio/analysis/shapes.py', 'ShapeInference._check_ties', 3, 'remove `continue`'):
         'an untied node has no info at (path, None), so the next test skips it anyway',
@@ -110,7 +110,7 @@ EQUIVALENT: dict[tuple[str, str, int, str], str] = {
         "callers only test the result's truth (all(...)): None is as false as False",
     ('netstudio/analysis/tie_candidates.py', '_fits_here', 9, 'return False  ->  return None'):
         "callers only test the result's truth (all(...)): None is as false as False",
-    ('netstudio/analysis/shapes.py', 'ShapeInference._infer_code', 3, 'True  ->  False'):
+    ('netstudio/analysis/shapes.py', 'ShapeInference._infer_code', 6, 'True  ->  False'):
         'the key order of the arguments only splits the cache: a miss infers the same NodeInfo again',
     ('netstudio/analysis/shapes.py', 'ShapeInference._name', 1, "d.kind != 'sequential' or node.name  ->  d.kind != 'sequential' and node.name"):
         'only an unnamed graph node takes the other way, and the checker keeps those out of inference',
@@ -128,7 +128,7 @@ EQUIVALENT: dict[tuple[str, str, int, str], str] = {
         "the owner differs from the node only in input-sized keys, compared below; else its rule meets the input the node's own did",
     ('netstudio/analysis/tie_candidates.py', '_fits_here', 11, 'remove `return False`'):
         'parameter shapes differ only through input-sized keys, and then the size comparison below returns False too',
-    ('netstudio/compiler/build.py', '_Builder._graph', 33, 'remove `continue`'):
+    ('netstudio/compiler/build.py', '_Builder._graph', 37, 'remove `continue`'):
         'an Output node has no output ports, so nothing after the removed continue runs for it',
     ('netstudio/compiler/graph_module.py', 'BlockModule.recompile', 5, 'return result  ->  return None'):
         "torch.fx's callers of recompile() ignore the code object it returns",
@@ -234,4 +234,8 @@ EQUIVALENT: dict[tuple[str, str, int, str], str] = {
         "the try is the loop body's last statement: continue and pass both go on to the next entry",
     ('ui/document/weight_commands.py', '_changed', 2, 'torch.equal(before[name], value)  ->  torch.equal(value, before[name])'):
         'torch.equal is symmetric',
+    ('netstudio/analysis/shapes.py', 'ShapeInference._name', 2, 'remove `return node.name`'):
+        "a graph node's effective name is its own name: the longer way round gives the same",
+    ('netstudio/analysis/shapes.py', 'ShapeInference._infer_code', 33, 'not isinstance(results, (tuple, list)) or len(results) != len(outpu...  ->  not isinstance(results, (tuple, list)) and len(results) != len(outp...'):
+        "several output ports come from a tuple written in every return, so the result is a tuple of that length",
 }

@@ -212,7 +212,9 @@ STATEFUL = '''class Stateful(nn.Module):
 
 
 def test_a_code_block_takes_an_optional_port_by_keyword_and_returns_one_port_per_tuple_element():
+    from netstudio.analysis import shapes
     from netstudio.graph.ports import input_ports, optional_input_ports, output_ports
+    shapes._CODE_CACHE.clear()     # a fresh inference, not one remembered from an earlier check
     doc, x, out = graph((2, 4))
     doc.set_code("Stateful", STATEFUL)
     first = doc.add_node("main", "Code", "first", {"class_name": "Stateful", "args": {}}).id
@@ -238,3 +240,31 @@ def test_a_code_block_takes_an_optional_port_by_keyword_and_returns_one_port_per
     lines = [d.line() for d in check(doc.project).diagnostics]
     assert any("input 'x' is not connected" in line for line in lines)
     assert not any("'state' is not connected" in line for line in lines)
+
+
+def test_a_code_block_whose_tuple_holds_something_else_than_tensors_says_so():
+    from netstudio.analysis import shapes
+    shapes._CODE_CACHE.clear()     # a fresh inference, not one remembered from an earlier check
+    doc, x, out = graph((2, 4))
+    doc.set_code("Half", STATEFUL.replace("Stateful", "Half").replace("return h, state", "return h, None"))
+    half = doc.add_node("main", "Code", "step", {"class_name": "Half", "args": {}}).id
+    doc.connect("main", x, "out", half, "x")
+    doc.connect("main", half, "out0", out, "in")     # ports out0, out1: not every element is a name
+    [problem] = [d.line() for d in check(doc.project).errors]
+    assert problem == "step: Half.forward must return 2 tensors (out0, out1), not tuple"
+
+
+def test_a_connected_optional_port_reaches_the_code_blocks_shape_inference():
+    from netstudio.analysis import shapes
+    shapes._CODE_CACHE.clear()
+    source = ("class Join(nn.Module):\n"
+              "    def forward(self, x, extra=None):\n"
+              "        return x if extra is None else torch.cat([x, extra], -1)\n")
+    doc, x, out = graph((2, 4))
+    doc.set_code("Join", source)
+    join = doc.add_node("main", "Code", "join", {"class_name": "Join", "args": {}}).id
+    doc.connect("main", x, "out", join, "x")
+    doc.connect("main", join, "out", out, "in")
+    assert check(doc.project).info(join, ()).outputs["out"].shape == (2, 4)
+    doc.connect("main", x, "out", join, "extra")
+    assert check(doc.project).info(join, ()).outputs["out"].shape == (2, 8)
