@@ -9,6 +9,7 @@ nodes can use one class with different constructor arguments (the seed's
 from __future__ import annotations
 
 import ast
+import functools
 
 from .block_spec import BlockSpec, Role
 from .params import ParamSpec
@@ -48,7 +49,9 @@ def find_class(source: str, class_name: str) -> ast.ClassDef:
     raise CodeSyntaxError(f"the code defines no class named {class_name!r}")
 
 
+@functools.lru_cache(maxsize=256)
 def _forward(source: str, class_name: str) -> ast.FunctionDef:
+    """The class's ``forward``, parsed once per source: every check asks for a code block's ports."""
     cls = find_class(source, class_name)
     for item in cls.body:
         if isinstance(item, ast.FunctionDef) and item.name == "forward":

@@ -14,23 +14,25 @@ from .project import Project
 def input_ports(project: Project, node: Node) -> tuple[str, ...]:
     spec = get_block(node.type)
     if spec is not None and spec.role is Role.CODE:
-        class_name = node.text_param("class_name") or ""
-        try:
-            return forward_ports(project.code.get(class_name, ""), class_name)
-        except CodeSyntaxError:
-            return ("in",)
+        return _from_code(project, node, forward_ports, ("in",))
     return _ports(project, node, "inputs")
 
 
 def output_ports(project: Project, node: Node) -> tuple[str, ...]:
     spec = get_block(node.type)
     if spec is not None and spec.role is Role.CODE:
-        class_name = node.text_param("class_name") or ""
-        try:
-            return code_output_ports(project.code.get(class_name, ""), class_name)
-        except CodeSyntaxError:
-            return ("out",)
+        return _from_code(project, node, code_output_ports, ("out",))
     return _ports(project, node, "outputs")
+
+
+def _from_code(project: Project, node: Node, read, fallback):
+    """What ``read(source, class_name)`` finds in a code block's class; ``fallback`` when it does not parse
+    (the checker reports why)."""
+    class_name = node.text_param("class_name") or ""
+    try:
+        return read(project.code.get(class_name, ""), class_name)
+    except CodeSyntaxError:
+        return fallback
 
 
 def _ports(project: Project, node: Node, side: str) -> tuple[str, ...]:
@@ -51,9 +53,5 @@ def optional_input_ports(project: Project, node: Node) -> frozenset[str]:
     if spec is None or spec.role is Role.CONTAINER:
         return frozenset()
     if spec.role is Role.CODE:
-        class_name = node.text_param("class_name") or ""
-        try:
-            return optional_ports(project.code.get(class_name, ""), class_name)
-        except CodeSyntaxError:
-            return frozenset()
+        return _from_code(project, node, optional_ports, frozenset())
     return frozenset(spec.optional_inputs)
