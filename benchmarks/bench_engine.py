@@ -36,17 +36,22 @@ class HandMLP(nn.Module):
         return self.out(F.relu(self.hidden(X)))
 
 
-def chain_project(n_blocks: int, kind: str, width: int = 64) -> Project:
+def chain_project(n_blocks: int, kind: str, width: int = 64, argument: bool = False) -> Project:
+    """Linear/ReLU x n; ``argument``: every Linear's sizes are the root's argument ``width``."""
     doc = Document(Project(definitions={}))
     doc.add_definition("main", kind=kind, class_name="Net")
     d = doc.definition("main")
     doc.set_param("main", d.inputs[0].id, "shape", [2, width])
+    size = width
+    if argument:
+        doc.set_argument("main", "width", width)
+        size = {"arg": "width"}
     for e in list(d.edges):
         doc.disconnect("main", e)
     prev = d.inputs[0].id
     for i in range(n_blocks):
         node = doc.add_node("main", "Linear" if i % 2 == 0 else "ReLU", None,
-                            {"in_features": width, "out_features": width} if i % 2 == 0 else {})
+                            {"in_features": size, "out_features": size} if i % 2 == 0 else {})
         doc.connect("main", prev, "out", node.id, "in")
         prev = node.id
     doc.connect("main", prev, "out", d.outputs[0].id, "in")
@@ -86,6 +91,10 @@ def check_time() -> None:
         print(f"  {n:5d} blocks: {ms(t)}")
     project = chain_project(1000, "sequential")
     print(f"  1000 blocks in a Sequential: {ms(median_time(lambda: check(project)))}")
+    plain, referring = chain_project(10_000, "graph"), chain_project(10_000, "graph", argument=True)
+    t_plain, t_args = median_time(lambda: check(plain)), median_time(lambda: check(referring))
+    print(f"  10000 blocks: {ms(t_plain)}; with every size an argument: {ms(t_args)}   "
+          f"ratio {t_args / t_plain:.2f} (target <= 1.3)")
 
 
 if __name__ == "__main__":

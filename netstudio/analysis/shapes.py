@@ -19,6 +19,7 @@ from ..catalog import DTYPES, TensorSpec, format_shape, get_block
 from ..catalog.block_spec import Role, ShapeError
 from ..catalog.code_loader import CodeError, describe_exception, instantiate, load_code_class
 from ..catalog.deferred_sizes import size_from_input, sized_keys
+from ..graph.arguments import ArgumentError, bind_params, instance_values, uses_arguments
 from ..graph.definition import Definition
 from ..graph.names import display_name
 from ..graph.node import Node
@@ -72,11 +73,14 @@ class ShapeInference:
             dtype = dtype if isinstance(dtype, str) else None
             if isinstance(shape, list) and dtype in DTYPES and node.id not in self.bad_nodes.get(root.name, ()):
                 specs[node.id] = TensorSpec(tuple(shape), DTYPES[dtype])
-        self.infer(root, specs, (), ())
+        self.infer(root, specs, (), (), dict(root.arguments))
 
     # -- one instance of a definition -------------------------------------------------
     def infer(self, d: Definition, input_specs: dict[str, TensorSpec], path: tuple[str, ...],
-              names: tuple[str, ...]) -> dict[str, TensorSpec]:
+              names: tuple[str, ...], values: dict) -> dict[str, TensorSpec]:
+        """``values``: this instance's argument values, which the definition's references take (the
+        checker has validated the definition with its defaults; other values are validated here)."""
+        own_values = values != d.arguments
         topo = self.topologies[d.name]
         bad = self.bad_nodes.get(d.name, set())
         known: dict[tuple[str, str], TensorSpec] = {}
@@ -96,8 +100,8 @@ class ShapeInference:
                 continue  # upstream problem (or a missing input), already reported
             where = names + (self._name(d, node),)
             try:
-                info = self._infer_node(d, node, spec, ins, input_specs, path, where)
-            except ShapeError as err:
+                info = self._infer_node(d, node, spec, ins, input_specs, path, where, values, own_values)
+            except (ShapeError, ArgumentError) as err:
                 self._report(d, node, str(err), path, where)
                 continue
             except CodeError as err:
@@ -110,7 +114,7 @@ class ShapeInference:
                 continue
             if spec.warn is not None:
                 owner = d.nodes.get(node.tied_to, node) if node.tied_to else node
-                message = spec.warn(spec.resolve(owner.params), ins)
+                message = spec.warn(spec.resolve(bind_params(owner.params, values)), ins)
                 if message:
                     self._report(d, node, message, path, where, WARNING)
             if not info.inputs and ins:
@@ -124,7 +128,8 @@ class ShapeInference:
         return results
 
     def _infer_node(self, d: Definition, node: Node, spec, ins: list[TensorSpec],
-                    input_specs: dict[str, TensorSpec], path, where) -> NodeInfo | None:
+                    input_specs: dict[str, TensorSpec], path, where, values: dict,
+                    own_values: bool = False) -> NodeInfo | None:
         role = spec.role
         if role is Role.INPUT:
             given = input_specs.get(node.id)
@@ -134,10 +139,13 @@ class ShapeInference:
         if role is Role.CONTAINER:
             child = self.project.definitions[node.params["definition"]]
             child_inputs = {inp.id: ins[i] for i, inp in enumerate(child.inputs)}
-            outs = self.infer(child, child_inputs, path + (node.id,), where)
+            child_values = instance_values(child.arguments, node.params.get("args"), values)
+            outs = self.infer(child, child_inputs, path + (node.id,), where, child_values)
             return NodeInfo({o.name: outs[o.id] for o in child.outputs if o.id in outs})
         owner = d.nodes.get(node.tied_to, node) if node.tied_to else node
-        params = spec.resolve(owner.params)
+        params = spec.resolve(bind_params(owner.params, values))
+        if own_values and uses_arguments(owner.params):
+            _require_valid(spec, params)
         if role is Role.CODE:
             return self._infer_code(params, ins, input_ports(self.project, node),
                                     optional_input_ports(self.project, node), output_ports(self.project, node))
@@ -230,3 +238,14 @@ class ShapeInference:
     def _report(self, d: Definition, node: Node, message: str, path, where, severity: str = ERROR) -> None:
         shown = ".".join(display_name(str(w)) for w in where if w)
         self.diagnostics.append(Diagnostic(severity, message, d.name, node.id, path, shown))
+
+
+def _require_valid(spec, params: dict) -> None:
+    """An instance's argument values go through the same checks as a value typed on the node."""
+    for p in spec.params:
+        problem = p.validate(params.get(p.name))
+        if problem:
+            raise ShapeError(f"invalid hyperparameter from this use's arguments: {problem}")
+    problem = spec.check(params) if spec.check is not None else None
+    if problem:
+        raise ShapeError(f"invalid hyperparameter from this use's arguments: {problem}")

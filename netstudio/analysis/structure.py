@@ -9,6 +9,7 @@ from ..catalog import get_block
 from ..catalog.block_spec import Role
 from ..catalog.code_block import CodeSyntaxError, find_class
 from ..catalog.containers import KIND_OF_CONTAINER
+from ..graph.arguments import ArgumentError, arguments_problem, bind_params, may_use_arguments, references
 from ..graph.definition import Definition
 from ..graph.names import NameKind, name_problem, node_name_kind
 from ..graph.node import Node
@@ -37,6 +38,9 @@ class DefinitionChecker:
             self.error(None, f"{d.name} has no Input node")
         if not d.outputs:
             self.error(None, f"{d.name} has no Output node")
+        problem = arguments_problem(d.arguments)
+        if problem:
+            self.error(None, f"{d.name} cannot be compiled: {problem}")
         chain_index = self._check_sequential()
         self.chain_index = chain_index
         for node in d.nodes.values():
@@ -56,14 +60,17 @@ class DefinitionChecker:
         for key in node.params:
             if spec.param(key) is None:
                 self.error(node, f"{node.type} has no hyperparameter {key!r}")
+        params = self._bound(node, spec)
+        if params is None:
+            return
         valid = True
         for p in spec.params:
-            problem = p.validate(node.params.get(p.name, p.default))
+            problem = p.validate(params.get(p.name, p.default))
             if problem:
                 valid = False
                 self.error(node, f"invalid hyperparameter: {problem}")
         if valid and spec.check is not None:
-            problem = spec.check(spec.resolve(node.params))
+            problem = spec.check(spec.resolve(params))
             if problem:
                 self.error(node, f"invalid hyperparameter: {problem}")
         if spec.role is Role.CONTAINER:
@@ -75,6 +82,21 @@ class DefinitionChecker:
         if node.tied_to is not None:
             self._check_tie(node)
 
+    def _bound(self, node: Node, spec) -> dict | None:
+        """The node's hyperparameters with the definition's argument defaults in place of references;
+        None (and an error) when a reference is unknown or stands where no argument may."""
+        for key, value in node.params.items():
+            ref = next(references(value), None)
+            if ref is not None and not may_use_arguments(spec, key):
+                self.error(node, f"its {key} cannot come from an argument ({ref.get('arg')!r:.60}): it decides "
+                                 "what the block is or which ports it has")
+                return None
+        try:
+            return bind_params(node.params, self.d.arguments if isinstance(self.d.arguments, dict) else {})
+        except ArgumentError as err:
+            self.error(node, str(err))
+            return None
+
     def _check_container(self, node: Node) -> None:
         name = node.params.get("definition")
         target = self.project.definitions.get(name) if isinstance(name, str) else None
@@ -85,6 +107,13 @@ class DefinitionChecker:
             self.error(node, f"{name!r} is a {target.kind} definition; use a {wanted} node for it")
         elif _reaches(self.project, name, self.d.name):
             self.error(node, f"uses {name!r}, which contains {self.d.name!r} itself: blocks cannot nest recursively")
+        else:
+            given = node.params.get("args", {})
+            unknown = [k for k in given if k not in target.arguments] if isinstance(given, dict) else []
+            if unknown:
+                declared = ", ".join(target.arguments) or "none"
+                self.error(node, f"passes the argument {unknown[0]!r:.60}, which {name} does not declare "
+                                 f"(it declares {declared:.200})")
 
     def _check_code(self, node: Node) -> None:
         class_name = node.params.get("class_name")
@@ -125,7 +154,12 @@ class DefinitionChecker:
             self.error(node, f"is a {node.type} but shares parameters with {self._label(target)!r}, a {target.type}")
         else:
             spec = get_block(node.type)
-            mine, theirs = spec.resolve(node.params), spec.resolve(target.params)
+            declared = self.d.arguments if isinstance(self.d.arguments, dict) else {}
+            try:
+                mine = spec.resolve(bind_params(node.params, declared))
+                theirs = spec.resolve(bind_params(target.params, declared))
+            except ArgumentError:
+                return   # reported on the node itself
             differ = [k for k in dict.fromkeys([*mine, *theirs])
                       if k not in ("in_features", "in_channels", "num_features") and mine.get(k) != theirs.get(k)]
             if differ:

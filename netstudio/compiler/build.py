@@ -24,6 +24,7 @@ from ..catalog import functions
 from ..catalog.parameter_block import parameter_value
 from ..catalog.tensor_ops import constant_value
 from ..errors import GraphError
+from ..graph.arguments import bind_params, instance_values
 from ..graph.definition import Definition
 from ..graph.names import NameKind, name_problem, node_name_kind
 from ..graph.node import Node
@@ -55,7 +56,8 @@ def compile_project(project: Project, device: str | torch.device | None = None,
         with torch.random.fork_rng(devices=[]), torch.device(device):
             if project.seed is not None:
                 torch.manual_seed(project.seed)
-            module = _Builder(project, device).build(project.root_definition, ())
+            root = project.root_definition
+            module = _Builder(project, device).build(root, (), dict(root.arguments))
             if device.type != "meta":
                 replay_initialization(project, module, skipped if skipped is not None else [])
             return module
@@ -81,16 +83,18 @@ class _Builder:
         self.project = project
         self.device = device
 
-    def build(self, d: Definition, path: tuple[str, ...]) -> nn.Module:
+    def build(self, d: Definition, path: tuple[str, ...], values: dict) -> nn.Module:
+        """One instance of ``d``; ``values`` are its argument values (``graph/arguments.py``)."""
         _require_valid_names(d)
-        return self._sequential(d, path) if d.kind == "sequential" else self._graph(d, path)
+        return self._sequential(d, path, values) if d.kind == "sequential" else self._graph(d, path, values)
 
     # -- modules ---------------------------------------------------------------------
-    def _module(self, node: Node, path: tuple[str, ...]) -> nn.Module:
+    def _module(self, node: Node, path: tuple[str, ...], values: dict) -> nn.Module:
         spec = get_block(node.type)
-        params = spec.resolve(node.params)
+        params = spec.resolve(bind_params(node.params, values))
         if spec.role is Role.CONTAINER:
-            return self.build(self.project.definitions[params["definition"]], path + (node.id,))
+            child = self.project.definitions[params["definition"]]
+            return self.build(child, path + (node.id,), instance_values(child.arguments, node.params.get("args"), values))
         if spec.role is Role.CODE:
             cls = load_code_class(self.project.code[params["class_name"]], params["class_name"])
             return instantiate(cls, params["args"])
@@ -99,22 +103,22 @@ class _Builder:
             seed_on_materialize(module, derived_seed(self.project.seed, *path, node.id))
         return module
 
-    def _parameter(self, node: Node, path: tuple[str, ...]) -> nn.Parameter:
-        params = get_block(node.type).resolve(node.params)
+    def _parameter(self, node: Node, path: tuple[str, ...], values: dict) -> nn.Parameter:
+        params = get_block(node.type).resolve(bind_params(node.params, values))
         generator = torch.Generator().manual_seed(derived_seed(self.project.seed, *path, node.id))
         with torch.device("cpu"):
             value = parameter_value(params, generator, meta=self.device.type == "meta")
         return nn.Parameter(value.to(self.device), requires_grad=params["requires_grad"])
 
-    def _constant(self, node: Node, path: tuple[str, ...]) -> torch.Tensor:
-        params = get_block(node.type).resolve(node.params)
+    def _constant(self, node: Node, path: tuple[str, ...], values: dict) -> torch.Tensor:
+        params = get_block(node.type).resolve(bind_params(node.params, values))
         generator = torch.Generator().manual_seed(derived_seed(self.project.seed, *path, node.id))
         with torch.device("cpu"):
             value = constant_value(params, generator, meta=self.device.type == "meta")
         return value.to(self.device)
 
     # -- sequential ------------------------------------------------------------------
-    def _sequential(self, d: Definition, path: tuple[str, ...]) -> nn.Module:
+    def _sequential(self, d: Definition, path: tuple[str, ...], values: dict) -> nn.Module:
         chain = d.chain() or []
         index = {n.id: i for i, n in enumerate(chain)}
         made: dict[str, nn.Module] = {}
@@ -122,13 +126,13 @@ class _Builder:
         for node in chain:
             owner = d.nodes[node.tied_to] if node.tied_to else node
             if owner.id not in made:
-                made[owner.id] = self._module(owner, path)
+                made[owner.id] = self._module(owner, path, values)
             children[d.effective_name(node, index)] = made[owner.id]
         cls = nn.Sequential if d.class_name == "Sequential" else type(d.class_name, (nn.Sequential,), {})
         return cls(children)
 
     # -- graph -------------------------------------------------------------------------
-    def _graph(self, d: Definition, path: tuple[str, ...]) -> nn.Module:
+    def _graph(self, d: Definition, path: tuple[str, ...], values: dict) -> nn.Module:
         root = nn.Module()
         attr: dict[str, str] = {}           # node id -> attribute name of its module or buffer
         non_persistent: list[str] = []
@@ -137,13 +141,13 @@ class _Builder:
             if node.tied_to or spec.role in (Role.INPUT, Role.OUTPUT) or spec.stateless:
                 continue
             if spec.role is Role.CONSTANT:
-                root.register_buffer(node.name, self._constant(node, path))
-                if not spec.resolve(node.params)["persistent"]:
+                root.register_buffer(node.name, self._constant(node, path, values))
+                if not spec.resolve(bind_params(node.params, values))["persistent"]:
                     non_persistent.append(node.name)
             elif spec.role is Role.PARAMETER:
-                root.register_parameter(node.name, self._parameter(node, path))
+                root.register_parameter(node.name, self._parameter(node, path, values))
             else:
-                root.add_module(node.name, self._module(node, path))
+                root.add_module(node.name, self._module(node, path, values))
             attr[node.id] = node.name
 
         graph = fx.Graph()
@@ -154,6 +158,7 @@ class _Builder:
             node = d.nodes[node_id]
             spec = get_block(node.type)
             owner = d.nodes[node.tied_to] if node.tied_to else node
+            params = spec.resolve(bind_params(owner.params, values))
             ports = {}
             for port in input_ports(self.project, node):
                 edge = next((e for e in topo.incoming[node_id] if e.dst_port == port), None)
@@ -171,20 +176,20 @@ class _Builder:
             elif spec.role is Role.PARAMETER:
                 value = graph.get_attr(attr[owner.id])
             elif owner.id in attr:
-                call_args, call_kwargs = _module_arguments(spec, spec.resolve(owner.params), ports,
+                call_args, call_kwargs = _module_arguments(spec, params, ports,
                                                            optional_input_ports(self.project, node))
                 value = graph.create_node("call_module", attr[owner.id], call_args, call_kwargs, name=name)
             elif node.type == functions.TYPE_NAME:
-                value = functions.add_to_graph(graph, spec.resolve(owner.params), ports, name=name)
+                value = functions.add_to_graph(graph, params, ports, name=name)
             else:
-                fn, extra, kwargs, pack = spec.function(spec.resolve(owner.params))
+                fn, extra, kwargs, pack = spec.function(params)
                 call_args = ((list(args),) if pack else tuple(args)) + tuple(extra)
                 value = graph.create_node("call_function", fn, call_args, dict(kwargs), name=name)
             outputs = output_ports(self.project, node)
             for i, port in enumerate(outputs):
-                path = spec.output_path(port, owner.params) if spec.role is Role.LAYER else \
+                where = spec.output_path(port, params) if spec.role is Role.LAYER else \
                     (() if len(outputs) == 1 else (i,))
-                env[(node_id, port)] = _item(graph, value, path)
+                env[(node_id, port)] = _item(graph, value, where)
         outs = [results[o.id] for o in d.outputs]
         graph.output(outs[0] if len(outs) == 1 else tuple(outs))
         module = BlockModule(root, graph, class_name=d.class_name)

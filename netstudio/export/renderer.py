@@ -31,15 +31,17 @@ from torch import nn
 from torch.nn import functional as F
 
 from ..catalog import get_block
-from ..catalog.block_spec import Role
+from ..catalog.block_spec import TENSOR_ROLES, Role
 from ..catalog.parameter_block import parameter_source
 from ..catalog.code_loader import CodeError, load_code_class
 from ..catalog.op_modules import OP_MODULES
+from ..graph.arguments import bind_params, instance_values, uses_arguments
 from ..graph.definition import Definition
 from ..graph.names import GENERATED_GLOBALS
 from ..graph.naming import fresh_name
 from ..graph.node import Node
 from ..graph.project import Project
+from .argument_source import call_arguments, signature, templated_call
 from .constructors import NotExpressible, base_namespace, constructor_call, rebuilds
 from .errors import ExportError, mismatch, shown, where
 from .literals import MAX_LITERAL_ELEMENTS, can_be_literal, dtype_source, tensor_literal
@@ -90,6 +92,7 @@ class Renderer:
         self.persistent_placeholders = False
         self.literal_constants = False
         for d in project.definitions.values():
+            self.taken.update(d.arguments)   # a class named like an argument would be hidden in __init__
             for node in d.nodes.values():
                 spec = get_block(node.type)
                 if spec is not None and spec.role is Role.CODE:
@@ -167,17 +170,31 @@ class Renderer:
         return "\n".join(lines) + '\n"""'
 
     # -- definitions --------------------------------------------------------------------
-    def _definition(self, d: Definition, module: nn.Module, path: str, unit_base: str | None = None) -> str:
-        """The expression that builds this use of ``d`` (``NestMLP()``, ``make_block1()``)."""
+    def _definition(self, d: Definition, module: nn.Module, path: str, unit_base: str | None = None,
+                    values: dict[str, Any] | None = None, call: str = "") -> str:
+        """The expression that builds this use of ``d`` (``NestMLP()``, ``make_block1()``,
+        ``Inception(64, (96, 128), (16, 32), 32)``).  ``values`` are this use's argument values and
+        ``call`` the arguments written at the place of use; a definition with arguments whose children
+        cannot all be written with them (``argument_source``) is written without, as one class per
+        configuration."""
+        values = dict(d.arguments) if values is None else values
         if d.kind == "sequential":
             if not isinstance(module, nn.Sequential):
                 raise mismatch(path, "an nn.Sequential")
-            return self._sequential(d, module, path, unit_base)
-        if not hasattr(module, "graph") or not hasattr(module, "code"):
-            raise mismatch(path, "a compiled graph block")
-        return self._graph(d, module, path)
+            render = self._sequential
+        else:
+            if not hasattr(module, "graph") or not hasattr(module, "code"):
+                raise mismatch(path, "a compiled graph block")
+            render = self._graph
+        if d.arguments:
+            try:
+                return render(d, module, path, unit_base, values, True).replace("()", f"({call})", 1)
+            except NotExpressible:
+                pass
+        return render(d, module, path, unit_base, values, False)
 
-    def _sequential(self, d: Definition, module: nn.Sequential, path: str, unit_base: str | None) -> str:
+    def _sequential(self, d: Definition, module: nn.Sequential, path: str, unit_base: str | None,
+                    values: dict[str, Any], templated: bool) -> str:
         chain = d.chain()
         if chain is None:
             raise ExportError(f"The sequential block {shown(d.name)} is not a single chain.")
@@ -195,7 +212,7 @@ class Renderer:
                 if child is not first[owner.id][1]:
                     raise mismatch(child_path, f"the same module as {names[owners.index(owner)]!r}")
                 continue
-            first[owner.id] = (self._leaf_or_container(owner, child, child_path), child)
+            first[owner.id] = (self._leaf_or_container(owner, child, child_path, values, templated), child)
         class_mode = d.class_name != "Sequential"
         indent = "        " if class_mode else "    "
         shared_groups = [oid for oid, count in uses.items() if count > 1]
@@ -204,7 +221,8 @@ class Renderer:
         for owner, name in zip(owners, names):
             if uses[owner.id] > 1 and owner.id not in variables:
                 base = "shared" if len(shared_groups) == 1 else f"shared_{_identifier(name)}"
-                var = fresh_name(base if is_plain_identifier(base) else "shared", set(variables.values()) | self.taken)
+                var = fresh_name(base if is_plain_identifier(base) else "shared",
+                                 set(variables.values()) | self.taken | set(d.arguments))
                 variables[owner.id] = var
                 tied_at = [n for n, o in zip(names, owners) if o.id == owner.id]
                 pre.append(f"{indent}{var} = {first[owner.id][0]}  # used at {', '.join(map(repr, tied_at))}")
@@ -214,10 +232,11 @@ class Renderer:
                 + f"{indent}])"
         else:
             listing = ""
+        params = signature(d.arguments) if templated else "self"
         if class_mode:
             template = ("class {name}(nn.Sequential):\n"
                         f"    \"\"\"{self._describe(d, 'sequential block')}\"\"\"\n\n"
-                        "    def __init__(self):\n"
+                        f"    def __init__({params}):\n"
                         + "".join(line + "\n" for line in pre)
                         + f"        super().__init__({listing})")
             name = self._unit(d.class_name, template)
@@ -225,33 +244,36 @@ class Renderer:
                 self.renamed[path] = name
             return f"{name}()"
         base = unit_base or "make_" + d.name.lower()
-        template = ("def {name}():\n"
+        template = (f"def {{name}}({params.removeprefix('self').removeprefix(', ')}):\n"
                     f"    \"\"\"{self._describe(d, 'sequential block')}\"\"\"\n"
                     + "".join(line + "\n" for line in pre)
                     + f"    return nn.Sequential({listing})")
         base = base if is_plain_identifier(base) else "make_block"
         return f"{self._unit(base, template, exact=unit_base == ENTRY_POINT)}()"
 
-    def _graph(self, d: Definition, module: nn.Module, path: str) -> str:
+    def _graph(self, d: Definition, module: nn.Module, path: str, unit_base: str | None,
+               values: dict[str, Any], templated: bool) -> str:
         lines = []
         for node in d.nodes.values():  # declaration order = state_dict order
             spec = get_block(node.type)
             if node.tied_to or spec.role in (Role.INPUT, Role.OUTPUT) or spec.stateless:
                 continue
+            if spec.role in TENSOR_ROLES and templated and uses_arguments(node.params):
+                raise NotExpressible(f"a {node.type} block's value is written without arguments")
             if spec.role is Role.CONSTANT:
                 lines.append(self._constant(node, module, path))
                 continue
             if spec.role is Role.PARAMETER:
                 if node.name not in module._parameters:
                     raise mismatch(_join(path, node.name), "a parameter")
-                source = parameter_source(spec.resolve(node.params))
+                source = parameter_source(spec.resolve(bind_params(node.params, values)))
                 lines.append(f"        self.{node.name} = {source}" if is_plain_identifier(node.name)
                              else f"        self.register_parameter({node.name!r}, {source})")
                 continue
             child = module._modules.get(node.name)
             if child is None:
                 raise mismatch(_join(path, node.name), "a module")
-            expr = self._leaf_or_container(node, child, _join(path, node.name))
+            expr = self._leaf_or_container(node, child, _join(path, node.name), values, templated)
             if is_plain_identifier(node.name):
                 lines.append(f"        self.{node.name} = {expr}")
             else:
@@ -259,7 +281,7 @@ class Renderer:
         init = "".join(line + "\n" for line in lines)
         template = ("class {name}(nn.Module):\n"
                     f"    \"\"\"{self._describe(d, 'block')}\"\"\"\n\n"
-                    "    def __init__(self):\n"
+                    f"    def __init__({signature(d.arguments) if templated else 'self'}):\n"
                     "        super().__init__()\n"
                     + init + "\n"
                     + self._forward(module, path))
@@ -271,12 +293,23 @@ class Renderer:
     def _describe(self, d: Definition, what: str) -> str:
         return "The network." if d.name == self.project.root else f"The {what} {doc_text(d.name)}."
 
-    def _leaf_or_container(self, node: Node, module: nn.Module, path: str) -> str:
+    def _leaf_or_container(self, node: Node, module: nn.Module, path: str, values: dict[str, Any],
+                           templated: bool) -> str:
+        """The expression for one child.  ``templated``: the definition it sits in is written with its
+        arguments, so references stay references; otherwise they are this instance's values."""
         spec = get_block(node.type)
-        params = spec.resolve(node.params)
+        params = spec.resolve(bind_params(node.params, values))
         if spec.role is Role.CONTAINER:
-            return self._definition(self.project.definitions[params["definition"]], module, path)
+            target = self.project.definitions[params["definition"]]
+            given = node.params.get("args") if isinstance(node.params.get("args"), dict) else {}
+            passed = {k: v for k, v in given.items() if k in target.arguments}
+            child_values = instance_values(target.arguments, passed, values)
+            call = call_arguments(target.arguments, passed if templated else
+                                  {k: child_values[k] for k in passed})
+            return self._definition(target, module, path, values=child_values, call=call)
         if spec.role is Role.CODE:
+            if templated and uses_arguments(node.params):
+                raise NotExpressible("a code block's arguments are written without arguments")
             return self._code_call(params["class_name"], params["args"], module, path)
         try:
             call = constructor_call(module, self.namespace)
@@ -286,7 +319,7 @@ class Renderer:
                 raise ExportError(f"{_upper_first(where(path))} cannot be written as a constructor call: {err}.") from None
         if type(module) in OP_MODULES and type(module) not in self.op_classes:
             self.op_classes.append(type(module))
-        return call
+        return templated_call(call, module, node.params, values, self.namespace) if templated else call
 
     def _code_call(self, class_name: str, args: dict, module: nn.Module, path: str) -> str:
         source = self.project.code.get(class_name)

@@ -8,6 +8,7 @@ chimera, rgnet's ``block 0`` ... ``block 3``).  ``kind`` is ``"sequential"``
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +25,8 @@ class Definition:
     class_name: str = ""
     nodes: dict[str, Node] = field(default_factory=dict)
     edges: dict[str, Edge] = field(default_factory=dict)
+    # Constructor arguments and their defaults (``graph/arguments.py``): {"c1": 64, "c2": [96, 128]}.
+    arguments: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.class_name:
@@ -81,13 +84,17 @@ class Definition:
 
     # -- serialisation -----------------------------------------------------------
     def to_dict(self) -> dict[str, Any]:
-        return {"kind": self.kind, "class_name": self.class_name,
-                "nodes": [n.to_dict() for n in self.nodes.values()],
-                "edges": [e.to_dict() for e in self.edges.values()]}
+        out = {"kind": self.kind, "class_name": self.class_name}
+        if self.arguments:
+            out["arguments"] = copy.deepcopy(self.arguments)
+        out["nodes"] = [n.to_dict() for n in self.nodes.values()]
+        out["edges"] = [e.to_dict() for e in self.edges.values()]
+        return out
 
     @classmethod
     def from_dict(cls, name: str, data: dict[str, Any]) -> "Definition":
-        d = cls(name=name, kind=data.get("kind", "graph"), class_name=data.get("class_name", ""))
+        d = cls(name=name, kind=data.get("kind", "graph"), class_name=data.get("class_name", ""),
+                arguments=copy.deepcopy(data.get("arguments", {})))
         for nd in data.get("nodes", []):
             node = Node.from_dict(nd)
             d.nodes[node.id] = node

@@ -19,6 +19,8 @@ from typing import Any, Iterable, Iterator
 from ..catalog import get_block
 from ..catalog.block_spec import Role
 from ..errors import EditError
+from .arguments import (MAX_ARGUMENTS, ArgumentError, argument_name_problem, bind, reference, references,
+                        replace_references)
 from .definition import KINDS, Definition
 from .edge import Edge
 from .events import DocumentEvents
@@ -356,6 +358,84 @@ class Document:
         self._touched()
         return d
 
+    # -- constructor arguments (graph/arguments.py) ---------------------------------------
+    def set_argument(self, definition: str, name: str, default: Any) -> None:
+        """Declare a constructor argument of a definition, or change its default."""
+        d = self.definition(definition)
+        problem = argument_name_problem(name)
+        if problem:
+            raise EditError(_sentence(problem))
+        if next(references(default), None) is not None:
+            raise EditError("An argument's default must be a value, not a reference to an argument.")
+        if name not in d.arguments and len(d.arguments) >= MAX_ARGUMENTS:
+            raise EditError(f"A block can have at most {MAX_ARGUMENTS} arguments.")
+        _require_storable(f"The default of {name!r}", {name: default})
+        if name in d.arguments and d.arguments[name] == default and type(d.arguments[name]) is type(default):
+            return
+        d.arguments[name] = copy.deepcopy(default)
+        self.events.definition_changed.emit(definition)
+        self._touched()
+
+    def remove_argument(self, definition: str, name: str) -> None:
+        """Undeclare an argument: the hyperparameters that used it keep its default as their value, and
+        the uses of the definition stop passing it (their values are lost, as the argument is)."""
+        d = self.definition(definition)
+        if name not in d.arguments:
+            raise EditError(f"{definition} has no argument named {name!r}.")
+        default = d.arguments[name]
+        with self.batch():
+            self._rewrite_references(definition, name, lambda ref: _inlined(ref, name, default))
+            self._rename_passed(definition, name, None)
+            del d.arguments[name]
+            self.events.definition_changed.emit(definition)
+            self._touched()
+
+    def rename_argument(self, definition: str, old: str, new: str) -> None:
+        """Rename an argument everywhere: its references inside the definition and what its uses pass."""
+        d = self.definition(definition)
+        if old not in d.arguments:
+            raise EditError(f"{definition} has no argument named {old!r}.")
+        if new == old:
+            return
+        problem = argument_name_problem(new)
+        if problem:
+            raise EditError(_sentence(problem))
+        if new in d.arguments:
+            raise EditError(f"{definition} already has an argument named {new!r}.")
+        with self.batch():
+            self._rewrite_references(definition, old, lambda ref: {**ref, "arg": new})
+            self._rename_passed(definition, old, new)
+            d.arguments = {(new if k == old else k): v for k, v in d.arguments.items()}
+            self.events.definition_changed.emit(definition)
+            self._touched()
+
+    def use_argument(self, definition: str, node_id: str, key: str, name: str, item: int | None = None) -> None:
+        """Make a hyperparameter take the value of an argument of its definition (``c2[0]``)."""
+        d = self.definition(definition)
+        if name not in d.arguments:
+            raise EditError(f"{definition} has no argument named {name!r}.")
+        ref = reference(name, item)
+        try:
+            bind(ref, d.arguments)
+        except ArgumentError as err:
+            raise EditError(_sentence(str(err).replace("uses", "That would use", 1))) from None
+        self.set_param(definition, node_id, key, ref)
+
+    def _rewrite_references(self, definition: str, name: str, replace) -> None:
+        for node in list(self.definition(definition).nodes.values()):
+            for key, value in list(node.params.items()):
+                new = replace_references(value, name, replace)
+                if new != value:
+                    self.set_param(definition, node.id, key, new)
+
+    def _rename_passed(self, definition: str, old: str, new: str | None) -> None:
+        """Every use of ``definition`` passes ``old`` as ``new`` (or not at all, when None)."""
+        for parent, node_id in self._project.uses_of(definition):
+            given = self.node(parent, node_id).params.get("args")
+            if isinstance(given, dict) and old in given:
+                renamed = {(new if k == old else k): v for k, v in given.items() if new is not None or k != old}
+                self.set_param(parent, node_id, "args", renamed)
+
     # -- code blocks -------------------------------------------------------------------
     def set_code(self, class_name: str, source: str) -> None:
         problem = name_problem(class_name, NameKind.CLASS) or \
@@ -431,6 +511,15 @@ _SETTINGS = {
 
 def _sentence(fragment: str) -> str:
     return fragment[:1].upper() + fragment[1:] + ("" if fragment.endswith(".") else ".")
+
+
+def _inlined(ref: dict, name: str, default: Any) -> Any:
+    """What a reference to a removed argument becomes: its default (the whole default when the item it
+    named does not exist, which the checker had already reported)."""
+    try:
+        return bind(ref, {name: default})
+    except ArgumentError:
+        return copy.deepcopy(default)
 
 
 def _require_storable(what: str, value: Any) -> None:

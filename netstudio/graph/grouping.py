@@ -6,9 +6,11 @@ view hears about each step through the usual events.
 
 from __future__ import annotations
 
+from copy import deepcopy
 from typing import TYPE_CHECKING
 
 from ..errors import EditError
+from .arguments import ArgumentError, bind_params
 from .names import NameKind, make_valid_name
 from .node import Node
 
@@ -104,6 +106,13 @@ def ungroup_node(doc: "Document", definition: str, node_id: str) -> list[str]:
     ox, oy = container.position
     ix, iy = _centroid(body) if body else (0.0, 0.0)
 
+    given = container.params.get("args")
+    values = {**inner.arguments, **{k: v for k, v in (given if isinstance(given, dict) else {}).items()
+                                    if k in inner.arguments}}
+    try:   # the copies take this use's argument values (which may refer to the parent's own arguments)
+        bound = {n.id: bind_params(n.params, values) for n in body}
+    except ArgumentError as err:
+        raise EditError(f"This block cannot be ungrouped: one of its blocks {err}.") from None
     port_of_input = {n.id: n.name for n in inner.inputs}
     port_of_output = {n.id: n.name for n in inner.outputs}
     feeders = [e for e in parent.edges.values() if e.dst == node_id]
@@ -114,6 +123,7 @@ def ungroup_node(doc: "Document", definition: str, node_id: str) -> list[str]:
     new_ids: dict[str, str] = {}
     for n in body:
         copy = n.copy()
+        copy.params = deepcopy(bound[n.id])
         copy.id = doc._fresh("n")
         keep_auto_index = parent.kind == "sequential" and not n.name
         copy.name = "" if keep_auto_index else doc.unique_name(definition, inner.effective_name(n, chain)

@@ -11,6 +11,7 @@ id or class name with a newline would break every one-line message.
 
 from __future__ import annotations
 
+from ..graph.arguments import MAX_ARGUMENTS
 from ..graph.names import MAX_NAME_LENGTH
 
 _ID = {"type": "string", "pattern": r"^[A-Za-z0-9_\-]+\Z", "maxLength": 64}
@@ -47,6 +48,7 @@ DEFINITION = {
     "properties": {
         "kind": {"enum": ["sequential", "graph"]},
         "class_name": {"type": "string", "pattern": r"^[A-Za-z_][A-Za-z0-9_]*\Z"},
+        "arguments": {"type": "object", "maxProperties": MAX_ARGUMENTS, "propertyNames": _NAME},
         "nodes": {"type": "array", "items": NODE},
         "edges": {"type": "array", "items": EDGE},
     },

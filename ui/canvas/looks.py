@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from netstudio.export.argument_source import value_source
+from netstudio.graph.arguments import is_reference, references
 from netstudio.analysis import CheckResult
 from netstudio.catalog import ParamSpec, TensorSpec, format_shape, get_block
 from netstudio.catalog.block_spec import Role
@@ -38,7 +40,9 @@ def format_param(spec: ParamSpec, value: Any) -> str:
     if spec.kind == "shape" and isinstance(value, (list, tuple)):
         return format_shape(value)
     if spec.kind == "ints" and isinstance(value, (list, tuple)):
-        return "×".join(str(v) for v in value)
+        return "×".join(value_source(v) if is_reference(v) else str(v) for v in value)
+    if next(references(value), None) is not None:
+        return value_source(value)   # taken from the block's arguments: c1, c2[0]
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):

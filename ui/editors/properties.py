@@ -26,7 +26,10 @@ from netstudio.catalog.deferred_sizes import size_from_input, sized_keys
 from netstudio.graph import Node
 from netstudio.graph.code_classes import class_name_problem, users_of
 
+from netstudio.graph.arguments import may_use_arguments
+
 from ..document.commands import Rename, SetParam, rename_class
+from .argument_rows import DefinitionArguments, UseArguments, argument_button, has_reference, reference_label
 from ..document.controller import DocumentController
 from ..document.relay import listen
 from .param_editors import INVALID_STYLE, IntEditor, NameEditor, ParamEditor, make_editor, sentence
@@ -110,6 +113,10 @@ class PropertiesPanel(QScrollArea):
         form.addRow("Class", QLabel(d.class_name))
         form.addRow("Blocks", QLabel(str(len(d.nodes))))
         layout.addLayout(form)
+        if d.name != project.root:
+            arguments = DefinitionArguments(self.controller, d.name)
+            arguments.setObjectName("definitionArguments")
+            layout.addWidget(arguments)
         layout.addWidget(_muted("Select a block to edit its name and hyperparameters."))
 
     def _build_node(self, layout: QVBoxLayout, node: Node) -> None:
@@ -126,8 +133,9 @@ class PropertiesPanel(QScrollArea):
             self.name_edit.setPlaceholderText(d.effective_name(node) or "its position in the chain")
         self.name_edit.editingFinished.connect(self._on_name_edited)
         form.addRow("Name", self.name_edit)
+        used = project.definitions.get(node.text_param("definition") or "") \
+            if spec is not None and spec.role is Role.CONTAINER else None
         if spec is not None and spec.role is Role.CONTAINER:
-            used = project.definitions.get(node.params.get("definition", ""))
             form.addRow("Class", QLabel(used.class_name if used else "—"))
         owner = d.nodes.get(node.tied_to) if node.tied_to else None
         if owner is not None:
@@ -135,15 +143,31 @@ class PropertiesPanel(QScrollArea):
             shared.setObjectName("sharedWith")
             form.addRow("Shared", shared)
         for param in spec.params if spec else ():
-            editor = self._make_editor(node, spec, param)
-            editor.setObjectName(f"param_{param.name}")
-            editor.set_value(node.params.get(param.name, param.default))
-            editor.committed.connect(lambda value, key=param.name: self._commit(key, value))
+            if spec.role is Role.CONTAINER and param.name == "args":
+                continue   # one field per argument, below
+            value = node.params.get(param.name, param.default)
             label = QLabel(param.name)
             label.setToolTip(param.doc)
-            form.addRow(label, editor)
-            self.editors[param.name] = editor
+            if has_reference(value):
+                field: QWidget = reference_label(value)
+                field.setObjectName(f"argRef_{param.name}")
+            else:
+                editor = self._make_editor(node, spec, param)
+                editor.setObjectName(f"param_{param.name}")
+                editor.set_value(value)
+                editor.committed.connect(lambda value, key=param.name: self._commit(key, value))
+                self.editors[param.name] = editor
+                field = editor
+            if d.arguments and may_use_arguments(spec, param.name):
+                field = _beside(field, argument_button(self.controller, self.definition, node.id, param.name,
+                                                       value, param.default))
+            form.addRow(label, field)
         layout.addLayout(form)
+        if spec is not None and spec.role is Role.CONTAINER and used is not None and used.arguments:
+            layout.addWidget(QLabel(f"<b>Arguments of {used.class_name}</b>"))
+            uses = UseArguments(self.controller, self.definition, node.id)
+            uses.setObjectName("useArguments")
+            layout.addWidget(uses)
         if spec is not None and spec.role is Role.CODE and self.edit_code_action is not None:
             button = QPushButton(qta.icon("mdi6.code-braces"), "Edit code…")
             button.setObjectName("editCodeButton")
@@ -240,6 +264,11 @@ class PropertiesPanel(QScrollArea):
             self.name_edit.setStyleSheet("")
         elif field == "params":
             spec = get_block(node.type)
+            if spec is None or spec.role is Role.CONTAINER or any(
+                    has_reference(node.params.get(p.name)) == (p.name in self.editors) for p in spec.params
+                    if p.name != "args" or spec.role is not Role.CONTAINER):
+                self._rebuild()   # a value became an argument or back, or a use's arguments changed
+                return
             for key, editor in self.editors.items():
                 editor.set_value(node.params.get(key, spec.param(key).default))
 
@@ -262,6 +291,15 @@ def _header(icon: str, title: str, description: str) -> QWidget:
     text.setWordWrap(True)
     row.addWidget(glyph)
     row.addWidget(text, 1)
+    return box
+
+
+def _beside(field: QWidget, button: QWidget) -> QWidget:
+    box = QWidget()
+    row = QHBoxLayout(box)
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addWidget(field, 1)
+    row.addWidget(button)
     return box
 
 
