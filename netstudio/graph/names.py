@@ -17,9 +17,10 @@ file is data, so before any of that happens it must pass this rule:
 
 Children of a Sequential are different: PyTorch names them by position
 (``0``, ``1``...), which an empty name means here, and code reaches them only
-through quoted strings (``add_module("block 0", ...)`` in the seed's rgnet), so
-a child of a Sequential may also be a label of ASCII words separated by single
-spaces.  Such labels are only ever written into source through ``repr``.
+through quoted strings (``add_module("block 0", ...)`` in the seed's rgnet,
+``block1-0`` in torchvision's RegNet), so a child of a Sequential may also be a
+label of ASCII words separated by single spaces or hyphens.  Such labels are
+only ever written into source through ``repr``.
 
 Every part of NetStudio asks this module: the document, the checker, the
 compiler, the exporter, the properties panel and the canvas's rename editor.
@@ -75,7 +76,7 @@ _RESERVED = {
     NameKind.CLASS: GENERATED_GLOBALS,
     NameKind.ARGUMENT: frozenset({"self"}),
 }
-_LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?: [A-Za-z0-9_]+)+\Z")
+_LABEL = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:[ -][A-Za-z0-9_]+)+\Z")
 _DIGITS = re.compile(r"[0-9]+\Z")
 
 

@@ -3,9 +3,11 @@
 Each user module is traced one level deep (:mod:`.tracing`); its direct
 children become nodes, converted in turn, so the project keeps the model's
 hierarchy and names.  Children are declared in the module's registration order,
-which is ``state_dict`` order.  Identical submodules (the blocks of a ResNet
-stage) share one definition.  A module that cannot become blocks becomes a code
-block carrying its class's source, and the reason goes into ``fallbacks``.
+which is ``state_dict`` order.  A loop over a container's items becomes one
+Sequential node (:mod:`.item_chains`); a child called only in training is kept
+(:mod:`.training_calls`).  Identical submodules (the blocks of a ResNet stage)
+share one definition.  A module that cannot become blocks becomes a code block
+carrying its class's source, and the reason goes into ``fallbacks``.
 """
 
 from __future__ import annotations
@@ -38,9 +40,14 @@ from .constructor_record import ConstructorRecord
 from .errors import ImportFailed, Unsupported
 from .module_blocks import block_for_module, constructor_arguments
 from .function_calls import ShapeOf
+from .op_block import OpBlock
 from .ops import op_block
+from .modes import eval_mode
+from .item_chains import join_item_chains, only_runs_its_children
 from .tracing import trace_one_level
-from .values import Port, nest
+from .training_calls import add_training_calls, holds_tensors
+from .value_variants import merge_value_variants
+from .values import Port, nest, ports_in
 
 MAX_VALUES = 4096   # a non-persistent buffer is stored in the project as numbers up to this size
 
@@ -67,7 +74,7 @@ class _Child:
     outputs: dict[tuple[int, ...], str]
     signature: tuple[str, ...] = ()                 # forward's positional arguments, when not ``inputs``
     forward: frozenset[str] = frozenset()           # forward's arguments that are hyperparameters
-    packed: dict[str, tuple[str, ...]] = field(default_factory=dict)   # LSTM's hx -> (h0, c0)
+    packed: dict[str, tuple[str, ...]] = field(default_factory=dict)   # LSTM's hx -> (h0, c0); a list -> its ports
 
 
 class ModelConverter:
@@ -81,16 +88,24 @@ class ModelConverter:
         self._shared: dict[str, str] = {}       # canonical JSON -> definition name
         self._classes: set[str] = set()
         self._numbers: set[Port] = set()        # ports that carry Python numbers (sizes), not tensors
+        self._built_with: dict[str, dict[str, Any] | None] = {}   # container node id -> its module's __init__ args
 
     # -- the root --------------------------------------------------------------------
     def convert(self, module: nn.Module, example_inputs: tuple[torch.Tensor, ...]) -> Project:
+        """The project for ``module``, traced in eval mode: the mode its outputs are checked in, where a
+        forward that returns more in training (GoogLeNet's auxiliary outputs) returns what it does in use."""
+        with eval_mode(module):
+            return self._convert(module, example_inputs)
+
+    def _convert(self, module: nn.Module, example_inputs: tuple[torch.Tensor, ...]) -> Project:
         positional = len(example_inputs)
+        form = (None,) * positional
         try:
-            root = self._definition(module, "", positional)
+            root = self._definition(module, "", form)
         except Unsupported as err:
             root = self._wrap(self._code_child(module, "", str(err)), positional)
         if root is None:   # the model is itself one catalog block
-            root = self._wrap(self._child(module, "", positional), positional)
+            root = self._wrap(self._child(module, "", form), positional)
         d = self.project.definitions.pop(root)
         d.name = "main"
         self.project.definitions = {"main": d, **self.project.definitions}
@@ -103,6 +118,7 @@ class ModelConverter:
             if dtype is None:
                 raise ImportFailed(f"NetStudio cannot hold inputs of dtype {example.dtype}.")
             node.params = {"shape": list(example.shape), "dtype": dtype}
+        merge_value_variants(self.project, self._built_with)
         self.project.trusted = True
         return self.project
 
@@ -124,8 +140,9 @@ class ModelConverter:
         return self._register(d, "Model")
 
     # -- one module --------------------------------------------------------------------
-    def _definition(self, module: nn.Module, path: str, positional: int) -> str | None:
-        """The definition for a module that is not a catalog block (None when it is one)."""
+    def _definition(self, module: nn.Module, path: str, form: tuple[int | None, ...]) -> str | None:
+        """The definition for a module that is not a catalog block (None when it is one), called as
+        ``form`` says (:func:`.tracing.trace_one_level`)."""
         if block_for_module(module) is not None:
             return None
         if getattr(nn, type(module).__name__, None) is type(module) and not module._modules \
@@ -137,9 +154,9 @@ class ModelConverter:
                 return self._sequential(module, path)
             except Unsupported:
                 pass   # a Sequential whose children are not a simple chain: trace it instead
-        return self._graph(module, path, positional)
+        return self._graph(module, path, form)
 
-    def _child(self, module: nn.Module, path: str, positional: int) -> _Child:
+    def _child(self, module: nn.Module, path: str, form: tuple[int | None, ...]) -> _Child:
         found = block_for_module(module)
         if found is not None:
             spec, params = found
@@ -150,18 +167,23 @@ class ModelConverter:
                           outputs, _call_names(spec, type(module), ports), frozenset(spec.forward_params),
                           dict(spec.packed_inputs))
         try:
-            name = self._definition(module, path, positional)
+            name = self._definition(module, path, form)
         except Unsupported as err:
             return self._code_child(module, path, str(err))
         d = self.project.definitions[name]
         kind = "Sequential" if d.kind == "sequential" else "Block"
-        return _Child(Node(self._nid(), kind, "", {"definition": name}), tuple(n.name for n in d.inputs),
-                      frozenset(), {(i,) if len(d.outputs) > 1 else (): n.name for i, n in enumerate(d.outputs)})
+        inputs = tuple(n.name for n in d.inputs)
+        signature, packed = _listed_inputs(module, form, inputs) if any(form) else ((), {})
+        node = Node(self._nid(), kind, "", {"definition": name})
+        self._built_with[node.id] = self.record.arguments(module) if self.record is not None else None
+        return _Child(node, inputs, frozenset(),
+                      {(i,) if len(d.outputs) > 1 else (): n.name for i, n in enumerate(d.outputs)},
+                      signature, packed=packed)
 
     # -- Sequential ----------------------------------------------------------------------
     def _sequential(self, module: nn.Sequential, path: str) -> str:
-        d = Definition(name="tmp", kind="sequential",
-                       class_name="Sequential" if type(module) is nn.Sequential else type(module).__name__)
+        plain = type(module) in (nn.Sequential, nn.ModuleList, nn.ModuleDict)   # the last two: run as a chain
+        d = Definition(name="tmp", kind="sequential", class_name="Sequential" if plain else type(module).__name__)
         previous = Port(self._add(d, Node(self._nid(), "Input", "input")).id, "out")
         made: dict[int, tuple[Node, tuple[str, ...], str]] = {}
         for index, (name, child) in enumerate(module._modules.items()):
@@ -174,7 +196,7 @@ class ModelConverter:
                 owner, ports, out = made[id(child)]
                 node = Node(self._nid(), owner.type, label, copy.deepcopy(owner.params), tied_to=owner.id)
             else:
-                c = self._child(child, _join(path, name), 1)
+                c = self._child(child, _join(path, name), (None,))
                 node, ports, out = c.node, c.inputs, c.outputs.get(())
                 node.name = label
                 if len(ports) - len(c.optional) != 1 or out is None:
@@ -186,9 +208,20 @@ class ModelConverter:
         self._outputs(d, previous)
         return self._register(d, d.class_name if d.class_name != "Sequential" else _seq_name(path))
 
+    def _chain(self, module: nn.Module, path: str) -> _Child:
+        """A container whose items the forward runs one after another (:mod:`.item_chains`): a Sequential."""
+        try:
+            d = self.project.definitions[self._sequential(module, path)]
+        except Unsupported as err:
+            raise Unsupported(f"its forward runs the items of {path.rpartition('.')[2]!r} in order, but {err}") from None
+        return _Child(Node(self._nid(), "Sequential", "", {"definition": d.name}), tuple(n.name for n in d.inputs),
+                      frozenset(), {(): d.outputs[0].name})
+
     # -- a traced module -------------------------------------------------------------------
-    def _graph(self, module: nn.Module, path: str, positional: int) -> str:
-        graph = trace_one_level(module, positional)
+    def _graph(self, module: nn.Module, path: str, form: tuple[int | None, ...]) -> str:
+        graph = trace_one_level(module, form)
+        trained = add_training_calls(module, graph, form)
+        chains = join_item_chains(module, graph)
         class_name = type(module).__name__
         d = Definition(name="tmp", kind="graph", class_name=class_name)
         taken: set[str] = set()
@@ -196,18 +229,30 @@ class ModelConverter:
         calls = [n for n in graph.nodes if n.op == "call_module"]
         arity = {}
         for call in calls:
-            if "." in call.target or call.target not in module._modules:
-                raise Unsupported(f"its forward calls {call.target!r}, a module inside a child")
-            arity.setdefault(call.target, len(call.args) + len(call.kwargs))
+            owner = call.target.partition(".")[0]
+            if owner not in module._modules:
+                raise Unsupported(f"its forward calls {call.target!r}, which is not one of its children")
+            if owner != call.target:
+                raise Unsupported(f"its forward calls {call.target!r}, a module inside its child {owner!r}, and a "
+                                  "node's name cannot hold '.' (only a loop running all of a child's items in order, "
+                                  "each on the previous result, becomes one node)")
+            arity.setdefault(call.target, tuple(map(_list_size, call.args)) + (None,) * len(call.kwargs))
+        read = {str(n.target).partition(".")[0] for n in graph.nodes if n.op == "get_attr"}
+        for name, child in module._modules.items():   # a child whose tensors it reads fails below, saying so
+            if name not in arity and name not in read and holds_tensors(child):
+                raise Unsupported(f"it registers {name!r}, which holds tensors, but its forward never calls it, "
+                                  "and a graph block holds only the modules it calls")
+        problem = next(filter(None, (name_problem(name, NameKind.CHILD) for name in arity)), None)
+        if problem and only_runs_its_children(module, graph):
+            return self._sequential(module, path)   # its children's names may be labels there
+        if problem:
+            raise Unsupported(f"a child's name cannot name a node of a graph block ({problem})")
         children: dict[str, _Child] = {}
         for name, child in module._modules.items():
             if name not in arity:
-                if child is not None and (any(True for _ in child.parameters()) or any(True for _ in child.buffers())):
-                    raise Unsupported(f"it registers {name!r} but its forward never calls it")
                 continue
-            if name_problem(name, NameKind.CHILD):
-                raise Unsupported(f"its child name {name!r} cannot name a block")
-            c = self._child(child, _join(path, name), arity[name])
+            c = self._chain(child, _join(path, name)) if name in chains else \
+                self._child(child, _join(path, name), arity[name])
             c.node.name = name
             taken.add(name)
             d.nodes[c.node.id] = c.node
@@ -229,6 +274,12 @@ class ModelConverter:
                 env[n] = self._op(d, n, env, taken)
             elif n.op == "output":
                 self._outputs(d, _resolve(n.args[0], env), taken)
+        if trained:
+            names = " and ".join(repr(name) for name in trained)
+            them, their = ("them", "their") if len(trained) > 1 else ("it", "its")
+            self.notes.append(f"{path or 'The model'} ({class_name}) calls {names} only in training; the project "
+                              f"calls {them} always and leaves {their} output unused, so training the project does "
+                              f"not train {them}.")
         return self._register(d, class_name)
 
     def _own_tensors(self, module: nn.Module, d: Definition, taken: set[str]) -> dict[str, str]:
@@ -289,10 +340,12 @@ class ModelConverter:
             elif value is None and name in child.optional:
                 continue
             elif not isinstance(value, Port):
-                raise Unsupported(f"its forward passes a constant to {child.node.name}")
+                what = "a list of tensors" if isinstance(value, (tuple, list)) and ports_in(value) else "a constant"
+                raise Unsupported(f"its forward passes {what} to {child.node.name}")
             else:
                 self._edge(d, value, node.id, name)
-        missing = [p for p in child.inputs if p not in child.optional and p not in dict(given)]
+        passed = {p for name, _ in given for p in child.packed.get(name, (name,))}
+        missing = [p for p in child.inputs if p not in child.optional and p not in passed]
         if missing:
             raise Unsupported(f"its forward calls {child.node.name} without {missing[0]!r}")
         return nest({path: Port(node.id, port) for path, port in child.outputs.items()})
@@ -311,16 +364,23 @@ class ModelConverter:
         block = op_block(n.op, n.target, args, kwargs, numeric)
         if isinstance(block, ShapeOf):   # ``x.shape``: its items become size calls where they are used
             return block
-        name = make_valid_name(n.name, NameKind.CHILD, taken)
-        taken.add(name)
-        node = self._add(d, Node(self._nid(), block.type, name, block.params))
-        for port, value in block.inputs:
-            self._edge(d, value, node.id, port)
+        node = self._place(d, block, n.name, taken)
         result = nest({path: Port(node.id, port) for path, port in block.outputs.items()})
         if isinstance(result, Port) and (block.params.get("function") in _NUMBER_FUNCTIONS or
                                          (numeric and str(block.params.get("function")).startswith("operator."))):
             self._numbers.add(result)   # a Python number (x.size(0) // 2), not a tensor
         return result
+
+    def _place(self, d: Definition, block: OpBlock, name: str, taken: set[str]) -> Node:
+        """The node for ``block``, named ``name``, and first the nodes of the blocks that feed it."""
+        name = make_valid_name(name, NameKind.CHILD, taken)
+        taken.add(name)
+        inputs = [(port, Port(self._place(d, value, f"{name}_part", taken).id, "out")
+                   if isinstance(value, OpBlock) else value) for port, value in block.inputs]
+        node = self._add(d, Node(self._nid(), block.type, name, block.params))
+        for port, value in inputs:
+            self._edge(d, value, node.id, port)
+        return node
 
     # -- shared parts ------------------------------------------------------------------------
     def _outputs(self, d: Definition, value: Any, taken: set[str] = frozenset()) -> None:
@@ -393,6 +453,31 @@ class ModelConverter:
 _getitem = __import__("operator").getitem
 _NUMBER_FUNCTIONS = ("Tensor.size", "Tensor.dim")
 _CHECKS_ONLY = (torch._assert, getattr(torch, "_assert_async", torch._assert))
+
+
+def _list_size(arg: Any) -> int | None:
+    """How many tensors a call passes as one list argument (None: not a list of traced values)."""
+    if isinstance(arg, (tuple, list)) and arg and all(isinstance(a, fx.Node) for a in arg):
+        return len(arg)
+    return None
+
+
+def _listed_inputs(module: nn.Module, form: tuple[int | None, ...],
+                   inputs: tuple[str, ...]) -> tuple[tuple[str, ...], dict[str, tuple[str, ...]]]:
+    """For a definition traced with lists (``form``): what each positional argument of the module's forward
+    is (an input port, or a list's name), and each list's input ports, in order."""
+    names = [p.name for p in inspect.signature(module.forward).parameters.values()
+             if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    signature, packed, at = [], {}, 0
+    for name, size in zip(names, form):
+        if size is None:
+            signature.append(inputs[at])
+            at += 1
+        else:
+            signature.append(name)
+            packed[name] = inputs[at:at + size]
+            at += size
+    return tuple(signature), packed
 
 
 def _resolve(arg: Any, env: dict) -> Any:

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from .errors import ImportFailed
+from .modes import eval_mode
 
 
 def load_original_weights(original: nn.Module, compiled: nn.Module, prefix: str = "") -> dict[str, torch.Tensor]:
@@ -71,17 +72,11 @@ def untied_parameters(original: nn.Module, compiled: nn.Module, prefix: str = ""
 
 def output_difference(original: nn.Module, compiled: nn.Module, inputs: tuple[torch.Tensor, ...]) -> str | None:
     """None when both give identical outputs in eval mode, else what differs (one sentence fragment)."""
-    modes = original.training, compiled.training
-    original.eval()
-    compiled.eval()
     try:
-        with torch.no_grad():
+        with eval_mode(original, compiled), torch.no_grad():
             expected, got = _flat(original(*inputs)), _flat(compiled(*inputs))
     except Exception as err:
         return f"running them failed: {type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''}"
-    finally:
-        original.train(modes[0])
-        compiled.train(modes[1])
     if len(expected) != len(got):
         return f"the model returns {len(expected)} tensors, the import {len(got)}"
     for i, (a, b) in enumerate(zip(expected, got)):

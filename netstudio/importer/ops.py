@@ -56,12 +56,20 @@ def _flatten(args: tuple, kwargs: dict) -> OpBlock | None:
                    [("in", x)])
 
 
+MAX_JOINED = 16   # the most inputs a Concat takes
+
+
 def _cat(args: tuple, kwargs: dict) -> OpBlock | None:
+    """A Concat; more tensors than it takes are joined in groups first, which gives the same values
+    (joining copies them), so DenseNet's 25 features are one Concat of two."""
     bound = dict(zip(("tensors", "dim"), args)) | kwargs
     tensors, dim = bound.pop("tensors", None), bound.pop("dim", 0)
-    if bound or not isinstance(tensors, (list, tuple)) or not 2 <= len(tensors) <= 16 \
+    if bound or not isinstance(tensors, (list, tuple)) or not 2 <= len(tensors) <= MAX_JOINED ** 2 \
             or not all(isinstance(t, Port) for t in tensors) or not isinstance(dim, int):
         return None
+    if len(tensors) > MAX_JOINED:
+        groups = [tensors[i:i + MAX_JOINED] for i in range(0, len(tensors), MAX_JOINED)]
+        tensors = [group[0] if len(group) == 1 else _cat((group, dim), {}) for group in groups]
     return OpBlock("Concat", {"inputs": len(tensors), "dim": dim}, [(f"in{i}", t) for i, t in enumerate(tensors)])
 
 

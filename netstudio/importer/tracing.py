@@ -24,17 +24,20 @@ class _ChildrenAsLeaves(fx.Tracer):
         return m is not self.root_module
 
 
-def trace_one_level(module: nn.Module, positional: int | None = None) -> fx.Graph:
-    """The graph of ``module.forward`` called with its first ``positional`` arguments (all by default).
+def trace_one_level(module: nn.Module, form: tuple[int | None, ...] | None = None) -> fx.Graph:
+    """The graph of ``module.forward`` called as ``form`` says: one entry per positional argument passed,
+    None for a tensor, ``n`` for a list of ``n`` tensors (a DenseNet layer takes the features so far).
+    By default every argument is one tensor.
 
-    Arguments left out keep their defaults, which are fixed while tracing (``h=None`` takes the
-    ``if h is None`` branch); the guards torch.fx adds for them are removed.
+    The list's tensors become inputs of their own, in order.  Arguments left out keep their defaults,
+    which are fixed while tracing (``h=None`` takes the ``if h is None`` branch); the guards torch.fx
+    adds for them are removed.
     """
     params = [p for p in inspect.signature(module.forward).parameters.values()
               if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    positional = len(params) if positional is None else positional
-    concrete = {}
-    for p in params[positional:]:
+    form = (None,) * len(params) if form is None else form
+    concrete = {p.name: [fx.PH] * size for p, size in zip(params, form) if size is not None}
+    for p in params[len(form):]:
         if p.default is p.empty:
             raise Unsupported(f"forward needs its argument {p.name!r}, which the call does not pass")
         concrete[p.name] = p.default
@@ -44,14 +47,14 @@ def trace_one_level(module: nn.Module, positional: int | None = None) -> fx.Grap
         raise
     except Exception as err:
         raise Unsupported(f"torch.fx cannot trace its forward ({_first_line(err)})") from None
-    if concrete:
-        _drop_specialized(graph, positional)
+    if len(params) > len(form):
+        _drop_specialized(graph, sum(1 if size is None else size for size in form))
     return graph
 
 
-def _drop_specialized(graph: fx.Graph, positional: int) -> None:
-    """Remove the placeholders of fixed arguments and the guards that only check them."""
-    fixed = set([n for n in graph.nodes if n.op == "placeholder"][positional:])
+def _drop_specialized(graph: fx.Graph, inputs: int) -> None:
+    """Remove the placeholders after the first ``inputs`` (fixed arguments) and the guards that only check them."""
+    fixed = set([n for n in graph.nodes if n.op == "placeholder"][inputs:])
     for node in graph.nodes:
         if node.op != "placeholder" and any(a in fixed for a in node.all_input_nodes):
             fixed.add(node)

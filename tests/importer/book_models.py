@@ -287,8 +287,9 @@ class WithFixedHidden(nn.Module):
         return self.hidden(torch.relu(self.inp(x)))
 
 
-# Parts that become code blocks: DenseBlock's forward calls the items of its Sequential one by one
-# (``for blk in self.net``), which a graph of blocks cannot say yet.
+# Parts that become code blocks: DenseBlock's forward calls the items of its Sequential one by one with a
+# concatenation between them, so they are neither one Sequential node nor nodes of their own ('net.0' names
+# no node).
 CODE_BLOCKS = {"densenet": {"DenseBlock"}}
 
 # name -> (factory, example input)
