@@ -51,11 +51,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("file", help="a .safetensors, .pt or .pth file")
     p.add_argument("--json", action="store_true",
                    help="print JSON instead of a table (infinities and NaN as the strings \"inf\", \"-inf\", \"nan\")")
-    p = sub.add_parser("import", help="open a PyTorch model as a project: file.py:NAME or package.module:NAME")
-    p.add_argument("source", help="path/to/file.py:NAME or package.module:NAME")
+    p = sub.add_parser("import", help="open a PyTorch model as a project: file.py:NAME, package.module:NAME "
+                                      "or model.onnx")
+    p.add_argument("source", help="path/to/file.py:NAME, package.module:NAME or path/to/model.onnx")
     p.add_argument("out", help="the project file to write (.netstudio)")
     p.add_argument("--input", type=_parse_shapes, metavar="SHAPE[;SHAPE...]",
-                   help="example input shapes, such as 1,3,224,224 (several separated by ';')")
+                   help="example input shapes, such as 1,3,224,224 (several separated by ';'); "
+                        "an ONNX file's own shapes by default")
     p.add_argument("--dtype", default="float32", help="the inputs' dtype (default float32)")
     return parser
 

@@ -14,10 +14,10 @@ import sys
 def run(args) -> int:
     from ..app_data import trust_store_path
     from ..errors import NetStudioError
-    from ..importer import import_source
+    from ..importer import import_source, is_onnx
     from ..serialization import save_project
     from ..trust import TrustStore
-    if not args.input:
+    if not args.input and not is_onnx(args.source):   # an ONNX file says its own input shapes
         raise NetStudioError("Give the model's input shape with --input, for example --input 1,3,224,224.")
     result = import_source(args.source, args.input, args.dtype)
     save_project(result.project, args.out, weights=result.weights)

@@ -23,6 +23,7 @@ from .constructor_record import ConstructorRecord
 from .convert import Fallback, ModelConverter
 from .errors import ImportFailed, Unsupported
 from .fidelity import load_original_weights, output_difference, untied_parameters
+from .onnx_import import is_onnx, onnx_module
 from .sources import load_model
 
 
@@ -71,11 +72,18 @@ def example_inputs(shapes, dtype: str = "float32") -> tuple[torch.Tensor, ...]:
 
 
 def import_source(source: str, shapes, dtype: str = "float32") -> ImportResult:
-    """``netstudio import``'s work: load the model ``source`` names, and import it."""
+    """``netstudio import``'s work: load the model ``source`` names, and import it.
+
+    An ONNX file (``model.onnx``) is read, never run; its input shapes come from the file, and ``shapes``
+    are needed only for its dynamic dimensions."""
+    if is_onnx(source):
+        module, inputs, name = onnx_module(source, shapes, dtype)
+        return from_module(module, inputs, name=name)
     inputs = example_inputs(shapes, dtype)
     record = ConstructorRecord()
     model, name = load_model(source, record)
     return from_module(model, inputs, name=name, record=record)
 
 
-__all__ = ["example_inputs", "import_source", "Fallback", "ImportFailed", "ImportResult", "Unsupported", "from_module", "load_model"]
+__all__ = ["example_inputs", "import_source", "is_onnx", "onnx_module", "Fallback", "ImportFailed", "ImportResult",
+           "Unsupported", "from_module", "load_model"]

@@ -1,4 +1,4 @@
-"""Where a model comes from: ``file.py:NAME`` or ``package.module:NAME`` (ONNX files: not yet).
+"""Where a model comes from: ``file.py:NAME``, ``package.module:NAME`` or ``model.onnx``.
 
 Loading a Python file runs it: that is the user's act, as ``python file.py``
 would be.  Every way this can fail (a missing file, a name that is not there,
@@ -18,12 +18,14 @@ from torch import nn
 
 from .constructor_record import ConstructorRecord
 from .errors import ImportFailed
+from .onnx_import import is_onnx, onnx_module
 
 
 def load_model(source: str, record: ConstructorRecord | None = None) -> tuple[nn.Module, str]:
     """The module named by ``source`` and a short name for it; ``record`` notes its modules' arguments."""
-    if source.lower().endswith(".onnx"):
-        raise ImportFailed("ONNX files cannot be imported yet: import the PyTorch model itself (file.py:NAME).")
+    if is_onnx(source):   # read as data, never run: its graph rebuilt from torch.nn modules (see .onnx_import)
+        module, _, name = onnx_module(source)
+        return module, name
     where, sep, name = source.rpartition(":")
     if not sep or not where or not name:
         raise ImportFailed(f"'{source}' does not name a model: write path/to/file.py:NAME or package.module:NAME.")

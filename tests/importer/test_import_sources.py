@@ -105,7 +105,7 @@ def test_code_blocks_made_by_an_import_are_trusted_through_the_record_not_the_fi
     ("{file}:Broken", "Broken() failed: ValueError: no GPU here."),
     ("{file}", "does not name a model: write path/to/file.py:NAME or package.module:NAME."),
     ("no_such_package_xyz:Net", "Importing no_such_package_xyz failed: ModuleNotFoundError: "),
-    ("{dir}/model.onnx", "ONNX files cannot be imported yet: import the PyTorch model itself (file.py:NAME)."),
+    ("{dir}/model.onnx", "There is no file '{dir}/model.onnx'."),   # an ONNX file: tests/importer/test_import_onnx*.py
 ])
 def test_a_bad_source_is_one_line_and_exit_2(model_file, tmp_path, capsys, source, message):
     source = source.format(file=model_file, dir=tmp_path)

@@ -1,7 +1,8 @@
 """File → Import PyTorch Model…: which model, and the shape of its input.
 
-Two sources: a Python file and a name in it (listed from the file's syntax,
-without running it), or a torchvision model (when torchvision is installed).
+Three sources: a Python file and a name in it (listed from the file's syntax,
+without running it), a torchvision model (when torchvision is installed), or
+an ONNX file, read as data, whose input shapes come from the file unless given.
 The dialog only collects the choice; the import itself runs in
 ``FileActions.import_model``.
 """
@@ -26,10 +27,13 @@ TORCHVISION_MODELS = ("alexnet", "vgg11", "vgg16", "resnet18", "resnet34", "resn
                       "regnet_y_400mf", "convnext_tiny", "vit_b_16", "swin_t")
 
 
+DEFAULT_SHAPE = "1,3,224,224"
+
+
 @dataclass(frozen=True)
 class ImportChoice:
-    source: str                       # what ``netstudio.importer.load_model`` reads
-    shapes: tuple[tuple[int, ...], ...]
+    source: str                       # what ``netstudio.importer.import_source`` reads
+    shapes: tuple[tuple[int, ...], ...]   # empty for an ONNX file's own shapes
     dtype: str
 
 
@@ -55,7 +59,13 @@ class ImportModelDialog(QDialog):
         form.addRow(QLabel("Built with random weights (weights=None)."))
         index = self.tabs.addTab(vision_tab, "torchvision")
         self.tabs.setTabEnabled(index, importlib.util.find_spec("torchvision") is not None)
-        self.shapes = QLineEdit("1,3,224,224")
+        self.onnx_path = QLineEdit()
+        self.onnx_path.setPlaceholderText("path/to/model.onnx")
+        self.onnx_tab = self.tabs.addTab(self._file_tab(self.onnx_path, "ONNX files (*.onnx)", folder, [
+            ("", QLabel("Read as data: nothing in the file runs. The input shape comes from the file;\n"
+                        "give it below only where the file leaves a dimension open."))]), "ONNX file")
+        self.tabs.currentChanged.connect(self._tab_changed)
+        self.shapes = QLineEdit(DEFAULT_SHAPE)
         self.shapes.setObjectName("importShapes")
         self.shapes.setToolTip("One shape per input, batch first; several inputs separated by ';'")
         self.dtype = QComboBox()
@@ -95,7 +105,19 @@ class ImportModelDialog(QDialog):
         chosen, _ = QFileDialog.getOpenFileName(self, "Choose a model file", path.text() or folder, filter_)
         if chosen:
             path.setText(chosen)
-            self._list_names()
+            if path is self.py_path:
+                self._list_names()
+
+    def _tab_changed(self, index: int) -> None:
+        """An ONNX file says its own input shape: the field starts empty there, and the example comes back
+        for the other sources."""
+        onnx = index == self.onnx_tab
+        if onnx and self.shapes.text() == DEFAULT_SHAPE:
+            self.shapes.clear()
+        elif not onnx and not self.shapes.text().strip():
+            self.shapes.setText(DEFAULT_SHAPE)
+        self.shapes.setPlaceholderText("from the file" if onnx else "")
+        self.dtype.setEnabled(not onnx)
 
     def _list_names(self) -> None:
         current = self.py_name.currentText()
@@ -107,6 +129,11 @@ class ImportModelDialog(QDialog):
     def source(self) -> str:
         """The source text for the chosen tab; raises NetStudioError when something is missing."""
         tab = self.tabs.currentIndex()
+        if tab == self.onnx_tab:
+            path = self.onnx_path.text().strip()
+            if not path.lower().endswith(".onnx"):
+                raise NetStudioError("Choose an ONNX file (.onnx).")
+            return path
         if tab == 0:
             path, name = self.py_path.text().strip(), self.py_name.currentText().strip()
             if not path or not name:
@@ -120,11 +147,14 @@ class ImportModelDialog(QDialog):
     def accept(self) -> None:
         try:
             source = self.source()
-            shapes = tuple(tuple(parse_shape(part, minimum=0)) for part in self.shapes.text().split(";"))
+            text = self.shapes.text().strip()
+            shapes = () if not text and self.tabs.currentIndex() == self.onnx_tab else \
+                tuple(tuple(parse_shape(part, minimum=0)) for part in text.split(";"))
         except NetStudioError as err:
             self.error.setText(str(err))
             return
-        self.choice = ImportChoice(source, shapes, self.dtype.currentText())
+        onnx = self.tabs.currentIndex() == self.onnx_tab   # the file says its inputs' dtypes
+        self.choice = ImportChoice(source, shapes, "float32" if onnx else self.dtype.currentText())
         super().accept()
 
 
