@@ -72,7 +72,7 @@ def rebuilds(source: str, module: nn.Module, namespace: dict[str, Any], strict: 
         built = build(source, namespace)
     except Exception:
         return False
-    return describe(built, strict) == describe(module, strict)
+    return describe(built, strict) == describe(module, strict, like=built)
 
 
 def build(source: str, namespace: dict[str, Any]) -> Any:
@@ -85,22 +85,30 @@ def build(source: str, namespace: dict[str, Any]) -> Any:
             return eval(source, namespace)  # noqa: S307
 
 
-def describe(module: nn.Module, strict: bool = True) -> tuple:
-    """Everything a constructor decides about a module tree, values of tensors excepted."""
+def describe(module: nn.Module, strict: bool = True, like: nn.Module | None = None) -> tuple:
+    """Everything a constructor decides about a module tree, values of tensors excepted.
+
+    With ``like`` (a module a constructor built), only the plain attributes ``like`` has are described:
+    one a model set on its own afterwards (torchvision's ``fc.stddev``, read only by its init) is no
+    setting a constructor makes, and computes nothing.
+    """
     def tensors(table: dict) -> list:
         return [(k, None if v is None else (tuple(v.shape), v.dtype)) for k, v in table.items()]
 
     own = (type(module).__name__, tensors(module._parameters), tensors(module._buffers),
            sorted(module._non_persistent_buffers_set))
     if strict:
-        own += (type(module), repr(module), _plain_attributes(module))
-    return own + ([(name, None if child is None else describe(child, strict))
+        own += (type(module), repr(module), plain_attributes(module, like))
+    return own + ([(name, None if child is None else
+                    describe(child, strict, None if like is None else like._modules.get(name)))
                    for name, child in module._modules.items()],)
 
 
-def _plain_attributes(module: nn.Module) -> dict[str, str]:
+def plain_attributes(module: nn.Module, like: nn.Module | None = None) -> dict[str, str]:
+    """The public attributes holding literal values (``in_features``, ``eps``), by repr; with ``like``,
+    only those ``like`` also has."""
     return {k: repr(v) for k, v in vars(module).items()
-            if not k.startswith("_") and k != "training" and is_literal(v)}
+            if not k.startswith("_") and k != "training" and is_literal(v) and (like is None or k in vars(like))}
 
 
 def is_literal(value: Any) -> bool:

@@ -66,6 +66,7 @@ def function_block(op: str, target: Any, args: tuple, kwargs: dict):
         raise Unsupported(f"it calls {describe_target(op, target)}, which no block can do")
     ports: dict[Port, str] = {}
     entry = FUNCTIONS[key]
+    kwargs = {k: v for k, v in kwargs.items() if _DEFAULT_KEYWORDS.get(k, _ANY) is not v}
     encoded = [_encode(a, ports, entry.name_at(i) if i < 16 else None, key) for i, a in enumerate(args)]
     call = {"args": encoded, "kwargs": {k: _encode(v, ports, k, key) for k, v in kwargs.items()}}
     params = {"function": key, "call": call}
@@ -75,6 +76,12 @@ def function_block(op: str, target: Any, args: tuple, kwargs: dict):
     outputs = output_ports(params)
     paths = {(): outputs[0]} if len(outputs) == 1 else {(i,): name for i, name in enumerate(outputs)}
     return OpBlock(TYPE_NAME, params, [(name, port) for port, name in ports.items()], paths)
+
+
+# Keywords torch.fx writes at their default value (F.max_pool2d's dispatch passes return_indices=False):
+# leaving them out calls the same function the same way.
+_DEFAULT_KEYWORDS = {"return_indices": False}
+_ANY = object()
 
 
 def _encode(value: Any, ports: dict[Port, str], name: str | None, key: str) -> Any:

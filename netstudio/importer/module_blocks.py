@@ -123,17 +123,19 @@ def _signature_defaults(cls: type) -> dict[str, Any]:
 
 
 def same_configuration(a: nn.Module, b: nn.Module) -> bool:
-    """Whether two module trees compute alike: the same classes, tensor names, shapes and dtypes, and the
-    same plain settings, where ``2`` and ``(2, 2)`` are one kernel size (torch accepts both) and the
+    """Whether ``b`` computes like ``a``, built from a block: the same classes, tensor names, shapes and dtypes,
+    and the same plain settings of ``a``'s, where ``2`` and ``(2, 2)`` are one kernel size (torch accepts both) and the
     in-place flag does not count (the graph owns its values)."""
     if describe(a, strict=False) != describe(b, strict=False):
         return False
-    return all(_settings(x) == _settings(y) for x, y in zip(a.modules(), b.modules()))
+    return all(_settings(x) == _settings(y, like=x) for x, y in zip(a.modules(), b.modules()))
 
 
-def _settings(module: nn.Module) -> dict[str, Any]:
+def _settings(module: nn.Module, like: nn.Module | None = None) -> dict[str, Any]:
+    """Plain settings; with ``like`` (the built one), only those it has (see ``constructors.describe``)."""
     return {k: _normal(v) for k, v in vars(module).items()
-            if not k.startswith("_") and k not in ("training", "inplace") and is_literal(v)}
+            if not k.startswith("_") and k not in ("training", "inplace") and is_literal(v)
+            and (like is None or k in vars(like))}
 
 
 def _normal(value: Any) -> Any:

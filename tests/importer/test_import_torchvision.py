@@ -44,11 +44,16 @@ CASES = {
     # torchvision marks its window attention and patch merging as untraceable (torch.fx.wrap); the attention
     # keeps no 'dim', so only the recorded arguments rebuild it
     "swin_t": (64, {"ShiftedWindowAttention", "PatchMerging", "StochasticDepth"}),
+    # its auxiliary head runs only in training (and needs 299×299: its 5×5 kernel); its AuxLogits.fc carries
+    # an attribute torchvision sets for its init (stddev); its pools pass return_indices=False
+    "inception_v3": (299, set()),
 }
-BUILT_WITH = {"googlenet": {"init_weights": False}}   # the default warns that it will change
+BUILT_WITH = {"googlenet": {"init_weights": False}, "inception_v3": {"init_weights": False}}   # the default warns
 NOTES = {"googlenet": ["The model (GoogLeNet) calls 'aux1' and 'aux2' only in training; the project calls them "
-                       "always and leaves their output unused, so training the project does not train them."]}
-SLOW = {"densenet121", "googlenet", "regnet_y_400mf", "swin_t"}   # over 5 s each on two cores
+                       "always and leaves their output unused, so training the project does not train them."],
+         "inception_v3": ["The model (Inception3) calls 'AuxLogits' only in training; the project calls it always "
+                          "and leaves its output unused, so training the project does not train it."]}
+SLOW = {"densenet121", "googlenet", "regnet_y_400mf", "swin_t", "inception_v3"}   # over 5 s each on two cores
 
 
 @pytest.mark.parametrize("name", [pytest.param(name, marks=[pytest.mark.slow] if name in SLOW else [])
