@@ -59,6 +59,9 @@ def built(b: Builder, cls: type, tensors: dict[str, torch.Tensor | None], **kwar
     for name, value in tensors.items():
         if value is None:
             continue
+        if value.dtype != torch.float32:   # the blocks build their layers in float32
+            b.fail(f"holds its {name} as {str(value.dtype).removeprefix('torch.')}; NetStudio imports layers "
+                   "whose weights are float32")
         mine = getattr(module, name)
         if tuple(mine.shape) != tuple(value.shape):
             b.fail(f"has a {name} of shape {tuple(value.shape)} where {tuple(mine.shape)} is expected")

@@ -311,3 +311,10 @@ def test_many_tensors_each_within_the_budget_are_refused_together(tmp_path, caps
         set_memory_budget(None)
     assert message == ("The ONNX node '' ('ConstantOfShape') takes the tensors of the graph past the memory budget "
                        "of 1.0 MB.")
+
+
+def test_layers_whose_weights_are_not_float32_are_one_sentence(tmp_path, capsys):
+    w = tensor("fc.weight", np.ones((4, 3)), np.float64)
+    path = write(tmp_path, [helper.make_node("Gemm", ["x", "fc.weight"], ["y"], transB=1)], initializers=[w])
+    assert refused(capsys, path) == ("The ONNX node '' ('Gemm') holds its weight as float64; NetStudio imports "
+                                     "layers whose weights are float32.")

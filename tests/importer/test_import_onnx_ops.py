@@ -137,8 +137,8 @@ CASES = {
         {"x": [2, 3, 4]}, {"zero": i64(0)[0], "zero1": i64(0), "cols": i64(12), "r0": i64(0)[0], "r1": i64(12)[0],
                            "r2": i64(1)[0], "e1": f32(1, 1), "eshape": i64(2, 24), "reps": i64(1, 2)},
         13, set()),
-    "one-value-of-more-dimensions": ([node("Mul", ["x", "c"])], {"x": [3, 4]}, {"c": np.full((1, 1, 1), 2.5, np.float32)},
-                                     17, set()),
+    "one-value-of-more-dimensions": ([node("Mul", ["x", "c"])], {"x": [3, 4]},
+                                     {"c": np.full((1, 1, 1), 2.5, np.float32)}, 17, set()),
     "einsum": ([node("Einsum", ["x", "z"], equation="bij,bjk->bik")], {"x": [2, 3, 4], "z": [2, 4, 5]}, {}, 13, set()),
     "expand-a-computed-tensor": ([node("Expand", ["x", "shape"])], {"x": [3, 1]}, {"shape": i64(2, 3, 4)}, 13, set()),
 }
