@@ -1,6 +1,10 @@
 """Property: for any graph, ``check`` either accepts it, and then the compiled
 module runs on the meta device with exactly the inferred output shape, or it
-returns diagnostics, and ``compile`` raises GraphError.  Never anything else."""
+returns diagnostics, and ``compile`` raises GraphError.  Never anything else.
+
+The graphs mix catalog layers, Function blocks (allow-listed calls, some with
+bad arguments), Parameter blocks, nested blocks and blocks with constructor
+arguments whose uses pass good, bad or undeclared values."""
 
 from __future__ import annotations
 
@@ -20,6 +24,13 @@ SINGLE = ["Linear", "ReLU", "Tanh", "GELU", "Softmax", "Flatten", "Dropout", "La
           "AddScalar", "MulScalar", "Sum", "Mean", "BatchNorm1d", "Sigmoid"]
 MULTI = ["Add", "Multiply", "MatMul", "Concat"]
 DIMS = st.integers(1, 5)
+X = {"port": "x"}
+# Function calls of one tensor port ``x``; some cannot work on some shapes (the checker must say so).
+FUNCTION_CALLS = [
+    ("torch.flatten", [X, 1], {}), ("Tensor.transpose", [X, 0, -1], {}), ("torch.unsqueeze", [X, 1], {}),
+    ("torch.softmax", [X, -1], {}), ("torch.exp", [X], {}), ("Tensor.reshape", [X, 2, -1], {}),
+    ("torch.sum", [X], {"dim": -1, "keepdim": True}), ("Tensor.permute", [X, 5, 0], {}),
+]
 
 
 def params_for(draw, type_name: str) -> dict:
@@ -41,7 +52,20 @@ def params_for(draw, type_name: str) -> dict:
         return {"value": draw(st.sampled_from([1.0, -2.5, float("nan") if bad else 0.5]))}
     if type_name == "Constant":
         return {"shape": draw(st.lists(DIMS, min_size=1, max_size=3)), "fill": draw(st.sampled_from(["rand", "ones"]))}
+    if type_name == "Function":
+        key, args, kwargs = draw(st.sampled_from(FUNCTION_CALLS))
+        return {"function": "torch.nope" if bad else key, "call": {"args": args, "kwargs": kwargs}}
+    if type_name == "Parameter":
+        return {"shape": draw(st.lists(DIMS, min_size=0, max_size=3)), "init": draw(st.sampled_from(["zeros", "normal"]))}
     return {}
+
+
+def with_argument(draw, params: dict, arguments: dict) -> dict:
+    """Sometimes a Linear's out_features refers to an argument of its block (or to one it lacks)."""
+    if "out_features" in params and arguments and draw(st.booleans()):
+        name = draw(st.sampled_from(sorted(arguments) + (["missing"] if draw(st.integers(0, 8)) == 0 else [])))
+        params = {**params, "out_features": {"arg": name}}
+    return params
 
 
 @st.composite
@@ -51,7 +75,8 @@ def random_body(draw, doc: Document, definition: str, kind: str, allow_blocks: b
         doc.disconnect(definition, e)
     inp, out = d.inputs[0].id, d.outputs[0].id
     n = draw(st.integers(0, 6))
-    pool = SINGLE if kind == "sequential" else SINGLE + MULTI + ["Constant"]
+    pool = SINGLE if kind == "sequential" else SINGLE + MULTI + ["Constant", "Function", "Parameter"]
+    arguments = d.arguments
     if allow_blocks:
         pool = pool + ["Block"]
     made: list[str] = [inp]
@@ -60,11 +85,18 @@ def random_body(draw, doc: Document, definition: str, kind: str, allow_blocks: b
         if type_name == "Block":
             inner = doc.unique_definition_name("Inner")
             doc.add_definition(inner, kind=draw(st.sampled_from(["graph", "sequential"])))
+            if draw(st.booleans()):
+                doc.set_argument(inner, "width", draw(DIMS))
             draw(random_body(doc, inner, doc.definition(inner).kind, allow_blocks=False))
             type_name = "Sequential" if doc.definition(inner).kind == "sequential" else "Block"
-            node = doc.add_node(definition, type_name, params={"definition": inner})
+            params = {"definition": inner}
+            if draw(st.booleans()):   # this use passes a value: good, out of range, or for an undeclared name
+                params["args"] = {draw(st.sampled_from(["width", "width", "height"])):
+                                  draw(st.sampled_from([1, 3, 0, "x"]))}
+            node = doc.add_node(definition, type_name, params=params)
         else:
-            node = doc.add_node(definition, type_name, params=params_for(draw, type_name))
+            node = doc.add_node(definition, type_name, params=with_argument(draw, params_for(draw, type_name),
+                                                                            arguments))
         ports = input_ports(doc.project, node)
         for port in ports:
             if kind == "sequential":
