@@ -24,6 +24,7 @@ import unicodedata
 
 from ..catalog import get_block
 from ..catalog.block_spec import Role
+from ..graph.arguments import argument_name_problem
 from ..graph.names import NameKind, name_problem, node_name_kind
 from ..graph.project import Project
 from .errors import ExportError, shown
@@ -98,6 +99,8 @@ def require_valid_names(project: Project) -> None:
         _require(name_problem(d.name, NameKind.DEFINITION), f"The block definition {shown(d.name)}")
         if not (d.kind == "sequential" and d.class_name == "Sequential"):
             _require(name_problem(d.class_name, NameKind.CLASS), f"The class of the definition {shown(d.name)}")
+        for argument in d.arguments:
+            _require(argument_name_problem(argument), f"An argument of {shown(d.name)}")
         for node in d.nodes.values():
             spec = get_block(node.type)
             role = spec.role if spec is not None else None

@@ -17,7 +17,7 @@ import torch
 from netstudio.analysis import check
 from netstudio.compiler import compile_project
 from netstudio.errors import EditError
-from netstudio.export import export_plain_pytorch
+from netstudio.export import ExportError, export_plain_pytorch
 from netstudio.graph import Document, Project
 from netstudio.graph.arguments import MAX_ARGUMENTS, bind, reference
 from netstudio.serialization import load_project
@@ -278,3 +278,13 @@ def test_export_without_arguments_when_a_child_cannot_take_them(tmp_path):
     text = _exported(doc, tmp_path)
     assert "class ConvBlock_2" in text and "def __init__(self):" in text
     assert "Scale(factor=3.0)" in text and "Scale(factor=2.0)" in text
+
+
+def test_export_refuses_an_argument_name_that_would_be_code_whatever_the_checker_said(tmp_path):
+    """Defence in depth: the name reaches ``def __init__(self, ...)`` only through the name rule."""
+    doc = conv_block_project()
+    net = compile_project(doc.project)
+    doc.definition("ConvBlock").arguments["x=__import__('os')"] = 1
+    with pytest.raises(ExportError, match="An argument of 'ConvBlock' cannot be exported"):
+        export_plain_pytorch(doc.project, net, tmp_path)
+    assert not (tmp_path / "model.py").exists()
