@@ -292,7 +292,7 @@ def assert_beside(label, button) -> None:
 
 
 def test_a_failed_forward_says_why_beside_its_button(qtbot, make_controller, show_widget):
-    panel = show_widget(RunPanel(make_controller("mlp", trusted=False)), (460, 160))  # the panel scrolls
+    panel = show_widget(RunPanel(make_controller("mlp", trusted=False)), (460, 120))  # the panel scrolls
     scroll = panel.findChild(run_panel.QScrollArea)
     assert scroll.verticalScrollBar().maximum() > 0
     type_into(qtbot, panel.shape_edit, "2, 5")

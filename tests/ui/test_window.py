@@ -134,7 +134,7 @@ def test_view_menu_lists_every_panel_and_add_panel_adds_one(make_window, qtbot):
     assert window.docks["heatmap"] is panel
     assert panel.toggleViewAction() in window.menus["view"].actions()
     assert window.dockWidgetArea(panel) == Qt.DockWidgetArea.RightDockWidgetArea
-    qtbot.waitUntil(lambda: panel in window.tabifiedDockWidgets(window.docks["history"]))  # laid out lazily
+    qtbot.waitUntil(lambda: panel in window.tabifiedDockWidgets(window.docks["properties"]))  # laid out lazily
 
 
 def test_a_panel_added_after_start_up_goes_back_where_it_was(make_window, qtbot):

@@ -17,15 +17,4 @@ def install_panels(window) -> None:
     for module in (param_tree, heatmap, init_picker, shared_links, run_panel, checkpoint_inspector,
                    device_selector, import_weights):
         module.install(window)
-    # The last dock added to a tab group is the one shown; show the everyday ones instead,
-    # and give the parameter tree and the bottom panels room (a saved layout overrides this).
-    from PySide6.QtCore import Qt
-    docks = window.docks
-    for name in ("parameterTreeDock", "problems"):
-        if name in docks:
-            docks[name].raise_()
-    right = [docks[n] for n in ("properties", "parameterTreeDock") if n in docks]
-    if len(right) == 2:
-        window.resizeDocks(right, [260, 420], Qt.Orientation.Vertical)
-    if "problems" in docks:
-        window.resizeDocks([docks["problems"]], [230], Qt.Orientation.Vertical)
+    window.perspectives.restore()  # now that every dock is there, lay them out as the perspective has them

@@ -4,7 +4,8 @@ and a status bar, all bound to one ``DocumentController`` for its lifetime.
 Panels are docks added through ``add_panel``, which names them (so their
 place is remembered), lists them in the View menu and tabs them with the
 docks already in their area.  Later panels (parameter tree, heatmap, ...) are
-added the same way.
+added the same way.  Where the docks sit is the current perspective's
+(``perspectives``: Build, Inspect, Train).
 """
 
 from __future__ import annotations
@@ -29,11 +30,11 @@ from ..widgets.docks import make_dock
 from . import guide
 from .examples import RESOURCES
 from .file_actions import FileActions
+from .perspectives import Perspectives
 from .settings import settings
 from .status_bar import StatusSummary
 from .trust import TrustBar
 
-LAYOUT_VERSION = 1
 APP_ICON = RESOURCES / "icons" / "netstudio.svg"
 EDIT_ACTIONS = ("copy", "paste", "duplicate", "delete", "rename", "select_all", None, "group", "ungroup",
                 None, "share_parameters", "stop_sharing", None, "edit_code")
@@ -55,7 +56,8 @@ class MainWindow(QMainWindow):
     Attributes other code builds on: ``controller``, ``canvas``,
     ``block_palette``, ``properties``, ``problems``, ``history``, ``files``
     (File menu and autosave), ``docks`` (objectName -> QDockWidget), ``menus``
-    ("file", "edit", "view", "help" -> QMenu) and ``status`` (the labels).
+    ("file", "edit", "view", "help" -> QMenu), ``perspectives`` and ``status``
+    (the labels).
     """
 
     def __init__(self, parent: QWidget | None = None):
@@ -78,6 +80,8 @@ class MainWindow(QMainWindow):
         column.addWidget(self.trust_bar)
         column.addWidget(self.canvas, 1)
         self.setCentralWidget(central)
+        self.perspectives = Perspectives(self)
+        self.addToolBar(self.perspectives.toolbar)
         self._build_menus()
         self.block_palette = BlockPalette()
         self.properties = PropertiesPanel(self.controller, self.canvas.actions.get("edit_code"))
@@ -89,13 +93,11 @@ class MainWindow(QMainWindow):
         self.add_panel(self.make_dock("properties", "Properties", self.properties), Area.RightDockWidgetArea)
         self.add_panel(self.make_dock("history", "History", self.history), Area.RightDockWidgetArea, tabify=False)
         self.add_panel(self.make_dock("problems", "Problems", self.problems), Area.BottomDockWidgetArea)
-        self.resizeDocks([self.docks["palette"], self.docks["properties"]], [230, 300], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["properties"], self.docks["history"]], [520, 180], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["problems"]], [150], Qt.Orientation.Vertical)
         self.status = StatusSummary(self.controller, self.statusBar())
         self.block_palette.block_activated.connect(self.canvas.add_block_at_center)
         self.problems.problem_activated.connect(self.show_problem)
         self.canvas.status_message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.controller.tensor_selected.connect(self._bring_heatmap_forward)
         self.controller.modified_changed.connect(self._update_title)
         self.files.shown.connect(self._on_project_shown)
         self._update_title()
@@ -117,12 +119,20 @@ class MainWindow(QMainWindow):
         if not name or name in self.docks:
             raise ValueError(f"A panel needs a unique objectName, not {name!r}.")
         if not self.restoreDockWidget(dock):  # else it is back where the restored layout had it
-            neighbours = [d for d in self.docks.values() if self.dockWidgetArea(d) == area and not d.isFloating()]
+            neighbours = [d for d in self.docks.values()
+                          if self.dockWidgetArea(d) == area and not d.isFloating() and not d.isHidden()]
             self.addDockWidget(area, dock)
             if tabify and neighbours:
                 self.tabifyDockWidget(neighbours[-1], dock)
         self.docks[name] = dock
         self.menus["view"].insertAction(self._panels_end, dock.toggleViewAction())
+
+    def _bring_heatmap_forward(self, ref) -> None:
+        """A tensor was picked (in the tree, a checkpoint, the run's output): show it where it is drawn."""
+        dock = self.docks.get("heatmapDock")
+        if ref is not None and dock is not None:
+            dock.show()
+            dock.raise_()
 
     # -- menus ----------------------------------------------------------------------------
     def _build_menus(self) -> None:
@@ -157,6 +167,8 @@ class MainWindow(QMainWindow):
         self._add_canvas_actions(m, EDIT_ACTIONS)
 
         m = self.menus["view"] = bar.addMenu("&View")
+        self.perspectives.fill_menu(m.addMenu(qta.icon("mdi6.view-dashboard-outline"), "&Perspective"))
+        m.addSeparator()
         self._panels_end = m.addSeparator()
         self._add_canvas_actions(m, VIEW_ACTIONS)
 
@@ -218,18 +230,15 @@ class MainWindow(QMainWindow):
 
     # -- window state ------------------------------------------------------------------------
     def restore_layout(self) -> None:
-        """Put the window and its docks where they were when it last closed."""
-        store = settings()
-        geometry, state = store.value("window/geometry"), store.value("window/state")
+        """Put the window where it was when it last closed, and its docks as its perspective had them."""
+        geometry = settings().value("window/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
-        if isinstance(state, QByteArray):
-            self.restoreState(state, LAYOUT_VERSION)
+        self.perspectives.restore()
 
     def save_layout(self) -> None:
-        store = settings()
-        store.setValue("window/geometry", self.saveGeometry())
-        store.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        settings().setValue("window/geometry", self.saveGeometry())
+        self.perspectives.save()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.files.maybe_save():

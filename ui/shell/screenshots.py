@@ -49,16 +49,19 @@ def _show_docks(window, *names: str) -> None:
 
 
 def _inspect_weight(window) -> None:
-    """Run once (the lazy layers materialize), then pick 0.weight in the tree: the heatmap shows it."""
+    """In Inspect, run once (the lazy layers materialize), then pick 0.weight in the tree: the heatmap shows it."""
+    window.perspectives.switch("inspect")
     window.controller.session.run_forward()
     panel = window.docks["parameterTreeDock"].widget()
     panel.select_names(["0.weight"])
-    _show_docks(window, "parameterTreeDock", "heatmapDock")
 
 
 def _train(window) -> None:
-    """Train 60 steps with the run panel's worker and show the loss curve and the parameter tree."""
+    """In Train, 60 steps with the run panel's worker: the loss curve beside the heatmap of 0.weight."""
     from PySide6.QtWidgets import QApplication
+    window.perspectives.switch("train")
+    window.controller.session.run_forward()
+    window.docks["parameterTreeDock"].widget().select_names(["0.weight"])
     run = window.docks["runPanelDock"].widget()
     run.steps_spin.setValue(60)
     run.lr_spin.setValue(0.05)
@@ -66,7 +69,6 @@ def _train(window) -> None:
     run.wait(60000)
     for _ in range(20):
         QApplication.processEvents()
-    _show_docks(window, "runPanelDock", "parameterTreeDock")
 
 
 def _tied_gradients(window) -> None:

@@ -2,8 +2,8 @@
 it applies to, see what it would draw, then apply it as one undo step.
 
 Four groups, top to bottom: the seed's examples, one click each (``presets``),
-the scheme and its arguments (``scheme_box``), the scope (``scope_box``), and
-the preview (``preview_box``), which draws the scheme into a scratch tensor
+the scheme and its arguments (``scheme_box``), the scope (``scope_box``) with
+Apply under it, and the preview (``preview_box``), which draws the scheme into a scratch tensor
 of the chosen target's shape with a fixed generator, so nothing changes until
 Apply; the target's current values are drawn behind it in grey.
 """
@@ -11,7 +11,7 @@ Apply; the target's current values are drawn behind it in grey.
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QDockWidget, QGridLayout, QGroupBox, QLabel, QPushButton, QSizePolicy, QWidget
+from PySide6.QtWidgets import QDockWidget, QGridLayout, QGroupBox, QHBoxLayout, QLabel, QPushButton, QSizePolicy, QWidget
 from torch.nn.parameter import UninitializedParameter
 
 from netstudio.errors import NetStudioError
@@ -21,7 +21,7 @@ from netstudio.init.presets import PRESETS, linear_paths
 
 from ...document.weight_commands import ApplyInitializers, push_weight_command
 from ..arg_form import plain_number
-from ..form_pieces import button_row, compact, named_button, say, scroll_page
+from ..form_pieces import compact, named_button, say, scroll_page, tighten
 from ..panel import Panel, install_panel
 from .preview_box import PreviewBox
 from .scheme_box import SchemeBox
@@ -51,16 +51,20 @@ class InitPickerPanel(Panel):
         _, layout = scroll_page(self)
         layout.addWidget(self._preset_group())
         self.schemes, self.scopes, self.preview = SchemeBox(), ScopeBox(), PreviewBox()
-        for group in (self.schemes, self.scopes, self.preview):
-            layout.addWidget(group)
+        layout.addWidget(self.schemes)
+        layout.addWidget(self.scopes)
+        # Apply, with what it did beside it, right under the scope: a short dock shows them before the preview.
         self.apply_button = named_button("mdi6.auto-fix", "Apply", "applyInit", self.apply)
         self.apply_button.setDefault(True)
-        layout.addLayout(button_row(self.apply_button))
         self.status = QLabel()
         self.status.setObjectName("initStatus")
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.status)
+        row = QHBoxLayout()
+        row.addWidget(self.apply_button, 0, Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.status, 1)
+        layout.addLayout(row)
+        layout.addWidget(self.preview)
         layout.addStretch(1)
         self.expose(self.schemes, "scheme_combo", "scheme_help", "arg_form")
         self.expose(self.scopes, "scope_combo", "block_combo", "param_combo", "type_combo", "leaf_combo",
@@ -71,6 +75,7 @@ class InitPickerPanel(Panel):
             combo.currentIndexChanged.connect(self.update_matches)
         self.target_combo.currentIndexChanged.connect(self.update_preview)
         compact(self.scheme_combo, self.scope_combo, *self.scopes.choices, self.target_combo)
+        tighten(self)
 
     def _preset_group(self) -> QGroupBox:
         presets = QGroupBox("The book's examples")

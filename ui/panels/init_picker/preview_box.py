@@ -35,7 +35,7 @@ class PreviewBox(QGroupBox):
         self.target_combo = QComboBox()
         self.target_combo.setObjectName("previewTarget")
         layout.addWidget(labelled("Shape of", self.target_combo))
-        self.plot = small_plot("previewPlot", 140, 220)
+        self.plot = small_plot("previewPlot", 80, 140)
         self.plot.getPlotItem().setMouseEnabled(x=False, y=False)
         self.plot.getPlotItem().showGrid(x=True, y=True, alpha=0.15)
         layout.addWidget(QLabel(f"<span style='color:{PREVIEW_COLOR}'>■</span> after Apply &nbsp; "

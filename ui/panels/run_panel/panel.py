@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QBoxLayout, QDockWidget, QFileDialog, QLineEdit, Q
 from netstudio.errors import NetStudioError, RunError
 from netstudio.run import TrainResult
 
-from ..form_pieces import say, scroll_page
+from ..form_pieces import say, scroll_page, tighten
 from ..panel import Panel, install_panel
 from ..run_worker import Runner, training_job
 from ..tensor_ref import TensorRef
@@ -31,7 +31,7 @@ from .train_box import TrainBox
 
 TENSOR_FILTER = "Tensor files (*.pt *.pth *.safetensors *.bin);;All files (*)"
 REDRAW_MS = 50
-WIDE_LAYOUT = 820  # pixels: from this width on, controls and results sit side by side
+WIDE_LAYOUT = 560  # pixels: from this width on, controls and results sit side by side
 LIVE_INTERVAL = 0.1  # seconds between weights_changed events during training
 
 
@@ -88,6 +88,7 @@ class RunPanel(Panel):
                     "train_button", "train_error")
         self.expose(self.results, "progress", "cancel_button", "status", "loss_plot", "loss_curve", "losses",
                     "output_label", "show_output_button", "mode_label", "output_text")
+        tighten(self)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
