@@ -100,12 +100,30 @@ def test_install_and_uninstall_the_desktop_entry(tmp_path):
     command = shlex.split(fields["Exec"])
     assert command[0] == str(SCRIPT) and os.access(command[0], os.X_OK) and command[-1] == "%f"
     assert fields["Icon"] == "netstudio" and fields["Categories"] == "Science;ArtificialIntelligence;"
+    assert fields["MimeType"] == "application/x-netstudio;"
+    assert (data / "mime" / "packages" / "netstudio.xml").is_file()
     if VALIDATOR:
         check = subprocess.run([VALIDATOR, str(entry)], capture_output=True, text=True)
         assert check.returncode == 0 and not (check.stdout + check.stderr).strip(), check.stdout + check.stderr
     result = run([str(SCRIPT), "--uninstall-desktop"], XDG_DATA_HOME=str(data))
     assert result.returncode == 0, result.stderr
-    assert not entry.exists() and not icon.exists()
+    assert not entry.exists() and not icon.exists() and not (data / "mime" / "packages" / "netstudio.xml").exists()
+
+
+def test_the_project_file_type_is_registered_so_a_double_click_opens_it(tmp_path):
+    """The entry opens ``application/x-netstudio``, which the shared-mime-info file gives ``*.netstudio``."""
+    import xml.etree.ElementTree as ET
+    written = desktop_entry.install(tmp_path)
+    mime = tmp_path / "mime" / "packages" / "netstudio.xml"
+    assert mime in written
+    ns = {"m": "http://www.freedesktop.org/standards/shared-mime-info"}
+    kind = ET.parse(mime).getroot().find("m:mime-type", ns)
+    assert kind.get("type") == desktop_entry.MIME_TYPE
+    assert [g.get("pattern") for g in kind.findall("m:glob", ns)] == ["*.netstudio"]
+    entry = (tmp_path / "applications" / "netstudio.desktop").read_text()
+    assert f"MimeType={desktop_entry.MIME_TYPE};" in entry.splitlines()
+    assert "%f" in next(line for line in entry.splitlines() if line.startswith("Exec="))  # the file is passed on
+    assert desktop_entry.uninstall(tmp_path) == written
 
 
 @pytest.mark.skipif(VALIDATOR is None, reason="desktop-file-validate is not installed")
