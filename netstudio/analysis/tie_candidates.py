@@ -10,8 +10,11 @@ With a ``CheckResult`` the inferred shapes decide, in every instance of the
 definition where both nodes were inferred; without one (or where inference has
 not reached the nodes yet) the hyperparameters alone decide.
 
-Each call looks at one node against the nodes of its definition, so a menu
-asks when it opens; nothing here is meant to run for every node at once.
+Each call looks at one node against the nodes of its type in its definition,
+so a menu asks when it opens; nothing here is meant to run for every node at
+once.  What inference learned is read through a ``ShapeIndex`` (node id ->
+instance path -> ``NodeInfo``), built in one pass once per check result, so a
+question never walks the whole result or project again.
 """
 
 from __future__ import annotations
@@ -46,6 +49,30 @@ def untied_sharers(d: Definition) -> list[Node]:
     return [n for n in d.nodes.values() if n.tied_to is None and n.id not in owners and holds_parameters(n)]
 
 
+class ShapeIndex:
+    """What one check result inferred, by node id then instance path: one pass over the result."""
+
+    def __init__(self, result: CheckResult | None):
+        self.result = result
+        self.by_node: dict[str, Infos] = {}
+        for (path, nid), info in (result.infos.items() if result is not None else ()):
+            self.by_node.setdefault(nid, {})[path] = info
+
+    def get(self, node_id: str, default: Infos) -> Infos:
+        return self.by_node.get(node_id, default)
+
+
+_last_index = ShapeIndex(None)
+
+
+def shape_index(result: CheckResult | None) -> ShapeIndex:
+    """The index of ``result``, built once however many menus ask about the same result."""
+    global _last_index
+    if _last_index.result is not result:
+        _last_index = ShapeIndex(result)
+    return _last_index
+
+
 def tie_candidates(project: Project, d: Definition, node_id: str,
                    result: CheckResult | None = None) -> list[Node]:
     """The nodes of ``d`` whose module ``node_id`` could use, in the definition's node order."""
@@ -53,7 +80,7 @@ def tie_candidates(project: Project, d: Definition, node_id: str,
         return []
     node = d.nodes[node_id]
     others = [o for o in d.nodes.values() if _may_own(node, o)]
-    infos = _infos_of(result, [node_id] + [o.id for o in others])
+    infos = shape_index(result)
     spec = get_block(node.type)
     return [o for o in others if _fits(spec, node, o, infos.get(node_id, {}), infos.get(o.id, {}))]
 
@@ -64,7 +91,7 @@ def can_tie(project: Project, d: Definition, node_id: str, target_id: str,
     node, target = d.nodes.get(node_id), d.nodes.get(target_id)
     if node is None or target is None or not could_share(d, node_id) or not _may_own(node, target):
         return False
-    infos = _infos_of(result, [node_id, target_id])
+    infos = shape_index(result)
     return _fits(get_block(node.type), node, target, infos.get(node_id, {}), infos.get(target_id, {}))
 
 
@@ -105,15 +132,3 @@ def _fits_here(spec: BlockSpec, block_type: str, owner_params: dict, mine: NodeI
         if size is not None and here is not None and size != here:
             return False   # a lazy module takes its size from whichever use runs first
     return True
-
-
-def _infos_of(result: CheckResult | None, node_ids: list[str]) -> dict[str, Infos]:
-    """What inference learned about these nodes, by node and instance path (one pass over the result)."""
-    if result is None:
-        return {}
-    wanted = set(node_ids)
-    out: dict[str, Infos] = {}
-    for (path, nid), info in result.infos.items():
-        if nid in wanted:
-            out.setdefault(nid, {})[path] = info
-    return out

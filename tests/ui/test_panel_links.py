@@ -27,6 +27,13 @@ def node_id(panel: SharedLinksPanel, position: str) -> str:
     return next(n.id for n in d.nodes.values() if d.effective_name(n) == position)
 
 
+def open_candidates(panel: SharedLinksPanel) -> list[str]:
+    """Open the "uses" list, as a click does (its items are computed then), and read it."""
+    panel.node_b.showPopup()
+    panel.node_b.hidePopup()
+    return [panel.node_b.itemData(i) for i in range(panel.node_b.count())]
+
+
 def click_row(qtbot, panel: SharedLinksPanel, row: int) -> None:
     item = panel.tie_list.topLevelItem(row)
     rect = panel.tie_list.visualItemRect(item)
@@ -96,7 +103,8 @@ def test_stop_sharing_and_share_again_as_undo_commands(qtbot, make_panel):
     # (not Linear 0: it is deferred too, but fed 20 features where they get 8)
     panel.controller.wait_for_check()
     panel.node_a.setCurrentIndex(panel.node_a.findData(n4))
-    assert [panel.node_b.itemData(i) for i in range(panel.node_b.count())] == [n2]
+    assert not panel.tie_button.isEnabled() and "Open “uses”" in panel.tie_hint.text()
+    assert open_candidates(panel) == [n2]
     assert panel.tie_button.isEnabled()
     qtbot.mouseClick(panel.tie_button, Qt.MouseButton.LeftButton)
     assert doc.ties() == [("main", n4, n2)]
@@ -116,7 +124,7 @@ def test_only_compatible_nodes_are_offered(make_panel):
     panel = make_panel("param_access")  # Linear(4, 8) and Linear(8, 1): different hyperparameters
     panel.controller.wait_for_check()
     assert panel.tie_list.topLevelItemCount() == 0 and panel.empty_label.isVisible()
-    assert panel.node_a.count() == 2 and panel.node_b.count() == 0 and not panel.tie_button.isEnabled()
+    assert panel.node_a.count() == 2 and open_candidates(panel) == [] and not panel.tie_button.isEnabled()
     assert "cannot share with any" in panel.tie_hint.text()
     assert panel.alias_combo.count() == 0 and not panel.set_button.isEnabled()
 
@@ -134,7 +142,7 @@ def test_deferred_layers_fed_different_widths_are_not_offered(make_controller, s
         canvas = show_widget(CanvasWidget(controller), (900, 600))
         controller.wait_for_check()
         panel.node_a.setCurrentIndex(panel.node_a.findData(a))
-        shown = [panel.node_b.itemData(i) for i in range(panel.node_b.count())]
+        shown = open_candidates(panel)
         assert shown == ([b] if offered else []) and panel.tie_button.isEnabled() == offered
         menu = canvas.build_context_menu(a)
         share = next(action.menu() for action in menu.actions() if action.menu() is not None)
@@ -223,8 +231,10 @@ def test_gradients_on_a_deferred_network_create_the_parameters_first(qtbot, make
     assert panel.session.materialized and set(panel.gradients) == {"2.weight", "2.bias"}
 
 
-def test_candidates_are_asked_for_the_node_picked_only(make_controller, show_widget, monkeypatch):
-    """On a long chain of alike blocks, building and refreshing the panel never pairs every node with every other."""
+def test_candidates_are_asked_when_the_list_opens_for_the_node_picked_only(qtbot, make_controller, show_widget,
+                                                                          monkeypatch):
+    """On a long chain of alike blocks, building the panel, picking a node and new check results ask for
+    no candidates; opening "uses" asks once, for the node picked, and a new check result asks again."""
     from tests.engine.builders import chain_project
     asked = []
     real = tie_list.tie_candidates
@@ -234,8 +244,63 @@ def test_candidates_are_asked_for_the_node_picked_only(make_controller, show_wid
     controller = make_controller(doc.project)
     panel = show_widget(SharedLinksPanel(controller), (460, 900))
     controller.wait_for_check()
-    assert panel.node_a.count() == 300 and panel.node_b.count() == 299
-    assert set(asked) == {ids[0]} and len(asked) <= 4       # the node shown in "Node", once per refresh
-    asked.clear()
     panel.node_a.setCurrentIndex(panel.node_a.findData(ids[7]))
-    assert asked == [ids[7]] and panel.node_b.count() == 299
+    assert panel.node_a.count() == 300 and asked == []
+    assert len(open_candidates(panel)) == 299 and asked == [ids[7]]
+    open_candidates(panel)
+    assert asked == [ids[7]]                                     # nothing changed: the list stands
+    with qtbot.waitSignal(controller.checked):
+        controller.document.set_param("main", ids[299], "out_features", 4)   # it no longer fits: a new result
+    assert asked == [ids[7]] and panel.node_b.currentData() == ids[0]   # the choice stays until it opens
+    assert len(open_candidates(panel)) == 298 and asked == [ids[7]] * 2
+
+
+def test_one_shape_index_per_check_result(qtbot, make_controller, show_widget, monkeypatch):
+    """Asking for several nodes' candidates reads the check result once, not once per node."""
+    from netstudio.analysis import tie_candidates
+    from tests.engine.builders import chain_project
+    built = []
+
+    class Counted(tie_candidates.ShapeIndex):
+        def __init__(self, result):
+            built.append(result)
+            super().__init__(result)
+
+    monkeypatch.setattr(tie_candidates, "ShapeIndex", Counted)
+    doc, ids = chain_project([("Linear", {"in_features": 8, "out_features": 8})] * 50, shape=(2, 8))
+    controller = make_controller(doc.project)
+    panel = show_widget(SharedLinksPanel(controller), (460, 900))
+    controller.wait_for_check()
+    for node in ids[:10]:
+        panel.node_a.setCurrentIndex(panel.node_a.findData(node))
+        assert len(open_candidates(panel)) == 49
+    assert built == [controller.result]
+
+
+def test_the_tie_list_walks_the_project_once_however_many_ties(make_controller, show_widget, monkeypatch):
+    """Each tie's tooltip names its module paths; they come from one walk of the project, not one per tie."""
+    from tests.engine.builders import chain_project
+    doc, ids = chain_project([("Linear", {"in_features": 8, "out_features": 8})] * 60, shape=(2, 8))
+    for node in ids[1:40]:
+        doc.tie("main", node, ids[0])
+    walks = []
+    real = tie_list.node_places
+    monkeypatch.setattr(tie_list, "node_places", lambda project: walks.append(1) or real(project))
+    panel = show_widget(SharedLinksPanel(make_controller(doc.project)), (460, 900))
+    walks.clear()
+    panel.ties.refresh()
+    assert panel.tie_list.topLevelItemCount() == 39 and len(walks) == 1
+    assert panel.tie_list.topLevelItem(5).toolTip(0) == "module path 6"
+
+
+def test_an_edit_reads_the_ties_and_the_shared_names_once(make_panel, monkeypatch):
+    """An edit changes the document, then the rebuilt network: each list is read again once, not per event."""
+    panel = make_panel("tied")
+    ties, names = [], []
+    real_sharers, real_names = tie_list.untied_sharers, panel.aliases.shared_names
+    monkeypatch.setattr(tie_list, "untied_sharers", lambda d: ties.append(1) or real_sharers(d))
+    monkeypatch.setattr(panel.aliases, "shared_names", lambda: names.append(1) or real_names())
+    panel.session.ensure_built()
+    panel.controller.document.rename("main", node_id(panel, "0"), "first")
+    assert len(ties) == 1 and len(names) == 1
+    assert panel.alias_combo.count() == 4 and panel.tie_list.topLevelItemCount() == 1

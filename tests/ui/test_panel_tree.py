@@ -318,3 +318,34 @@ def test_install_docks_the_panel(qtbot, make_controller):
     assert dock.windowTitle() == "Parameters"
     assert isinstance(dock.widget(), ParamTreePanel)
     assert window.added == [("parameterTreeDock", Qt.DockWidgetArea.RightDockWidgetArea)]
+
+
+def counted(monkeypatch, owner, name: str) -> list:
+    """Replace ``owner.name`` by a wrapper that records each call; returns the record."""
+    calls, real = [], getattr(owner, name)
+    monkeypatch.setattr(owner, name, lambda *args, **kwargs: calls.append(1) or real(*args, **kwargs))
+    return calls
+
+
+def test_a_new_panel_reads_the_network_once(qtbot, make_controller, monkeypatch):
+    """Building the network while the panel reads it (a rebuilt event in the middle) is one read, not two."""
+    controller = make_controller("mlp")
+    trees = counted(monkeypatch, controller.session, "tree")
+    inits = counted(monkeypatch, param_tree, "initializer_names")
+    panel = ParamTreePanel(controller)
+    qtbot.addWidget(panel)
+    assert len(trees) == 1 and len(inits) == 1
+    assert cell(panel, "0.weight", SHAPE) == "(256, 20)"
+
+
+def test_runs_update_the_rows_without_walking_the_graph_again(make_panel, monkeypatch, qtbot):
+    """Initializer names come from a walk of the graph: redone after an edit, not after each run or step."""
+    panel = make_panel("lazy_mlp")
+    inits = counted(monkeypatch, param_tree, "initializer_names")
+    for _ in range(3):
+        panel.session.run_forward()
+        qtbot.waitUntil(lambda: cell(panel, "0.weight", SHAPE) == "(256, 20)")
+        qtbot.waitUntil(lambda: not panel._soon.isActive())   # each run's refresh has happened
+    assert inits == []
+    panel.controller.document.set_init("main", "n3", "weight", {"scheme": "zeros"})
+    qtbot.waitUntil(lambda: len(inits) == 1)

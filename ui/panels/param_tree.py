@@ -73,6 +73,8 @@ class ParamTreePanel(Panel):
         self.proxy = _Filter(self)
         self.proxy.setSourceModel(self.model)
         self._places: list[NodePlace] | None = None
+        self._inits: dict[str, str] | None = None   # initializer by parameter, until the graph or network changes
+        self._refreshing = False
         self._syncing = False
         self._pending_restore: tuple[set[str], set[str], str | None] | None = None
 
@@ -136,8 +138,9 @@ class ParamTreePanel(Panel):
     # -- following the session ------------------------------------------------------------
     def rebuild(self) -> None:
         """Re-read the whole tree (a new network); rows keep their expansion and selection by name."""
-        self._places = None
-        self.refresh(reset=True)
+        self._places = self._inits = None
+        if not self._refreshing:   # else the refresh under way builds the network and reads the new one
+            self.refresh(reset=True)
 
     def refresh(self, reset: bool = False) -> None:
         """Re-read the tree; rows update in place when the structure is unchanged."""
@@ -146,13 +149,17 @@ class ParamTreePanel(Panel):
             self._retry.start()  # a run holds the network; never wait for it in the GUI thread
             return
         error = None
+        self._refreshing = True
         try:
-            tree = self.session.tree()
             module = self.session.ensure_built()
-            inits = initializer_names(self.controller.document.project, module) if module is not None else {}
+            tree = self.session.tree()
+            if self._inits is None:   # a walk of the graph: not again for each training step
+                self._inits = initializer_names(self.controller.document.project, module) if module is not None else {}
+            inits = self._inits
         except Exception as err:  # the session reports build errors itself; anything else still reads well
             tree, error = None, str(err)
         finally:
+            self._refreshing = False
             lock.release()
         if tree is None:
             error = self.session.error or error or ""
@@ -170,7 +177,7 @@ class ParamTreePanel(Panel):
             self.view.expand(self.proxy.index(0, 0))
 
     def _on_document_changed(self, *_) -> None:
-        self._places = None  # names or nesting may have changed
+        self._places = self._inits = None  # names, nesting or initializer settings may have changed
         self._soon.start()   # initializer settings live in the document
 
     def _on_project_opened(self) -> None:

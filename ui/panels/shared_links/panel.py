@@ -11,7 +11,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDockWidget, QLabel, QWidget
 
-from ..form_pieces import say, scroll_page
+from ..form_pieces import say, scroll_page, tighten
 from ..panel import Panel, install_panel
 from .alias_editor import AliasEditor
 from .tie_list import TieList
@@ -36,14 +36,18 @@ class SharedLinksPanel(Panel):
         self.status.setWordWrap(True)
         layout.addWidget(self.status)
         layout.addStretch(1)
+        tighten(self)
         self.expose(self.ties, "tie_list", "empty_label", "untie_button", "node_a", "node_b", "tie_button", "tie_hint")
         self.expose(self.aliases, "alias_combo", "index_edit", "value_spin", "set_button", "alias_table")
         self.expose(self.per_use, "grad_button", "element_combo", "element_index", "grad_table", "grad_check", "why",
                     "runner")
         self.ties.used_module_selected.connect(self.aliases.show_weight_of)
+        # The ties are the document's, the shared names the network's: each list is read once per edit.
         events = controller.document.events
-        self.follow((events.changed, events.reset, self.session.events.rebuilt), self.refresh)
-        controller.checked.connect(self.ties.fill_candidates)        # the candidates follow the inferred shapes
+        self.follow((events.changed, events.reset), lambda *_: self.ties.refresh())
+        self.follow((events.reset, self.session.events.rebuilt), lambda *_: self.aliases.refresh())
+        self.follow([events.changed], self.aliases.show_alias_values)   # an undone weight edit, at once
+        controller.checked.connect(self.ties.candidates_stale)       # the candidates follow the inferred shapes
         controller.project_opened.connect(self._on_project_opened)
         self.refresh()
 

@@ -5,7 +5,9 @@ of parameters is used in two places); selecting one selects both nodes on the
 canvas.  A tie is made by picking two compatible nodes (same type,
 hyperparameters and inferred shapes, ``netstudio.analysis.tie_candidates``)
 and removed with Stop sharing, both as undo commands.  The nodes a node could
-use are listed when it is picked, never for every node at once.
+use are computed when the "uses" list opens (from the shape index of the last
+check result), for that one node, never for every node at once nor after
+every edit.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from PySide6.QtWidgets import (QComboBox, QFormLayout, QGroupBox, QHeaderView, Q
 
 from netstudio.analysis.tie_candidates import holds_parameters, tie_candidates, untied_sharers
 from netstudio.errors import NetStudioError
-from netstudio.graph.module_paths import paths_of_node
+from netstudio.graph.module_paths import node_places
 
 from ...document.commands import Tie
 from ..form_pieces import button_row, compact, fill_combo, hint_label, named_button, refilling
+from ..lazy_combo import LazyCombo
 
 Report = Callable[..., bool]   # report(message, error=True) -> not error
 
@@ -35,6 +38,8 @@ class TieList(QGroupBox):
         super().__init__("Shared parameters", parent)
         self.controller = controller
         self.report = report
+        self._paths_by_node: dict[tuple[str, str], list[str]] | None = None
+        self._asked_for: tuple[str, str] | None = None   # (definition, node) "uses" lists the candidates of
         layout = QVBoxLayout(self)
         self.tie_list = QTreeWidget()
         self.tie_list.setObjectName("tieList")
@@ -60,7 +65,8 @@ class TieList(QGroupBox):
         share_title = QLabel("<b>Share</b>: make one node use another's parameters")
         share_title.setWordWrap(True)
         layout.addWidget(share_title)
-        self.def_combo, self.node_a, self.node_b = (QComboBox() for _ in range(3))
+        self.def_combo, self.node_a = QComboBox(), QComboBox()
+        self.node_b = LazyCombo(self.candidate_items)
         for combo, name in ((self.def_combo, "definitionCombo"), (self.node_a, "tieNodeA"), (self.node_b, "tieNodeB")):
             combo.setObjectName(name)
         pick = QFormLayout()
@@ -76,8 +82,9 @@ class TieList(QGroupBox):
         layout.addLayout(button_row(self.tie_button))
         compact(self.def_combo, self.node_a, self.node_b, length=6)
         self.def_combo.currentIndexChanged.connect(self._fill_node_a)
-        self.node_a.currentIndexChanged.connect(self.fill_candidates)
+        self.node_a.currentIndexChanged.connect(self._on_node_a_changed)
         self.node_b.currentIndexChanged.connect(self._update_tie_button)
+        self.node_b.filled.connect(self._update_tie_button)
         return new
 
     # -- names ---------------------------------------------------------------------------------------
@@ -86,11 +93,17 @@ class TieList(QGroupBox):
         node = d.nodes[node_id]
         return f"{node.type} {d.effective_name(node) or node.id}"
 
-    def _paths(self, definition: str, node_id: str) -> list[str]:
-        try:
-            return paths_of_node(self.controller.document.project, definition, node_id)
-        except Exception:  # an unfinished graph (no chain yet) has no module paths
-            return []
+    def _module_paths(self) -> dict[tuple[str, str], list[str]]:
+        """Module paths by (definition, node), from one walk of the project per refresh."""
+        if self._paths_by_node is None:
+            self._paths_by_node = {}
+            try:
+                places = node_places(self.controller.document.project)
+            except Exception:  # an unfinished graph (no chain yet) has no module paths
+                places = []
+            for place in places:
+                self._paths_by_node.setdefault((place.definition, place.node_id), []).append(place.module_path)
+        return self._paths_by_node
 
     # -- refreshing ----------------------------------------------------------------------------------
     def refresh(self) -> None:
@@ -99,13 +112,14 @@ class TieList(QGroupBox):
         selected = self.selected_tie()
         self.tie_list.blockSignals(True)
         self.tie_list.clear()
+        self._paths_by_node = None
         for definition, node_id, target in doc.ties():
             if target not in doc.project.definitions[definition].nodes:
                 continue
             item = QTreeWidgetItem([self._node_label(definition, node_id), self._node_label(definition, target),
                                     definition])
             item.setData(0, Qt.ItemDataRole.UserRole, (definition, node_id, target))
-            paths = self._paths(definition, node_id)
+            paths = self._module_paths().get((definition, node_id), [])
             item.setToolTip(0, "module path " + ", ".join(paths) if paths else "")
             self.tie_list.addTopLevelItem(item)
             if (definition, node_id, target) == selected:
@@ -134,23 +148,38 @@ class TieList(QGroupBox):
         # cheap: whether each could share at all; whom with is asked for the one picked
         nodes = untied_sharers(self.controller.document.project.definitions[definition]) if definition else []
         fill_combo(self.node_a, [(self._node_label(definition, node.id), node.id) for node in nodes])
-        self.fill_candidates()
+        self._on_node_a_changed()
 
-    def fill_candidates(self, *_) -> None:
-        """The nodes whose parameters the node in "Node" could use (they follow the inferred shapes)."""
+    def _on_node_a_changed(self, *_) -> None:
+        """Another node (or another list of them): whom it could use is asked when "uses" opens."""
+        definition, a, b = self.def_combo.currentData(), self.node_a.currentData(), self.node_b.currentData()
+        d = self.controller.document.project.definitions.get(definition)
+        same = self._asked_for == (definition, a) and d is not None and b in d.nodes
+        self._asked_for = (definition, a)
+        self.node_b.stale(keep_choice=same)
+        self._update_tie_button()
+
+    def candidates_stale(self, *_) -> None:
+        """A new check result: the shapes, so the candidates, may differ; they are asked again on opening."""
+        self.node_b.stale()
+
+    def candidate_items(self) -> list[tuple[str, str]]:
+        """(label, id) of the nodes whose parameters the node in "Node" could use (by the inferred shapes)."""
         definition, a = self.def_combo.currentData(), self.node_a.currentData()
         project = self.controller.document.project
         nodes = []
         if definition in project.definitions and a in project.definitions[definition].nodes:
             nodes = tie_candidates(project, project.definitions[definition], a, self.controller.result)
-        fill_combo(self.node_b, [(self._node_label(definition, node.id), node.id) for node in nodes])
-        self._update_tie_button()
+        return [(self._node_label(definition, node.id), node.id) for node in nodes]
 
     def _update_tie_button(self, *_) -> None:
         ok = bool(self.node_a.currentData() and self.node_b.currentData())
         self.tie_button.setEnabled(ok)
         if not self.def_combo.count() or not self.node_a.count():
             self.tie_hint.setText("There are no two nodes with parameters left to share here.")
+        elif not self.node_b.fresh and not ok:
+            self.tie_hint.setText(f"Open “uses” to list the nodes whose parameters "
+                                  f"{self.node_a.currentText()} could use.")
         elif ok:
             self.tie_hint.setText(f"{self.node_a.currentText()} will use the parameters of "
                                   f"{self.node_b.currentText()}; its own are dropped.")
@@ -170,7 +199,7 @@ class TieList(QGroupBox):
             return
         definition, node_id, target = tie
         self.controller.select(definition, [node_id, target])
-        paths = self._paths(definition, target)
+        paths = self._module_paths().get((definition, target), [])
         if paths:
             self.used_module_selected.emit(paths[0])
 
