@@ -68,6 +68,7 @@ class NetworkSession:
         self.last_mode: RunMode | None = None   # the mode of the last forward, backward or training run
         self.weights_version = 0       # counts weight changes, so autosave writes them only when they moved
         self.events.weights_changed.connect(self._count_weights_change)
+        self._deferred: tuple[nn.Module, bool] | None = None   # deferred_now's answer for one module
         self.input: torch.Tensor | None = None
         self.output: torch.Tensor | None = None
         self.gradients: dict[str, torch.Tensor] = {}
@@ -88,6 +89,7 @@ class NetworkSession:
 
     def _count_weights_change(self, *_) -> None:
         self.weights_version += 1
+        self._deferred = None   # a first forward materializes lazy layers, and says so through this event
 
     def start_over(self, weights: dict[str, torch.Tensor] | None = None,
                    unplaced: dict[str, torch.Tensor] | None = None) -> None:
@@ -242,9 +244,19 @@ class NetworkSession:
 
     @property
     def deferred_now(self) -> bool:
-        """Whether the current network still waits for its first forward; never builds anything."""
+        """Whether the current network still waits for its first forward; never builds anything.
+
+        Asked once per block by the canvas, so the answer is kept for the module until weights change
+        (a first forward materializes lazy layers and emits ``weights_changed``)."""
         module = self._module
-        return module is None or any(is_lazy(t) for t in tensors_of(module).values())
+        if module is None:
+            return True
+        known = self._deferred
+        if known is not None and known[0] is module:
+            return known[1]
+        deferred = any(is_lazy(t) for t in tensors_of(module).values())
+        self._deferred = (module, deferred)
+        return deferred
 
     @property
     def materialized(self) -> bool:

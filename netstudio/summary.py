@@ -86,6 +86,9 @@ def _walk(project: Project, result: CheckResult, d: Definition, path: tuple[str,
     nodes = chain if chain is not None else list(d.nodes.values())
     index = {n.id: i for i, n in enumerate(chain or ())}
     names = {n.id: d.effective_name(n, index) for n in nodes}
+    users_of: dict[str, list[str]] = {}   # owner id -> every node using its module, in order
+    for n in nodes:
+        users_of.setdefault(n.tied_to or n.id, []).append(n.id)
     total = 0
     for node in nodes:
         spec = get_block(node.type)
@@ -96,9 +99,7 @@ def _walk(project: Project, result: CheckResult, d: Definition, path: tuple[str,
         info = result.info(node.id, path)
         name = f"{prefix}{names[node.id]}"
         output = format_shape(next(iter(info.outputs.values())).shape) if info and info.outputs else "?"
-        owner = node.tied_to or node.id
-        users = [n for n in nodes if (n.tied_to or n.id) == owner]
-        shared = tuple(f"{prefix}{names[u.id]}" for u in users if u.id != node.id)
+        shared = tuple(f"{prefix}{names[u]}" for u in users_of[node.tied_to or node.id] if u != node.id)
         if d.kind == "graph" and node.tied_to:
             continue  # calls the owner's module again; no attribute of its own
         type_name = node.type

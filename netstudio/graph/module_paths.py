@@ -40,7 +40,7 @@ def _walk(project: Project, name: str, instance: tuple[str, ...], prefix: str, o
     chain = d.chain() if d.kind == "sequential" else None
     nodes = chain if chain is not None else list(d.nodes.values())
     index = {n.id: i for i, n in enumerate(chain or ())}
-    names = {n.id: d.effective_name(n, index) for n in d.nodes.values() if n in nodes}
+    names = {n.id: d.effective_name(n, index) for n in nodes}
     for node in nodes:
         spec = get_block(node.type)
         if spec is None or spec.role in (Role.INPUT, Role.OUTPUT, *TENSOR_ROLES):

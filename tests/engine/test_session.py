@@ -31,6 +31,25 @@ def test_deferred_until_the_first_forward(session):
     assert [tuple(p.shape) for p in session.ensure_built().parameters()] == [(8, 4), (8,), (1, 8), (1,)]
 
 
+def test_deferred_now_reads_the_network_once_until_a_forward_materializes_it(session, monkeypatch):
+    """The canvas asks once per block: the answer must not cost a walk of every tensor each time."""
+    import netstudio.session as session_module
+    session.ensure_built()
+    walks = []
+    real = session_module.tensors_of
+    monkeypatch.setattr(session_module, "tensors_of", lambda module: walks.append(1) or real(module))
+    assert all(session.deferred_now for _ in range(50)) and len(walks) == 1
+    session.run_forward()
+    assert not session.deferred_now                    # the forward's weights_changed cleared the answer
+    session.document.set_param("main", next(n.id for n in session.document.project.root_definition.nodes.values()
+                                            if n.type == "Linear"), "out_features", 9)
+    session.ensure_built()
+    before = len(walks)
+    assert session.deferred_now == any(getattr(t, "is_lazy", False) or type(t).__name__.startswith("Uninit")
+                                       for t in session.module.parameters())
+    assert len(walks) == before + 1                    # a new module gets its own answer, read once
+
+
 def test_graph_edits_rebuild_and_keep_surviving_weights(session):
     session.run_forward()
     first = session.ensure_built()[0].weight.detach().clone()
