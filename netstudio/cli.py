@@ -1,4 +1,4 @@
-"""The engine's subcommands: ``netstudio check``, ``summary``, ``export``, ``inspect``, ``import``.
+"""The engine's subcommands: ``netstudio check``, ``summary``, ``export``, ``inspect``, ``import``, ``train``, ``diff``.
 
 The ``netstudio`` console command starts in ``ui.launch``, which hands these
 subcommands to ``main`` here and starts the app otherwise; this module imports
@@ -15,7 +15,7 @@ import sys
 
 from .errors import NetStudioError
 
-SUBCOMMANDS = ("check", "summary", "export", "inspect", "import")
+SUBCOMMANDS = ("check", "summary", "export", "inspect", "import", "train", "diff")
 
 
 def _parse_shapes(text: str) -> list[list[int]]:
@@ -59,6 +59,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="example input shapes, such as 1,3,224,224 (several separated by ';'); "
                         "an ONNX file's own shapes by default")
     p.add_argument("--dtype", default="float32", help="the inputs' dtype (default float32)")
+    from .training.arguments import add_arguments as add_train_arguments
+    add_train_arguments(sub.add_parser("train", help="train a project on x and y of a tensor file (DDP under torchrun)"))
+    p = sub.add_parser("diff", help="the relative change of every tensor between two checkpoints")
+    p.add_argument("a", help="a .safetensors, .pt or .pth file")
+    p.add_argument("b", help="a .safetensors, .pt or .pth file")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     return parser
 
 
