@@ -4,10 +4,15 @@
    the seed MLP (batch 2) as a Sequential and as a graph block (generated fx
    code), and a 100-block MLP.  Target: at most 1.05.
 2. Time to check and infer shapes on a 1,000-block graph.  Target: at most 100 ms.
+3. Big graphs (issue 11): building a chain through the document API and checking it, 1,000 vs
+   10,000 blocks in one run.  Target: both grow at most 12x (linear).  Then one edit on 10,000
+   blocks: the snapshot the app's checking thread gets and the incremental check, against the
+   whole-project copy and full check they replace.
 """
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 
@@ -19,8 +24,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import compare, median_time, ms, us  # noqa: E402
 
 from netstudio.analysis import check  # noqa: E402
+from netstudio.analysis.incremental import Checker  # noqa: E402
 from netstudio.compiler import compile_project  # noqa: E402
 from netstudio.graph import Document, Project  # noqa: E402
+from netstudio.graph.snapshots import Snapshots  # noqa: E402
 from netstudio.serialization import load_project  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
@@ -97,6 +104,40 @@ def check_time() -> None:
           f"ratio {t_args / t_plain:.2f} (target <= 1.3)")
 
 
+def scale() -> None:
+    """Issue 11: 10,000 blocks stay interactive (section 3 of the module docstring)."""
+    print("Big graphs: build through the document API, then check (target: 10k / 1k <= 12)")
+    projects = {n: chain_project(n, "graph") for n in (1000, 10_000)}
+    big, small, build = compare(lambda: chain_project(10_000, "graph"), lambda: chain_project(1000, "graph"),
+                                number=1, repeats=5)
+    print(f"  build:  1,000 blocks {ms(small)}   10,000 blocks {ms(big)}   ratio {build:.1f}")
+    big, small, checking = compare(lambda: check(projects[10_000]), lambda: check(projects[1000]),
+                                   number=1, repeats=7)
+    print(f"  check:  1,000 blocks {ms(small)}   10,000 blocks {ms(big)}   ratio {checking:.1f}")
+    doc = Document(chain_project(10_000, "graph"))
+    snapshots, checker = Snapshots(doc), Checker()
+    checker.check(snapshots.take())
+    d = doc.definition("main")
+    middle = [n.id for n in d.nodes.values() if n.type == "Linear"][2500]
+    edits = {"a Linear's bias, in the middle (shapes unchanged)": (middle, "bias", [True, False]),
+             "the Input's batch size (every shape changes)": (d.inputs[0].id, "shape", [[2, 64], [3, 64]])}
+    full = median_time(lambda: check(doc.project), repeats=3)
+    copy = median_time(doc.project.copy, repeats=3)
+    print(f"  one edit on 10,000 blocks (full check {ms(full)}; whole-project copy {ms(copy)}):")
+    for label, (node_id, key, values) in edits.items():
+        turns = itertools.cycle(values)
+
+        def edit_and_check():
+            doc.set_param("main", node_id, key, next(turns))
+            return checker.check(snapshots.take())
+        t = median_time(edit_and_check)
+        print(f"    {label:<52} edit + snapshot + incremental check {ms(t)}   ratio to full {t / full:.3f}")
+    moves = iter(range(1_000_000))
+    take = median_time(lambda: (doc.move("main", middle, (float(next(moves)), 0.0)), snapshots.take()))
+    print(f"  a move and the snapshot after it {ms(take)}   ratio to the whole-project copy {take / copy:.4f}")
+
+
 if __name__ == "__main__":
     forward_ratios()
     check_time()
+    scale()

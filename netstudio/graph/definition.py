@@ -32,13 +32,7 @@ class Definition:
         if not self.class_name:
             self.class_name = "Sequential" if self.kind == "sequential" else self.name
 
-    # -- queries ---------------------------------------------------------------
-    def incoming(self, node_id: str) -> list[Edge]:
-        return [e for e in self.edges.values() if e.dst == node_id]
-
-    def outgoing(self, node_id: str) -> list[Edge]:
-        return [e for e in self.edges.values() if e.src == node_id]
-
+    # -- queries (a node's edges: ``Document.incoming``/``outgoing``, from its index) ----
     def nodes_of_role(self, types: tuple[str, ...]) -> list[Node]:
         return [n for n in self.nodes.values() if n.type in types]
 

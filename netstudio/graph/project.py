@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,13 +33,6 @@ class Project:
     @property
     def root_definition(self) -> Definition:
         return self.definitions[self.root]
-
-    def all_ids(self) -> set[str]:
-        ids: set[str] = set()
-        for d in self.definitions.values():
-            ids.update(d.nodes)
-            ids.update(d.edges)
-        return ids
 
     def find_node(self, node_id: str):
         """(definition, node) holding ``node_id``, or (None, None)."""
@@ -92,7 +84,8 @@ class Project:
         return name if name in self.definitions else None
 
     def uses_of(self, definition: str) -> list[tuple[str, str]]:
-        """(definition name, node id) of every container node that uses ``definition``."""
+        """(definition name, node id) of every container node that uses ``definition`` (a scan: an open
+        document answers ``Document.uses_of`` from its index)."""
         return [(d.name, n.id) for d in self.definitions.values() for n in d.nodes.values()
                 if n.type in ("Block", "Sequential") and n.text_param("definition") == definition]
 
@@ -122,15 +115,3 @@ class Project:
     def copy(self) -> "Project":
         return Project.from_dict(self.to_dict(), trusted=self.trusted)
 
-
-_ID = re.compile(r"^([a-z]+)(\d+)$")
-
-
-def next_id(existing: set[str], prefix: str) -> str:
-    """A fresh id like ``n12``: one more than the largest with that prefix."""
-    top = 0
-    for ident in existing:
-        m = _ID.match(ident)
-        if m and m.group(1) == prefix:
-            top = max(top, int(m.group(2)))
-    return f"{prefix}{top + 1}"

@@ -73,16 +73,22 @@ def test_a_check_job_delivers_its_result_or_one_failure_diagnostic(make_controll
     import ui.document.controller as controller_module
     controller = make_controller("mlp")
     got = []
-    controller_module._CheckJob(controller.document.project.copy(), 7, lambda *a: got.append(a)).run()
+    checker = controller_module.Checker()
+    controller_module._CheckJob(controller.document.project.copy(), checker, 7, lambda: 7,
+                                lambda *a: got.append(a)).run()
     assert got[0][0] == 7 and got[0][1].ok
 
-    def boom(project):
+    def boom(self, project):
         raise RuntimeError("boom")
-    monkeypatch.setattr(controller_module, "check", boom)
-    controller_module._CheckJob(controller.document.project.copy(), 8, lambda *a: got.append(a)).run()
+    monkeypatch.setattr(controller_module.Checker, "check", boom)
+    controller_module._CheckJob(controller.document.project.copy(), checker, 8, lambda: 8,
+                                lambda *a: got.append(a)).run()
     generation, result = got[1]
     assert generation == 8 and [(d.severity, d.message, d.definition) for d in result.diagnostics] == [
         ("error", "checking failed: boom", "main")]
+    controller_module._CheckJob(controller.document.project.copy(), checker, 9, lambda: 10,
+                                lambda *a: got.append(a)).run()
+    assert len(got) == 2     # overtaken by a newer edit: nothing checked, nothing delivered
 
 
 def test_a_selection_in_a_definition_that_is_gone_goes_back_to_the_root(make_controller, examples_dir):

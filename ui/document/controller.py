@@ -15,24 +15,34 @@ from typing import Callable
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
-from netstudio.analysis import CheckResult, check
+from netstudio.analysis import CheckResult
+from netstudio.analysis.incremental import Checker
 from netstudio.graph import Document, Project
+from netstudio.graph.snapshots import Snapshots
 from netstudio.session import NetworkSession
 
 from .relay import listen, to_gui
 
 
 class _CheckJob(QRunnable):
-    """Checks a copy of the project in a worker thread, so editing never waits for it."""
+    """Checks a snapshot of the project in a worker thread, so editing never waits for it.
 
-    def __init__(self, project: Project, generation: int, done):
+    The snapshot is immutable and shares what did not change with the one before
+    (``graph/snapshots.py``), so taking it costs about what the edit touched; the one
+    ``Checker``, used by one job at a time (the pool has one thread), redoes only what
+    the edits since its last check reach.  A job overtaken by a newer edit checks nothing."""
+
+    def __init__(self, project: Project, checker: Checker, generation: int, latest, done):
         super().__init__()
-        self.project, self.generation, self.done = project, generation, done
+        self.project, self.checker, self.generation, self.latest, self.done = \
+            project, checker, generation, latest, done
 
     def run(self) -> None:
+        if self.generation != self.latest():
+            return
         try:
-            result = check(self.project)
-        except Exception as err:  # check never raises by contract; be safe anyway
+            result = self.checker.check(self.project)
+        except Exception as err:  # a bug: reported, and the checker starts afresh next time
             from netstudio.analysis import Diagnostic
             result = CheckResult([Diagnostic("error", f"checking failed: {err}", self.project.root)])
         self.done(self.generation, result)
@@ -64,6 +74,8 @@ class DocumentController(QObject):
         self._generation = 0
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
+        self._snapshots = Snapshots(self.document)
+        self._checker = Checker()
         self._deliver_check = to_gui(self, self._on_checked)   # called by the checking thread
         self._timer = QTimer(self, singleShot=True, interval=0)
         self._timer.timeout.connect(self._start_check)
@@ -120,6 +132,7 @@ class DocumentController(QObject):
             connection.disconnect()
         self._timer.stop()
         self._pool.waitForDone(5000)
+        self._snapshots.close()
 
     # -- editing ---------------------------------------------------------------------
     def push(self, command: QUndoCommand) -> None:
@@ -170,7 +183,8 @@ class DocumentController(QObject):
 
     def _start_check(self) -> None:
         self._generation += 1
-        job = _CheckJob(self.document.project.copy(), self._generation, self._deliver_check)
+        job = _CheckJob(self._snapshots.take(), self._checker, self._generation, lambda: self._generation,
+                        self._deliver_check)
         self._pool.start(job)
 
     def _on_checked(self, generation: int, result: CheckResult) -> None:
