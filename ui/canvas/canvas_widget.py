@@ -1,5 +1,6 @@
-"""The canvas widget: the breadcrumb bar over the node editor view, and the
-canvas's actions (the main window puts them in its menus).
+"""The canvas widget: the breadcrumb bar over the node editor view (with the
+minimap and the Ctrl+F find bar over it), and the canvas's actions (the main
+window puts them in its menus).
 
     canvas = CanvasWidget(controller)
     canvas.actions["group"]            # QAction, Ctrl+G
@@ -18,7 +19,9 @@ from netstudio.catalog import get_block
 from . import context_menus, editing, theme
 from .breadcrumb import BreadcrumbBar
 from .clipboard import copy_payload, from_mime, to_mime
+from .find_bar import FindBar
 from .looks import CONTAINER_TYPES
+from .minimap import Minimap
 from .node_item import NodeItem
 from .rename_editor import InlineNameEditor
 from .scene import CanvasScene
@@ -40,6 +43,7 @@ _ACTIONS = {
     "zoom_in": ("Zoom In", ("Ctrl++", "Ctrl+="), "mdi6.magnify-plus-outline", "Zoom in"),
     "zoom_out": ("Zoom Out", ("Ctrl+-",), "mdi6.magnify-minus-outline", "Zoom out"),
     "fit": ("Fit All", ("F",), "mdi6.fit-to-screen-outline", "Show the whole graph"),
+    "find": ("Find Block…", ("Ctrl+F",), "mdi6.magnify", "Find a block by name or type and jump to it"),
     "auto_layout": ("Auto Layout", ("Ctrl+L",), "mdi6.sitemap-outline", "Arrange the blocks left to right"),
     "share_parameters": ("Share Parameters with…", (), "mdi6.link-variant",
                          "Make the selected block use another block's parameters"),
@@ -66,6 +70,8 @@ class CanvasWidget(QWidget):
         layout.setSpacing(0)
         layout.addWidget(self.breadcrumb)
         layout.addWidget(self.view, 1)
+        self.minimap = Minimap(self.view)
+        self.find_bar = FindBar(self.view)
         self.actions: dict[str, QAction] = self._make_actions()
         self.breadcrumb.set_tools(self.actions["zoom_out"], self.actions["zoom_in"], self.actions["fit"])
         self._rename_editor: InlineNameEditor | None = None
@@ -247,6 +253,7 @@ class CanvasWidget(QWidget):
             "paste": self.paste, "duplicate": self.duplicate, "select_all": self.select_all,
             "group": self.group_selection, "ungroup": self.ungroup_selection, "open": self._open_selected,
             "zoom_in": self.zoom_in, "zoom_out": self.zoom_out, "fit": self.fit, "auto_layout": self.auto_layout,
+            "find": self.find_bar.open,
             "share_parameters": self.share_parameters, "stop_sharing": self.stop_sharing,
             "edit_code": self._edit_selected_code,
         }

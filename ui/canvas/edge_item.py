@@ -11,8 +11,6 @@ from . import theme
 
 _AA = QPainter.RenderHint.Antialiasing
 _NO_BRUSH = Qt.BrushStyle.NoBrush
-LABEL_MIN_ZOOM = 0.45       # below this zoom the scene hides shape labels: they could not be read
-EDGE_ITEMS_MIN_ZOOM = 0.08  # below this, edges are sub-pixel: the view draws them as one batch of lines
 
 EDGE_Z = 0.0
 TIE_Z = 1.0
@@ -63,9 +61,6 @@ class EdgeLabelItem(QGraphicsItem):
         return self._rect.adjusted(-1, -1, 1, 1)
 
     def paint(self, painter: QPainter, option, widget=None) -> None:
-        lod = QStyleOptionGraphicsItem.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < LABEL_MIN_ZOOM:
-            return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, True)
         selected = self.edge.isSelected()
         painter.setPen(QPen(QColor(theme.EDGE_SELECTED if selected else theme.EDGE_LABEL_BORDER), 1.0))
@@ -90,14 +85,13 @@ class EdgeItem(QGraphicsItem):
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
         self.setAcceptHoverEvents(True)
         self.setZValue(EDGE_Z)
-        # A cached pixmap per edge: a repaint of a large graph then costs no Python call per edge.
-        self.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+        # No cache: one path is quicker drawn than a pixmap redrawn at each zoom step (zoomed
+        # out, the sketch draws all edges at once instead).
         self.label = EdgeLabelItem(self)
         self._path = QPainterPath()
         self._shape = QPainterPath()
         self._bounds = QRectF()
         self.update_path()
-        self._tooltip()
 
     def type(self) -> int:
         return EdgeItem.Type
@@ -107,12 +101,10 @@ class EdgeItem(QGraphicsItem):
         return self.label.text
 
     def set_label(self, text: str) -> bool:
-        if not self.label.set_text(text):
-            return False
-        self._tooltip()
-        return True
+        return self.label.set_text(text)
 
     def _tooltip(self) -> None:
+        """Written when the mouse comes over the edge: 10,000 edges need not all have one ready."""
         src, dst = self.src_item.look.title, self.dst_item.look.title
         self.setToolTip(f"{src}.{self.src_port} → {dst}.{self.dst_port}: {self.label.text}")
 
@@ -125,8 +117,8 @@ class EdgeItem(QGraphicsItem):
         self._shape = QPainterPath()
         self.label.setPos(_midpoint(p0, p1))
         scene = self.scene()
-        if scene is not None and hasattr(scene, "_overview"):
-            scene._overview = None    # the far-out drawing of all edges is stale now
+        if scene is not None and hasattr(scene, "invalidate_sketch"):
+            scene.invalidate_sketch()    # the zoomed-out drawing of all edges is stale now
 
     def path(self) -> QPainterPath:
         return self._path
@@ -141,13 +133,9 @@ class EdgeItem(QGraphicsItem):
             self._shape = stroker.createStroke(self._path)
         return self._shape
 
-    def itemChange(self, change, value):
-        if change == QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged:
-            self.label.update()
-        return super().itemChange(change, value)
-
     def hoverEnterEvent(self, event) -> None:
         self.hovered = True
+        self._tooltip()
         self.update()
 
     def hoverLeaveEvent(self, event) -> None:

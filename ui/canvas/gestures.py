@@ -220,7 +220,7 @@ class NewLinkGesture(Gesture):
 
     def _restore(self, edge) -> None:
         edge.setVisible(self.scene.edges_shown)
-        edge.label.setVisible(self.scene.labels_shown and self.scene.edges_shown)
+        edge.label.setVisible(self.scene.labels_shown)
 
     def cancel(self) -> None:
         detached = self.detached

@@ -9,11 +9,12 @@ leaves no callbacks behind.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 
-from PySide6.QtCore import QLineF, QPointF, QRectF, Signal
+from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QGraphicsScene
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from netstudio.analysis import CheckResult
 from netstudio.graph import Definition, Edge, Node
@@ -21,10 +22,19 @@ from netstudio.graph.links import link_problem
 
 from ..document.relay import Connection, listen
 from . import theme
-from .edge_item import EDGE_ITEMS_MIN_ZOOM, LABEL_MIN_ZOOM, EdgeItem, TieLinkItem
+from .edge_item import EdgeItem, TieLinkItem
 from .looks import CONTAINER_TYPES, chain_index, node_look, shape_text, stats_text
 from .node_item import NodeItem, NodeStatus
+from .feedback import FeedbackTracker
+from .gc_pause import gc_paused
 from .port_item import PortRef
+from .sketch import SKETCH_BELOW, Sketch
+
+
+def bsp_depth(n_items: int) -> int:
+    """Half Qt's own choice (log2 of the items): with 10,000 blocks a fit-all repaint visits
+    256 leaves instead of 32,768, and a query zoomed in still looks at few items."""
+    return max(3, round(math.log2(max(n_items, 1)) / 2) + 1)
 
 
 class CanvasScene(QGraphicsScene):
@@ -46,9 +56,11 @@ class CanvasScene(QGraphicsScene):
         self.edges: dict[str, EdgeItem] = {}
         self.tie_links: dict[str, TieLinkItem] = {}
         self.result: CheckResult | None = controller.result
-        self.labels_shown = True       # shape labels, hidden when too small to read
-        self.edges_shown = True        # edge items; far out, the view draws them all at once instead
-        self._overview: list | None = None
+        self.labels_shown = True       # shape labels and edge items; zoomed out, the sketch has them
+        self.edges_shown = True
+        self.sketched = False          # zoomed out: the view draws the sketch, the items step aside
+        self._node_cache = QGraphicsItem.CacheMode.DeviceCoordinateCache
+        self._sketch: Sketch | None = None
         self._syncing = False
         self._attached = False
         self._dirty_names = False
@@ -56,9 +68,12 @@ class CanvasScene(QGraphicsScene):
         self._dirty_ties = False
         self._dirty_containers: set[str] = set()
         self._bounds = QRectF()
+        self._feedback = FeedbackTracker()
         self.setBackgroundBrush(QColor(theme.BACKGROUND))
         self._links: list[Connection] = []
+        self._selected_edges: set[EdgeItem] = set()
         self.selectionChanged.connect(self._on_selection_changed)
+        self.selectionChanged.connect(self._restyle_edge_labels)
         controller.checked.connect(self._on_checked)
         controller.selection_changed.connect(self._on_selection_from_controller)
         # Lazy layers stop being "deferred" once the live network has run (events may come from a worker).
@@ -106,6 +121,10 @@ class CanvasScene(QGraphicsScene):
         self.rebuild()
 
     def rebuild(self) -> None:
+        with gc_paused():
+            self._rebuild()
+
+    def _rebuild(self) -> None:
         self.rebuilding.emit()
         self._syncing = True
         try:
@@ -113,14 +132,18 @@ class CanvasScene(QGraphicsScene):
             self.nodes.clear()
             self.edges.clear()
             self.tie_links.clear()
+            self._selected_edges.clear()
+            self._sketch = None
             self.clear()
             d = self.model
             chain = chain_index(d)
             for node in d.nodes.values():
-                self._add_node_item(node, chain)
+                self._add_node_item(node, chain, with_status=False)   # apply_result below does them all
             for edge in d.edges.values():
                 self._add_edge_item(edge)
+            self.setBspTreeDepth(bsp_depth(len(self.nodes) + 2 * len(self.edges)))
             self._refresh_ties()
+            self._feedback.forget()
             if self.result is not None:
                 self.apply_result(self.result, emit=False)
             self._bounds = QRectF()
@@ -136,15 +159,17 @@ class CanvasScene(QGraphicsScene):
         self.shown.emit(self.definition, self.path)
 
     # -- items ---------------------------------------------------------------------------------
-    def _add_node_item(self, node: Node, chain: dict[str, int] | None = None) -> NodeItem:
+    def _add_node_item(self, node: Node, chain: dict[str, int] | None = None, with_status: bool = True) -> NodeItem:
         d = self.model
         if chain is None:
             chain = chain_index(d)
         item = NodeItem(node.id, node_look(self.document.project, d, node, chain))
         item.setPos(QPointF(*node.position))
+        item.set_sketched(self.sketched)
+        item.setCacheMode(self._node_cache)
         self.addItem(item)
         self.nodes[node.id] = item
-        if self.result is not None:
+        if with_status and self.result is not None:
             item.set_status(self._status(node, self.result, self._diagnostics(self.result).get(node.id, ())))
         return item
 
@@ -154,10 +179,10 @@ class CanvasScene(QGraphicsScene):
             return None
         item = EdgeItem(edge.id, src, edge.src_port, dst, edge.dst_port)
         item.setVisible(self.edges_shown)
-        item.label.setVisible(self.labels_shown and self.edges_shown)
+        item.label.setVisible(self.labels_shown)
         self.addItem(item)
         self.addItem(item.label)
-        self._overview = None
+        self.invalidate_sketch()
         self.edges[edge.id] = item
         src.edges.add(item)
         dst.edges.add(item)
@@ -171,7 +196,8 @@ class CanvasScene(QGraphicsScene):
         item = self.edges.pop(edge_id, None)
         if item is None:
             return
-        self._overview = None
+        self.invalidate_sketch()
+        self._feedback.edited(item.dst_item.node_id)   # its input is gone
         for end in (item.src_item, item.dst_item):
             end.edges.discard(item)
             end.update()
@@ -182,8 +208,11 @@ class CanvasScene(QGraphicsScene):
         item = self.nodes.get(node_id)
         node = self.model.nodes.get(node_id)
         if item is not None and node is not None:
-            item.set_look(node_look(self.document.project, self.model, node, chain if chain is not None
-                                    else chain_index(self.model)))
+            sketched = (item.look.title, item.fill_name, item.rect)    # what the sketch shows of it
+            look = node_look(self.document.project, self.model, node, chain if chain is not None
+                             else chain_index(self.model))
+            if item.set_look(look) and (look.title, item.fill_name, item.rect) != sketched:
+                self.invalidate_sketch()
 
     def _refresh_ties(self) -> None:
         for link in self.tie_links.values():
@@ -222,16 +251,26 @@ class CanvasScene(QGraphicsScene):
         return item.look.title if item is not None else (node.name or node.type)
 
     # -- model events --------------------------------------------------------------------------
+    def _elsewhere(self) -> None:
+        """An edit outside the shown definition: its containers are looked at after every
+        check; shown inside another block, any node's shapes may follow from it."""
+        if self.path:
+            self._feedback.forget()
+
     def _on_node_added(self, definition: str, node_id: str) -> None:
         if definition == self.definition:
             node = self.model.nodes[node_id]
             self._add_node_item(node)
+            self._feedback.edited(node_id)
+            self.invalidate_sketch()
             self._dirty_names = self._dirty_rect = True
         else:
+            self._elsewhere()
             self._dirty_containers.add(definition)
 
     def _on_node_removed(self, definition: str, node_id: str) -> None:
         if definition != self.definition:
+            self._elsewhere()
             self._dirty_containers.add(definition)
             return
         item = self.nodes.pop(node_id, None)
@@ -247,10 +286,12 @@ class CanvasScene(QGraphicsScene):
             link.target_item.tie_links.discard(link)
             self.removeItem(link)
         self.removeItem(item)
+        self.invalidate_sketch()
         self._dirty_names = True
 
     def _on_node_changed(self, definition: str, node_id: str, field: str) -> None:
         if definition != self.definition:
+            self._elsewhere()
             if field == "name":
                 self._dirty_containers.add(definition)
             return
@@ -258,12 +299,14 @@ class CanvasScene(QGraphicsScene):
         node = self.model.nodes.get(node_id)
         if item is None or node is None:
             return
+        if field != "position":
+            self._feedback.edited(node_id)
         if field == "position":
             pos = QPointF(*node.position)
             if item.pos() != pos:
                 item.setPos(pos)
             self._dirty_rect = True
-            self._overview = None
+            self.invalidate_sketch()
         elif field in ("name", "params"):
             self._refresh_look(node_id)
             if field == "name":
@@ -273,13 +316,19 @@ class CanvasScene(QGraphicsScene):
 
     def _on_edge_added(self, definition: str, edge_id: str) -> None:
         if definition == self.definition:
-            self._add_edge_item(self.model.edges[edge_id])
+            edge = self.model.edges[edge_id]
+            self._add_edge_item(edge)
+            self._feedback.edited(edge.dst)
             self._dirty_names = self.model.kind == "sequential"
+        else:
+            self._elsewhere()
 
     def _on_edge_removed(self, definition: str, edge_id: str) -> None:
         if definition == self.definition:
             self._remove_edge_item(edge_id)
             self._dirty_names = self.model.kind == "sequential"
+        else:
+            self._elsewhere()
 
     def _on_definition_removed(self, name: str) -> None:
         if self.document.project.definition_at(self.path) is None:
@@ -288,14 +337,19 @@ class CanvasScene(QGraphicsScene):
     def _on_definition_changed(self, name: str) -> None:
         if name == self.definition:
             self._dirty_names = True
+            self._feedback.forget()     # its arguments: any node may use them
+        else:
+            self._elsewhere()
         self._dirty_containers.add(name)
 
     def _on_code_changed(self, class_name: str) -> None:
+        self._feedback.forget()
         for node in self.model.nodes.values():
             if node.type == "Code" and node.params.get("class_name") == class_name:
                 self._refresh_look(node.id)
 
     def _on_settings_changed(self, key: str) -> None:
+        self._feedback.forget()
         if key == "trusted":
             for node in self.model.nodes.values():
                 if node.type == "Code":
@@ -345,22 +399,38 @@ class CanvasScene(QGraphicsScene):
         self.setSceneRect(self._bounds)
 
     def set_zoom_level(self, zoom: float) -> None:
-        """Level of detail: shape labels go when too small to read; far out (a whole large
-        graph in view) the edges are drawn by the view in one call instead of one item each."""
-        labels, edges = zoom >= LABEL_MIN_ZOOM, zoom >= EDGE_ITEMS_MIN_ZOOM
-        if (labels, edges) == (self.labels_shown, self.edges_shown):
+        """Level of detail: shape labels go when too small to read; zoomed out the view draws
+        the sketch (nodes, edges, readable names) in a few calls instead of one item each."""
+        # Under 100 % a node's picture is drawn once and scaled (a zoom step repaints no node);
+        # at 100 % and more it is drawn at the screen's resolution, to stay sharp.
+        cache = QGraphicsItem.CacheMode.ItemCoordinateCache if zoom < 1.0 \
+            else QGraphicsItem.CacheMode.DeviceCoordinateCache
+        if cache != self._node_cache:
+            self._node_cache = cache
+            for node in self.nodes.values():
+                node.setCacheMode(cache)
+        sketched = zoom < SKETCH_BELOW
+        if sketched == self.sketched:
             return
-        self.labels_shown, self.edges_shown = labels, edges
-        for edge in self.edges.values():
-            edge.setVisible(edges)
-            edge.label.setVisible(labels and edges)
+        self.sketched = sketched
+        self.labels_shown = self.edges_shown = not sketched
+        for node in self.nodes.values():
+            node.set_sketched(sketched)
+        for edge in self.edges.values():    # hidden items are not even sorted by a repaint
+            edge.setVisible(not sketched)
+            edge.label.setVisible(not sketched)
 
-    def overview_lines(self) -> list[QLineF]:
-        """Every edge as a straight line, for drawing far out (cached until something moves)."""
-        if self._overview is None:
-            self._overview = [QLineF(e.src_item.output_pos(e.src_port), e.dst_item.input_pos(e.dst_port))
-                              for e in self.edges.values()]
-        return self._overview
+    def sketch(self) -> Sketch:
+        """The zoomed-out drawing of the items (built again after something changed)."""
+        if self._sketch is None:
+            self._sketch = Sketch(self.nodes, self.edges)
+        return self._sketch
+
+    def invalidate_sketch(self) -> None:
+        if self._sketch is not None:
+            self._sketch = None
+            if self.sketched:
+                self.update()    # the sketch is drawn as the background: no item repaints it
 
     def items_bounds(self) -> QRectF:
         bounds = QRectF()
@@ -393,20 +463,27 @@ class CanvasScene(QGraphicsScene):
 
     def _on_session_changed(self, *_) -> None:
         if self.result is not None:
+            self._feedback.forget()       # "deferred" may have changed on every lazy block
             self.apply_result(self.result, emit=False)
 
     def apply_result(self, result: CheckResult, emit: bool = True) -> None:
-        """Badges, counts and labels from ``result``; only items whose state changed repaint."""
+        """Badges, counts and labels from ``result``, on the nodes the edits since the last
+        result can have changed (see ``FeedbackTracker``), and on their outgoing edges."""
         by_node = self._diagnostics(result)
-        d = self.model
-        for node_id, item in self.nodes.items():
+        d, path = self.model, self.path
+        containers = {i for i, n in d.nodes.items() if n.type in CONTAINER_TYPES}
+        changed = self._feedback.changed_nodes((self.definition, path), self.nodes, result, by_node, containers)
+        for node_id in changed:
             node = d.nodes.get(node_id)
             if node is not None:
+                item = self.nodes[node_id]
+                severity = item.status.severity
                 item.set_status(self._status(node, result, by_node.get(node_id, ())))
-        path = self.path
-        for item in self.edges.values():
-            src = item.src_item.node_id
-            item.set_label(shape_text(result.output(src, item.src_port, path)))
+                if item.status.severity != severity:
+                    self.invalidate_sketch()
+                for edge in item.edges:
+                    if edge.src_item is item:
+                        edge.set_label(shape_text(result.output(node_id, edge.src_port, path)))
         if emit:
             self.check_applied.emit()
 
@@ -431,6 +508,8 @@ class CanvasScene(QGraphicsScene):
                 item = item.parentItem()
             if isinstance(item, NodeItem):
                 return item
+        if self.sketched:   # Qt does not hit transparent items: the sketch knows where they are
+            return self.nodes.get(self.sketch().node_at(scene_pos))
         return None
 
     def port_at(self, scene_pos: QPointF, radius: float = theme.PORT_HIT_RADIUS) -> tuple[NodeItem, PortRef] | None:
@@ -479,6 +558,14 @@ class CanvasScene(QGraphicsScene):
         finally:
             self._syncing = False
         self._on_selection_changed()
+
+    def _restyle_edge_labels(self) -> None:
+        """A selected edge's label has a blue outline (done here rather than in an itemChange
+        override on each edge: Qt would call into Python for every change of 10,000 edges)."""
+        selected = {item for item in self.selectedItems() if isinstance(item, EdgeItem)}
+        for edge in selected ^ self._selected_edges:
+            edge.label.update()
+        self._selected_edges = selected
 
     def _on_selection_changed(self) -> None:
         if not self._syncing:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QLineF, QPoint, QPointF, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtGui import QColor, QPainter, QPen, QPixmapCache
 from PySide6.QtWidgets import QFrame, QGraphicsView, QLabel
 
 from ui.document.commands import MoveNodes
@@ -16,8 +16,10 @@ from . import theme
 from .edge_item import EdgeItem
 from .gestures import Gesture, MoveGesture, NewLinkGesture, PanGesture
 from .node_item import NodeItem
+from .sketch_picking import SketchPicking
 
 
+PIXMAP_CACHE_KB = 96 * 1024
 _NUDGE = {Qt.Key.Key_Left: (-1, 0), Qt.Key.Key_Right: (1, 0), Qt.Key.Key_Up: (0, -1), Qt.Key.Key_Down: (0, 1)}
 
 
@@ -56,8 +58,13 @@ class CanvasView(QGraphicsView):
         self._hint.hide()
         self._hint_timer = QTimer(self, singleShot=True, interval=2500)
         self._hint_timer.timeout.connect(self._hint.hide)
+        self.picking = SketchPicking(self)
+        # Under 100 % each node keeps its picture (ItemCoordinateCache, ~70 kB): Qt's default
+        # 10 MB of pixmap cache would hold only a screenful of them.
+        QPixmapCache.setCacheLimit(max(QPixmapCache.cacheLimit(), PIXMAP_CACHE_KB))
         self.zoom_changed.connect(scene.set_zoom_level)
         scene.rebuilding.connect(self.cancel_gesture)
+        scene.rebuilding.connect(self.picking.forget)
 
     # -- zoom -------------------------------------------------------------------------------
     def zoom(self) -> float:
@@ -78,6 +85,11 @@ class CanvasView(QGraphicsView):
         self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + delta.x())
         self.verticalScrollBar().setValue(self.verticalScrollBar().value() + delta.y())
         self.zoom_changed.emit(self.zoom())
+
+    def pan_by(self, delta: QPointF) -> None:
+        """Scroll the view by ``delta`` viewport pixels (keys, the minimap, benchmarks)."""
+        self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() + round(delta.x()))
+        self.verticalScrollBar().setValue(self.verticalScrollBar().value() + round(delta.y()))
 
     def zoom_by(self, factor: float, anchor: QPointF | None = None) -> None:
         self.set_zoom(self.zoom() * factor, anchor)
@@ -137,11 +149,8 @@ class CanvasView(QGraphicsView):
             painter.setPen(pen)
             painter.drawLines(lines)
         scene = self.scene()
-        if not scene.edges_shown:   # far out: all edges in one call, under the nodes
-            pen = QPen(QColor(theme.EDGE), 1.0)
-            pen.setCosmetic(True)
-            painter.setPen(pen)
-            painter.drawLines(scene.overview_lines())
+        if scene.sketched:   # zoomed out: every node and edge in a few calls, under the picked items
+            scene.sketch().paint(painter, rect)
 
     # -- hints -------------------------------------------------------------------------------------
     def show_hint(self, text: str, error: bool = False) -> None:
@@ -186,9 +195,11 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         if button == Qt.MouseButton.LeftButton:
+            self.picking.press(event.position().toPoint())
             pos = self.mapToScene(event.position().toPoint())
-            hit = scene.port_at(pos, max(theme.PORT_HIT_RADIUS, 8 / max(self.zoom(), 0.01)) if self.zoom() < 1
-                                else theme.PORT_HIT_RADIUS)
+            # Zoomed out to a sketch a press picks a block: its ports are smaller than a pixel.
+            hit = None if scene.sketched else scene.port_at(
+                pos, max(theme.PORT_HIT_RADIUS, 8 / max(self.zoom(), 0.01)) if self.zoom() < 1 else theme.PORT_HIT_RADIUS)
             if hit is not None:
                 self._gesture = NewLinkGesture(self, *hit)
                 event.accept()
@@ -212,12 +223,15 @@ class CanvasView(QGraphicsView):
             gesture.move(event)
             event.accept()
             return
+        if gesture is None and not event.buttons():
+            self.picking.wake_at(event.position().toPoint())
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event) -> None:
         gesture = self._gesture
         if gesture is None:
             super().mouseReleaseEvent(event)
+            self.picking.finish_band()
             return
         if isinstance(gesture, MoveGesture):
             super().mouseReleaseEvent(event)
