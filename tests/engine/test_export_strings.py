@@ -191,7 +191,8 @@ for i, line in enumerate(sys.stdin):
         model = module.build_model()
         model.load_state_dict(load_file(f"{folder}/model.safetensors"))
         model(torch.zeros(2, 4))
-        reply = {"ok": True, "doc": module.__doc__, "label": model.tag.kwargs["label"],
+        # text as code points: JSON would join an escaped surrogate pair into one character on the way back
+        reply = {"ok": True, "doc": list(map(ord, module.__doc__)), "label": list(map(ord, model.tag.kwargs["label"])),
                  "modules": [name for name, _ in model.named_modules()]}
     except Exception:
         reply = {"ok": False, "error": traceback.format_exc()}
@@ -208,7 +209,11 @@ def worker():
     def ask(folder: Path) -> dict:
         proc.stdin.write(json.dumps(str(folder)) + "\n")
         proc.stdin.flush()
-        return json.loads(proc.stdout.readline())
+        reply = json.loads(proc.stdout.readline())
+        for key in ("doc", "label"):
+            if key in reply:
+                reply[key] = "".join(map(chr, reply[key]))
+        return reply
 
     yield ask
     proc.stdin.close()

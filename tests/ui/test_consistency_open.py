@@ -26,7 +26,9 @@ def click_and_wait(qtbot, button, runner) -> None:
 
 
 def fill_every_panel(window, qtbot) -> dict:
-    """Train a little, initialize, show a parameter, split its gradient by use, fail a Forward."""
+    """Train a little, initialize, show a parameter, split its gradient by use, fail a Forward (in the Train
+    perspective, where the Run panel shows)."""
+    window.perspectives.switch("train")
     p = panels(window)
     run = p["run"]
     run.steps_spin.setValue(5)

@@ -27,6 +27,7 @@ def wheel_over(window, widget, steps: int) -> None:
 
 def initialize_panel(make_window, qtbot):
     window = make_window()
+    window.perspectives.switch("inspect")   # where Initialize shows
     dock = window.docks["initializerPickerDock"]
     dock.raise_()
     window.resize(1200, 560)   # short enough that the panel scrolls
