@@ -277,3 +277,11 @@ def test_ctrl_f_finds_a_block_by_name_or_type_and_jumps_to_it(open_canvas, qtbot
     assert bar.count.text() == "No match"
     qtbot.keyClick(bar.field, Qt.Key.Key_Escape)
     assert not bar.isVisible() and view.hasFocus()
+
+
+def test_find_is_in_the_view_menu_with_its_shortcut(make_window):
+    window = make_window()
+    found = [a for a in window.menus["view"].actions() if a.text().startswith("Find Block")]
+    assert found and found[0].shortcut().toString() == "Ctrl+F"
+    found[0].trigger()
+    assert window.canvas.find_bar.isVisible()
