@@ -152,6 +152,27 @@ def test_training_draws_a_decreasing_loss_curve(qtbot, make_panel):
     assert panel.session.losses[-30:] == list(panel.last_result.losses)
 
 
+def test_the_loss_curve_has_a_log_scale_and_smoothing(qtbot, make_panel):
+    panel = make_panel()
+    panel.losses[:] = [100.0, 10.0, 30.0, 1.0, 3.0, 0.1]
+    panel.results.draw_losses()
+    item = panel.loss_plot.getPlotItem()
+    qtbot.mouseClick(panel.log_scale, Qt.MouseButton.LeftButton)
+    assert item.ctrl.logYCheck.isChecked()                       # the y axis is in decades now
+    qtbot.mouseClick(panel.smooth, Qt.MouseButton.LeftButton)
+    xs, ys = panel.loss_curve.xData, panel.loss_curve.yData    # the values, not their logarithms as drawn
+    assert list(xs) == [1, 2, 3, 4, 5, 6]
+    assert list(panel.loss_raw.yData) == pytest.approx(panel.losses)   # the raw curve stays behind
+    assert ys[0] == pytest.approx(100.0) and ys[1] == pytest.approx((0.6 * 0.4 * 100 + 0.4 * 10) / (1 - 0.36))
+    assert max(abs(np.diff(ys))) < max(abs(np.diff(panel.losses)))          # smoother than the raw values
+    panel.losses.append(-1.0)                                    # a loss at or below zero cannot go on a log axis
+    panel.results.draw_losses()
+    assert not item.ctrl.logYCheck.isChecked() and "log scale cannot show" in panel.log_scale.toolTip()
+    qtbot.mouseClick(panel.smooth, Qt.MouseButton.LeftButton)
+    assert panel.loss_raw.yData is None or len(panel.loss_raw.yData) == 0
+    assert list(panel.loss_curve.yData) == pytest.approx(panel.losses)
+
+
 def test_classification_task_on_a_network_with_ten_outputs(qtbot, make_panel):
     panel = make_panel("mlp")
     choose(panel.task_combo, "classification")

@@ -86,8 +86,8 @@ class RunPanel(Panel):
                     "target_file_row", "target_path")
         self.expose(self.training, "task_combo", "optimizer_combo", "lr_spin", "steps_spin", "batch_spin",
                     "train_button", "train_error")
-        self.expose(self.results, "progress", "cancel_button", "status", "loss_plot", "loss_curve", "losses",
-                    "output_label", "show_output_button", "mode_label", "output_text")
+        self.expose(self.results, "progress", "cancel_button", "status", "loss_plot", "loss_curve", "loss_raw", "losses",
+                    "log_scale", "smooth", "output_label", "show_output_button", "mode_label", "output_text")
         tighten(self)
 
     def resizeEvent(self, event) -> None:

@@ -8,8 +8,9 @@ import pyqtgraph as pg
 import torch
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFontDatabase
-from PySide6.QtWidgets import QLabel, QPlainTextEdit, QProgressBar, QVBoxLayout
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QVBoxLayout
 
+from netstudio.run.smoothing import smoothed
 from netstudio.tensors.number_text import output_summary, tensor_text
 
 from ..form_pieces import beside, named_button
@@ -44,6 +45,7 @@ class RunResults:
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         column.addWidget(self.status)
         column.addWidget(self._loss_plot())
+        column.addLayout(self._loss_options())
         self.output_label = QLabel(NO_OUTPUT)
         self.output_label.setObjectName("outputShape")
         self.show_output_button = named_button("mdi6.grid", "Inspect", "showOutput", tooltip="Show the output in "
@@ -71,14 +73,43 @@ class RunResults:
         item.showGrid(x=True, y=True, alpha=0.15)
         item.setLabel("bottom", "step")
         item.setLabel("left", "loss")
+        self.loss_raw = self.loss_plot.plot([], [], pen=pg.mkPen("#2f6fed", width=1, alpha=0.3))
+        self.loss_raw.setAlpha(0.3, False)
         self.loss_curve = self.loss_plot.plot([], [], pen=pg.mkPen("#2f6fed", width=2))
         return self.loss_plot
+
+    def _loss_options(self) -> QHBoxLayout:
+        """Log scale and smoothing: a loss falling over decades, or a noisy one, becomes readable."""
+        self.log_scale = QCheckBox("Log scale")
+        self.log_scale.setObjectName("lossLogScale")
+        self.smooth = QCheckBox("Smooth")
+        self.smooth.setObjectName("lossSmooth")
+        self.smooth.setToolTip("A moving average of the loss (the raw values stay, faint, behind it).")
+        for box in (self.log_scale, self.smooth):
+            box.toggled.connect(self.draw_losses)
+        row = QHBoxLayout()
+        row.addWidget(self.log_scale)
+        row.addWidget(self.smooth)
+        row.addStretch(1)
+        return row
 
     def draw_losses(self) -> None:
         if not self.losses:
             self.loss_curve.setData([], [])
+            self.loss_raw.setData([], [])
             return
-        self.loss_curve.setData(np.arange(1, len(self.losses) + 1), np.asarray(self.losses))
+        steps, values = np.arange(1, len(self.losses) + 1), np.asarray(self.losses, dtype=float)
+        positive = bool(np.all(values[np.isfinite(values)] > 0))
+        log = self.log_scale.isChecked() and positive
+        self.log_scale.setToolTip("" if positive else "The loss has values at or below 0, which a log scale "
+                                                      "cannot show.")
+        self.loss_plot.getPlotItem().setLogMode(y=log)
+        if self.smooth.isChecked():
+            self.loss_raw.setData(steps, values)
+            self.loss_curve.setData(steps, np.asarray(smoothed(self.losses)))
+        else:
+            self.loss_raw.setData([], [])
+            self.loss_curve.setData(steps, values)
 
     def clear(self) -> None:
         """Nothing run yet: no curve, no output, an empty bar."""
