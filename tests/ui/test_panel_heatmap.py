@@ -357,3 +357,33 @@ def test_deleted_panels_stop_following_the_session(qtbot, examples_dir):
     controller.session.run_forward()        # nobody left to call: no error from a deleted widget
     controller.session.run_backward(Objective("sum"))
     controller.close()
+
+
+def test_ticks_sit_at_cell_centres_and_name_the_index(make_panel):
+    panel = make_panel(show=True)
+    pick(panel, torch.arange(12.0).reshape(3, 4))
+    axis = panel.plot.getAxis("bottom")
+    levels = axis.tickValues(0, 4, 400)
+    values = [v for _, vs in levels for v in vs]
+    assert values and all(v - int(v) == 0.5 for v in values)           # i + 0.5: the middle of cell i
+    assert axis.tickStrings([0.5, 3.5], 1, 1) == ["0", "3"]
+    assert all(spacing >= 1 for spacing, _ in axis.tickValues(0, 1.2, 400))   # never a fractional index
+
+
+def test_fill_stretches_a_small_matrix_to_the_view(make_panel, qtbot):
+    panel = make_panel(show=True)
+    pick(panel, torch.randn(3, 4))
+    box = panel.plot.getViewBox()
+    assert box.state["aspectLocked"]                                     # square cells by default
+    qtbot.mouseClick(panel.fill_button, Qt.MouseButton.LeftButton)
+    assert not box.state["aspectLocked"] and panel.fill_button.isChecked()
+    qtbot.mouseClick(panel.fill_button, Qt.MouseButton.LeftButton)
+    assert box.state["aspectLocked"]
+
+
+def test_the_histogram_has_a_count_axis(make_panel):
+    panel = make_panel()
+    axis = panel.stats_pane.histogram.getPlotItem().getAxis("left")
+    assert axis.labelText == "count" and axis.style["showValues"]
+    values = [v for _, vs in axis.tickValues(0, 3, 200) for v in vs]
+    assert values and all(float(v).is_integer() for v in values)        # a count is never 2.5

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QWidget
 from netstudio.tensors.heatmap_picture import block_reduce, extent, kernel_grid, level_rounding, split_nonfinite
 from netstudio.tensors.view2d import HeatmapView
 
+from .cell_axis import CellAxis
 from .colormaps import GRID_RGBA, diverging_colormap
 
 AXIS_PEN, AXIS_TEXT = "#999", "#333"
@@ -70,8 +71,10 @@ class HeatmapPlot:
     ``overlay_item``, ``grid_item`` and the colour bar ``bar``."""
 
     def __init__(self, parent: QWidget):
-        self.widget = pg.PlotWidget(parent, background="w")
+        self.widget = pg.PlotWidget(parent, background="w",
+                                    axisItems={"left": CellAxis("left"), "bottom": CellAxis("bottom")})
         self.widget.setObjectName("heatmapPlot")
+        self.fill = False   # stretch the picture to the view instead of keeping square cells
         self.plot = self.widget.getPlotItem()
         self.plot.invertY(True)
         self.plot.setMenuEnabled(False)
@@ -108,7 +111,7 @@ class HeatmapPlot:
         self.plot.getAxis("left").setTicks([[(0.5, "0")]] if height == 1 else None)
         if reset_range:
             ratio = width / max(height, 1)
-            self.plot.setAspectLocked(1 / 8 <= ratio <= 8)
+            self.plot.setAspectLocked(not self.fill and 1 / 8 <= ratio <= 8)
             self.plot.getViewBox().setRange(xRange=(0, width), yRange=(0, height), padding=0.02)
 
     @staticmethod

@@ -120,6 +120,15 @@ class HeatmapPanel(Panel):
         self.symmetric_button.setToolTip("Colour range ±max|value|, centred on zero (drag the colour bar's "
                                          "handles to adjust it)")
         self.symmetric_button.clicked.connect(self.symmetric_levels)
+        self.fill_button = QToolButton(self)
+        self.fill_button.setObjectName("heatmapFill")
+        self.fill_button.setIcon(qta.icon("mdi6.arrow-expand-all"))
+        self.fill_button.setText("Fill")
+        self.fill_button.setCheckable(True)
+        self.fill_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.fill_button.setToolTip("Stretch the picture to fill the view (cells are no longer square): "
+                                    "a small matrix becomes big enough to read")
+        self.fill_button.toggled.connect(self.set_fill)
         self.slice_bar = QWidget(self)
         self.slice_layout = QHBoxLayout(self.slice_bar)
         self.slice_layout.setContentsMargins(0, 0, 0, 0)
@@ -159,7 +168,8 @@ class HeatmapPanel(Panel):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([520, 230])
-        header_over(self, [self.title, self.slice_bar, self.mode_box, self.symmetric_button], self.splitter,
+        header_over(self, [self.title, self.slice_bar, self.mode_box, self.fill_button, self.symmetric_button],
+                    self.splitter,
                     grow=self.title, bottom=4)
 
     # -- what tests (and other panels) read ------------------------------------------------
@@ -232,6 +242,12 @@ class HeatmapPanel(Panel):
             except NetStudioError:
                 return
             self._show_frame(resliced, keep_stats=True)
+
+    def set_fill(self, fill: bool) -> None:
+        """Square cells (the default, for shapes up to 8:1), or the picture stretched to the whole view."""
+        self.drawing.fill = fill
+        if self._frame is not None and self._frame.view is not None:
+            self.drawing.draw(self._frame.view, True)
 
     def symmetric_levels(self) -> None:
         """Back to automatic colour limits: ±max|finite value|, centred on zero."""

@@ -11,6 +11,7 @@ from netstudio.tensors.heatmap_picture import NAN_RGBA, NEG_INF_RGBA, POS_INF_RG
 from netstudio.tensors.number_text import number
 from netstudio.tensors.stats import TensorStats
 
+from .cell_axis import CountAxis
 from .colormaps import swatch
 
 def stats_rows(stats: TensorStats) -> list[tuple[str, str]]:
@@ -34,7 +35,7 @@ class StatsPane(QWidget):
     def __init__(self, parent: QWidget | None = None):
         super().__init__(parent)
         self.setObjectName("heatmapStats")
-        self.histogram = pg.PlotWidget(self, background="w")
+        self.histogram = pg.PlotWidget(self, background="w", axisItems={"left": CountAxis("left")})
         self.histogram.setObjectName("heatmapHistogram")
         plot = self.histogram.getPlotItem()
         plot.setMenuEnabled(False)
@@ -45,8 +46,7 @@ class StatsPane(QWidget):
             axis = plot.getAxis(name)
             axis.setTextPen("#444")
             axis.setPen("#999")
-        plot.getAxis("left").setStyle(showValues=False)  # counts matter by shape; the table has numbers
-        plot.getAxis("left").setWidth(8)
+        plot.setLabel("left", "count", color="#555")
         self.histogram.setMinimumSize(160, 60)
         self.histogram.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.bars = pg.PlotDataItem(stepMode="center", fillLevel=0, pen=pg.mkPen("#3b6fb6", width=1),
