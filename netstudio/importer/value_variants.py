@@ -12,9 +12,11 @@ that parameter, or an item of it, at every use (``c1``, ``c2[0]``); otherwise
 after the node and hyperparameter (``conv1_out_channels``).  Only hyperparameters
 that may refer to arguments take part, and only of layers and of uses of other
 blocks (their passed values); code blocks, tensors and anything else that
-differs keep definitions apart.  Plain ``nn.Sequential`` definitions are
-containers, not classes, and are left alone.  The pass repeats until nothing
-merges, so blocks of merged blocks merge next (a ResNet stage of Residuals).
+differs keep definitions apart.  Plain ``nn.Sequential`` definitions merge too
+(exported as one ``make_...(...)`` function), since a class that differs only
+in values often holds Sequentials that differ only in values (torchvision's
+Inception branches).  The pass repeats until nothing merges, so blocks of
+merged blocks merge next.
 Binding the arguments gives back exactly the values they replaced, so the
 network, its names and its outputs are unchanged.
 """
@@ -52,7 +54,7 @@ def merge_value_variants(project: Project, recorded: Mapping[str, dict[str, Any]
     while True:
         groups: dict[str, list[str]] = defaultdict(list)
         for name, d in project.definitions.items():
-            if name != project.root and not d.arguments and d.class_name != "Sequential":
+            if name != project.root and not d.arguments:
                 groups[_masked(d)].append(name)
         merged = [names for names in groups.values() if len(names) > 1 and _merge(project, names, recorded)]
         if not merged:
@@ -136,6 +138,8 @@ def _merge(project: Project, names: list[str], recorded: Mapping[str, dict[str, 
         refs.append(reference(name, item))
     if len(arguments) > MAX_ARGUMENTS:
         return False
+    order = list(records[0][0] or {}) if records and records[0] else []   # the class's own __init__ order
+    arguments = dict(sorted(arguments.items(), key=lambda kv: order.index(kv[0]) if kv[0] in order else len(order)))
     nodes = list(base.nodes.values())
     for slot, ref in zip(slots, refs):
         node = nodes[slot.index]
