@@ -68,8 +68,9 @@ PERSPECTIVES = (
                 left=(("parameterTreeDock",),), right=(("initializerPickerDock",),), bottom=(("heatmapDock",),),
                 widths={"parameterTreeDock": 0.24, "initializerPickerDock": 0.25}, heights={"heatmapDock": 0.45}),
     Perspective("train", "Train", "mdi6.chart-line",
-                "Run and train the network: the run controls and the loss curve beside the heatmap",
-                right=(("parameterTreeDock",),), bottom=(("runPanelDock",), ("heatmapDock",)),
+                "Run and train the network: the run controls and the loss curve beside the heatmap, and the "
+                "runs of netstudio train",
+                right=(("parameterTreeDock",),), bottom=(("runPanelDock", "runsDock"), ("heatmapDock",)),
                 widths={"parameterTreeDock": 0.22, "runPanelDock": 0.6, "heatmapDock": 0.4},
                 heights={"runPanelDock": 0.66}, sides_full_height=False),
 )
