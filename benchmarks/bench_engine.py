@@ -8,12 +8,17 @@
    10,000 blocks in one run.  Target: both grow at most 12x (linear).  Then one edit on 10,000
    blocks: the snapshot the app's checking thread gets and the incremental check, against the
    whole-project copy and full check they replace.
+4. One edit's document event on 10,000 blocks with a built network: rebuilding it at once (as below
+   ``SYNC_REBUILD_LIMIT``) against only going stale (the app rebuilds once the edits pause), and that
+   deferred rebuild's own time.
 """
 
 from __future__ import annotations
 
 import itertools
+import statistics
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -25,10 +30,12 @@ from common import compare, median_time, ms, us  # noqa: E402
 
 from netstudio.analysis import check  # noqa: E402
 from netstudio.analysis.incremental import Checker  # noqa: E402
+from netstudio import session as session_module  # noqa: E402
 from netstudio.compiler import compile_project  # noqa: E402
 from netstudio.graph import Document, Project  # noqa: E402
 from netstudio.graph.snapshots import Snapshots  # noqa: E402
 from netstudio.serialization import load_project  # noqa: E402
+from netstudio.session import NetworkSession  # noqa: E402
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "resources" / "examples"
 
@@ -137,7 +144,36 @@ def scale() -> None:
     print(f"  a move and the snapshot after it {ms(take)}   ratio to the whole-project copy {take / copy:.4f}")
 
 
+def deferred_rebuild() -> None:
+    """Issue 11: an edit no longer rebuilds a big network inside its document event (section 4)."""
+    doc = Document(chain_project(10_000, "graph"))
+    session = NetworkSession(doc)
+    session.ensure_built()
+    middle = [n.id for n in doc.definition("main").nodes.values() if n.type == "Linear"][2500]
+    turns = itertools.cycle([False, True])
+
+    def edit() -> None:
+        doc.set_param("main", middle, "bias", next(turns))
+
+    limit, session_module.SYNC_REBUILD_LIMIT = session_module.SYNC_REBUILD_LIMIT, 10**9
+    at_once = median_time(edit, repeats=3)
+    session_module.SYNC_REBUILD_LIMIT = limit
+    deferred = median_time(edit)
+
+    def rebuild_after_an_edit() -> float:
+        edit()
+        start = time.perf_counter()
+        session.catch_up()
+        return time.perf_counter() - start
+    rebuild = statistics.median(rebuild_after_an_edit() for _ in range(3))
+    print("One edit on 10,000 blocks with a built network (a Linear's bias):")
+    print(f"  the edit's document event: rebuilding at once {ms(at_once)}   deferred {us(deferred)}   "
+          f"({at_once / deferred:,.0f} times less)")
+    print(f"  the deferred rebuild, once the edits pause {ms(rebuild)}")
+
+
 if __name__ == "__main__":
     forward_ratios()
     check_time()
     scale()
+    deferred_rebuild()

@@ -4,7 +4,8 @@ device, the sample input, the last output, gradients and loss history.
 The document is the graph; the session is what it compiles to, kept in step:
 when the graph changes (not mere moves), the network is rebuilt and every
 tensor keeps its value by node identity (:mod:`netstudio.tensor_keeper`), so
-trained weights survive renames, reorderings and edits that are undone.
+trained weights survive renames, reorderings and edits that are undone.  A big
+graph is rebuilt once its edits pause instead (``SYNC_REBUILD_LIMIT``).
 Stored tensors that fit nowhere are kept too (:mod:`netstudio.unplaced`).
 Panels read the session and follow its events.  Runs may happen on a worker
 thread: ``lock`` guards the module, and saves take their copy of the weights
@@ -40,6 +41,14 @@ from .tensor_keeper import Identity, TensorKeeper, tensor_identities, tensors_of
 from .unplaced import UnplacedTensor, place, unplaced_after_import
 from .weights_snapshot import SnapshotRequests, WeightsSnapshot
 
+SYNC_REBUILD_LIMIT = 2_000
+"""The most nodes (all definitions together) whose network is rebuilt inside each edit's document event.
+
+Rebuilding compiles the whole graph: instant for a normal project, but seconds for 10,000 blocks, too long
+for the GUI thread on every edit.  Above the limit an edit only makes the session stale (``went_stale``);
+the app rebuilds once the edits pause, and whatever needs the network sooner gets it from ``ensure_built``.
+Tests lower it to try the deferred path on a small project."""
+
 
 @dataclass(frozen=True)
 class AppliedInitializer:
@@ -55,6 +64,7 @@ class SessionEvents(SignalGroup):
     weights_changed = Signal(object)    # names of changed tensors, or None for "any"
     device_changed = Signal(str)
     ran = Signal(str)                   # "forward", "backward" or "train"
+    went_stale = Signal()               # an edit left a big network to rebuild later (see SYNC_REBUILD_LIMIT)
 
 
 class NetworkSession:
@@ -208,15 +218,28 @@ class NetworkSession:
         self.events.rebuilt.emit()
 
     def _on_document_changed(self) -> None:
-        """Keep a built network in step with the graph (a network never built waits for ``ensure_built``)."""
+        """Keep a built network in step with the graph (a network never built waits for ``ensure_built``);
+        a big one only goes stale, and says so, for its owner to ``catch_up`` when the edits pause."""
         if self._built_generation is None or not self.stale:
             return
+        if sum(len(d.nodes) for d in self.document.project.definitions.values()) > SYNC_REBUILD_LIMIT:
+            self.events.went_stale.emit()
+            return
+        self.catch_up()
+
+    def catch_up(self) -> bool:
+        """Rebuild a built network the graph has left behind (one never built still waits for
+        ``ensure_built``).  Never waits for a run holding the network, as the GUI thread calls it:
+        False then, and ``ensure_built`` after the run rebuilds it."""
+        if self._built_generation is None or not self.stale:
+            return True
         if not self.lock.acquire(blocking=False):
-            return  # a run holds the network: ``ensure_built`` after the run rebuilds it
+            return False
         try:
             self.rebuild()
         finally:
             self.lock.release()
+        return True
 
     def _on_node_changed(self, definition: str, node_id: str, field: str) -> None:
         """A node's own initializer settings changed: apply them to the live network now."""

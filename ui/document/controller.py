@@ -4,6 +4,9 @@ selection, and the latest check result computed off the UI thread.
 Views take the controller in their constructor and connect to its signals and
 to ``controller.document.events``; none of them edits the project except by
 ``controller.push(command)``.
+
+It also rebuilds a big network once its edits pause (``REBUILD_DELAY_MS`` after the last one):
+the session defers that for graphs above ``netstudio.session.SYNC_REBUILD_LIMIT``.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ from netstudio.graph.snapshots import Snapshots
 from netstudio.session import NetworkSession
 
 from .relay import listen, to_gui
+
+REBUILD_DELAY_MS = 400   # how long edits must pause before a big network is rebuilt (it takes seconds)
 
 
 class _CheckJob(QRunnable):
@@ -79,9 +84,13 @@ class DocumentController(QObject):
         self._deliver_check = to_gui(self, self._on_checked)   # called by the checking thread
         self._timer = QTimer(self, singleShot=True, interval=0)
         self._timer.timeout.connect(self._start_check)
+        self._rebuild_timer = QTimer(self, singleShot=True, interval=REBUILD_DELAY_MS)
+        self._rebuild_timer.timeout.connect(self._rebuild)
+        self._rebuild_after_runs = False
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         events = self.document.events
         self._connections = [listen(self, self.session.events.weights_changed, self._on_weights_changed),
+                             listen(self, self.session.events.went_stale, self._rebuild_timer.start),
                              listen(self, events.changed, self.schedule_check),
                              listen(self, events.reset, self._on_reset)]
         self.schedule_check()
@@ -105,6 +114,9 @@ class DocumentController(QObject):
             self._cancels.remove(cancel)
         if self._runs == 0:
             self.busy_changed.emit(False)
+            if self._rebuild_after_runs:
+                self._rebuild_after_runs = False
+                self._rebuild_timer.start()
 
     def stop_runs(self) -> Future:
         """Ask every run to stop; the future is done once none holds the network any more."""
@@ -131,6 +143,7 @@ class DocumentController(QObject):
         for connection in self._connections:
             connection.disconnect()
         self._timer.stop()
+        self._rebuild_timer.stop()
         self._pool.waitForDone(5000)
         self._snapshots.close()
 
@@ -166,6 +179,14 @@ class DocumentController(QObject):
         if self.selection != (definition, list(node_ids)):
             self.selection = (definition, list(node_ids))
             self.selection_changed.emit(definition, list(node_ids))
+
+    def _rebuild(self) -> None:
+        """The edits paused: rebuild the stale network, or once the runs holding it are over
+        (waiting for their lock would freeze the app); anything else holding it, try again later."""
+        if self.busy:
+            self._rebuild_after_runs = True
+        elif not self.session.catch_up():
+            self._rebuild_timer.start()
 
     # -- checking ---------------------------------------------------------------------
     def schedule_check(self) -> None:
