@@ -16,9 +16,10 @@ from PySide6.QtWidgets import QMenu, QVBoxLayout, QWidget
 from netstudio.analysis.tie_candidates import can_tie, could_share, tie_candidates
 from netstudio.catalog import get_block
 
-from . import context_menus, editing, theme
+from . import context_menus, editing, keyboard, theme
 from .breadcrumb import BreadcrumbBar
 from .clipboard import copy_payload, from_mime, to_mime
+from .connect_mode import ConnectMode
 from .find_bar import FindBar
 from .looks import CONTAINER_TYPES
 from .minimap import Minimap
@@ -50,7 +51,16 @@ _ACTIONS = {
     "stop_sharing": ("Stop Sharing Parameters", (), "mdi6.link-variant-off",
                      "Give the selected blocks their own parameters again"),
     "edit_code": ("Edit Code…", ("Ctrl+E",), "mdi6.code-braces", "Edit the selected code block's class"),
+    "next_block": ("Next Block", ("Tab",), "mdi6.keyboard-tab",
+                   "Select the next block, left to right then top to bottom"),
+    "previous_block": ("Previous Block", ("Shift+Tab",), "mdi6.keyboard-tab-reverse", "Select the block before"),
+    "edit_properties": ("Edit Properties", ("Return", "Enter"), "mdi6.tune-variant",
+                        "Type into the selected block's properties"),
+    "connect": ("Connect…", ("C", "Ctrl+Shift+C"), "mdi6.transit-connection-variant",
+                "Connect the selected block with the keyboard: Tab picks an input, Enter connects, Esc cancels"),
 }
+# Keys a text field inside the canvas (rename, find) needs: these act only when the view has the focus.
+_VIEW_ONLY = ("next_block", "previous_block", "edit_properties")
 
 
 class CanvasWidget(QWidget):
@@ -58,6 +68,7 @@ class CanvasWidget(QWidget):
 
     definition_opened = Signal(str, tuple)   # definition name, instance path
     status_message = Signal(str)             # a refused edit, said in one sentence
+    properties_requested = Signal()          # Enter: the user wants to type into the block's properties
 
     def __init__(self, controller, parent=None):
         super().__init__(parent)
@@ -72,6 +83,7 @@ class CanvasWidget(QWidget):
         layout.addWidget(self.view, 1)
         self.minimap = Minimap(self.view)
         self.find_bar = FindBar(self.view)
+        self.connect_mode = ConnectMode(self.view, self._hint)
         self.actions: dict[str, QAction] = self._make_actions()
         self.breadcrumb.set_tools(self.actions["zoom_out"], self.actions["zoom_in"], self.actions["fit"])
         self._rename_editor: InlineNameEditor | None = None
@@ -256,17 +268,21 @@ class CanvasWidget(QWidget):
             "find": self.find_bar.open,
             "share_parameters": self.share_parameters, "stop_sharing": self.stop_sharing,
             "edit_code": self._edit_selected_code,
+            "next_block": lambda: keyboard.focus_block(self.view, 1),
+            "previous_block": lambda: keyboard.focus_block(self.view, -1),
+            "edit_properties": self.properties_requested.emit, "connect": self.connect_selected,
         }
         actions = {}
         for name, (text, keys, icon, tip) in _ACTIONS.items():
             action = QAction(theme.icon(icon), text, self)
             action.setObjectName(f"canvas_{name}")
             action.setShortcuts([QKeySequence(k) for k in keys])
-            action.setShortcutContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut if name in _VIEW_ONLY
+                                      else Qt.ShortcutContext.WidgetWithChildrenShortcut)
             action.setToolTip(tip)
             action.setStatusTip(tip)
             action.triggered.connect(lambda _=False, slot=slots[name]: slot())
-            self.addAction(action)
+            (self.view if name in _VIEW_ONLY else self).addAction(action)
             actions[name] = action
         self._share_menu = QMenu(self)
         self._share_menu.aboutToShow.connect(self._fill_share_menu)
@@ -289,6 +305,8 @@ class CanvasWidget(QWidget):
         a["ungroup"].setEnabled(any(n.type in CONTAINER_TYPES for n in nodes))
         a["open"].setEnabled(len(nodes) == 1 and nodes[0].type in CONTAINER_TYPES)
         a["edit_code"].setEnabled(len(nodes) == 1 and nodes[0].type == "Code")
+        a["edit_properties"].setEnabled(len(nodes) == 1)
+        a["connect"].setEnabled(len(nodes) == 1)
         a["stop_sharing"].setEnabled(any(n.tied_to for n in nodes))
         # Cheap checks only: the list of compatible blocks is computed when its menu opens.
         project, result = self.controller.document.project, self.controller.result
@@ -429,6 +447,11 @@ class CanvasWidget(QWidget):
         elif len(ids) == 1 and self.isVisible():
             item = self.scene.nodes[ids[0]]
             self._share_menu.popup(self.view.mapToGlobal(self.view.mapFromScene(item.top_center())))
+
+    def connect_selected(self) -> bool:
+        """Start the keyboard's connect mode from the one selected block."""
+        ids = self.selected_node_ids()
+        return len(ids) == 1 and self.connect_mode.start(ids[0])
 
     def stop_sharing(self) -> None:
         editing.untie(self.controller, self.current_definition, self.selected_node_ids())

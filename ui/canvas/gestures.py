@@ -38,6 +38,36 @@ def flow_closure(d, start: str, downstream: bool, ignore: str | None = None) -> 
     return seen
 
 
+def link_candidates(scene, anchor: PortRef, ignore: str | None = None) -> list[tuple[NodeItem, PortRef]]:
+    """The free ports of the other kind ``anchor`` may connect to without closing a cycle
+    (the mouse's drag and the keyboard's connect mode offer the same ones)."""
+    d = scene.model
+    occupied = {(e.dst, e.dst_port) for e in d.edges.values() if e.id != ignore}
+    # Nodes that would close a cycle: upstream of a fixed output, downstream of a fixed input.
+    forbidden = flow_closure(d, anchor.node_id, downstream=not anchor.is_output, ignore=ignore)
+    found = []
+    for item in scene.nodes.values():
+        if item.node_id in forbidden:
+            continue
+        for ref in item.ports():
+            if ref.is_output == anchor.is_output:
+                continue
+            dst = anchor if not anchor.is_output else ref
+            if (dst.node_id, dst.name) not in occupied:
+                found.append((item, ref))
+    return found
+
+
+def link_preview() -> QGraphicsPathItem:
+    """The dashed line of a link being made, over the edges."""
+    item = QGraphicsPathItem()
+    pen = QPen(QColor(theme.SELECTION), 2.0, Qt.PenStyle.DashLine)
+    pen.setDashPattern([5.0, 3.0])
+    item.setPen(pen)
+    item.setZValue(10)
+    return item
+
+
 def snap(value: float, step: float = theme.GRID) -> float:
     return round(value / step) * step
 
@@ -133,11 +163,7 @@ class NewLinkGesture(Gesture):
         self.ignore = self.detached.edge_id if self.detached else None
         self.target: tuple[NodeItem, PortRef] | None = None
         self.problem: str | None = None
-        self.temp = QGraphicsPathItem()
-        pen = QPen(QColor(theme.SELECTION), 2.0, Qt.PenStyle.DashLine)
-        pen.setDashPattern([5.0, 3.0])
-        self.temp.setPen(pen)
-        self.temp.setZValue(10)
+        self.temp = link_preview()
         scene.addItem(self.temp)
         self.anchor_item.set_port_state(self.anchor, VALID)
         self._candidates: list[tuple[NodeItem, PortRef]] = []
@@ -151,22 +177,10 @@ class NewLinkGesture(Gesture):
 
     def _mark_candidates(self) -> None:
         """Light up every port the anchor may connect to (computed once per drag)."""
-        d = self.scene.model
-        occupied = {(e.dst, e.dst_port) for e in d.edges.values() if e.id != self.ignore}
-        # Nodes that would close a cycle: upstream of a fixed output, downstream of a fixed input.
-        forbidden = flow_closure(d, self.anchor.node_id, downstream=not self.anchor.is_output, ignore=self.ignore)
-        for item in self.scene.nodes.values():
-            if item.node_id in forbidden:
-                continue
-            for ref in item.ports():
-                if ref.is_output == self.anchor.is_output:
-                    continue
-                dst = self.anchor if not self.anchor.is_output else ref
-                if (dst.node_id, dst.name) in occupied:
-                    continue
-                item.set_port_state(ref, CANDIDATE)
-                self._candidates.append((item, ref))
-                self._candidate_refs.add(ref)
+        for item, ref in link_candidates(self.scene, self.anchor, self.ignore):
+            item.set_port_state(ref, CANDIDATE)
+            self._candidates.append((item, ref))
+            self._candidate_refs.add(ref)
 
     def _draw(self, end: QPointF) -> None:
         start = self.anchor_item.port_pos(self.anchor)

@@ -356,6 +356,9 @@ class CanvasScene(QGraphicsScene):
                     self._refresh_look(node.id)
 
     def _on_reset(self) -> None:
+        # The last result is another project's (or another state's): applying it, then comparing the next
+        # result with it, would leave labels of nodes no edit reached at its values; the next check fills all.
+        self.result = None
         path = self.path if self.document.project.definition_at(self.path) is not None else ()
         self._dirty_containers.clear()
         self._dirty_names = self._dirty_ties = False

@@ -12,7 +12,7 @@ from PySide6.QtWidgets import QFrame, QGraphicsView, QLabel
 from ui.document.commands import MoveNodes
 from ui.document.mime import BLOCK_MIME
 
-from . import theme
+from . import keyboard, theme
 from .edge_item import EdgeItem
 from .gestures import Gesture, MoveGesture, NewLinkGesture, PanGesture
 from .node_item import NodeItem
@@ -52,6 +52,7 @@ class CanvasView(QGraphicsView):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMouseTracking(True)
         self.space_held = False
+        self.keyboard_block: str | None = None   # the block Tab went to: it has the focus ring
         self._gesture: Gesture | None = None
         self._hint = QLabel(self.viewport())
         self._hint.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
@@ -65,6 +66,7 @@ class CanvasView(QGraphicsView):
         self.zoom_changed.connect(scene.set_zoom_level)
         scene.rebuilding.connect(self.cancel_gesture)
         scene.rebuilding.connect(self.picking.forget)
+        scene.selectionChanged.connect(self._repaint_focus_ring)
 
     # -- zoom -------------------------------------------------------------------------------
     def zoom(self) -> float:
@@ -152,6 +154,13 @@ class CanvasView(QGraphicsView):
         if scene.sketched:   # zoomed out: every node and edge in a few calls, under the picked items
             scene.sketch().paint(painter, rect)
 
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        keyboard.paint_focus_ring(self, painter)
+
+    def _repaint_focus_ring(self) -> None:
+        if self.keyboard_block is not None:
+            self.viewport().update()
+
     # -- hints -------------------------------------------------------------------------------------
     def show_hint(self, text: str, error: bool = False) -> None:
         """A small message at the bottom of the canvas (why a link is refused, say)."""
@@ -188,6 +197,9 @@ class CanvasView(QGraphicsView):
             event.accept()
             return
         self.setFocus(Qt.FocusReason.MouseFocusReason)
+        if self.keyboard_block is not None:   # the mouse took over: no focus ring
+            self.keyboard_block = None
+            self.viewport().update()
         button = event.button()
         scene = self.scene()
         if button == Qt.MouseButton.MiddleButton or (button == Qt.MouseButton.LeftButton and self.space_held):
@@ -315,9 +327,14 @@ class CanvasView(QGraphicsView):
             return
         super().keyReleaseEvent(event)
 
+    def focusInEvent(self, event) -> None:
+        super().focusInEvent(event)
+        self._repaint_focus_ring()
+
     def focusOutEvent(self, event) -> None:
         self.space_held = False
         super().focusOutEvent(event)
+        self._repaint_focus_ring()
 
     # -- drops from the palette ---------------------------------------------------------------------
     def dragEnterEvent(self, event) -> None:

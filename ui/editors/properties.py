@@ -222,6 +222,19 @@ class PropertiesPanel(QScrollArea):
         for diag in diagnostics:
             self._diagnostics.addWidget(_diagnostic_row(diag.severity, sentence(diag.message)))
 
+    def focus_first_editor(self) -> bool:
+        """Give the keyboard to the block's first hyperparameter (its name field if it has none),
+        so Enter on the canvas leads straight to typing; False when no block is shown."""
+        editor = next(iter(self.editors.values()), None)
+        field = editor.field if editor is not None else self.name_edit
+        if field is None:
+            return False
+        self.ensureWidgetVisible(field)
+        field.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        if hasattr(field, "selectAll"):   # a line edit or spin box: typing replaces the value
+            field.selectAll()
+        return True
+
     # -- edits --------------------------------------------------------------------------
     def _commit(self, key: str, value: Any) -> None:
         node = self.node

@@ -37,7 +37,7 @@ from .trust import TrustBar
 
 APP_ICON = RESOURCES / "icons" / "netstudio.svg"
 EDIT_ACTIONS = ("copy", "paste", "duplicate", "delete", "rename", "select_all", None, "group", "ungroup",
-                None, "share_parameters", "stop_sharing", None, "edit_code")
+                None, "connect", "edit_properties", None, "share_parameters", "stop_sharing", None, "edit_code")
 VIEW_ACTIONS = ("find", "zoom_in", "zoom_out", "fit", "auto_layout")
 Area = Qt.DockWidgetArea
 
@@ -97,12 +97,20 @@ class MainWindow(QMainWindow):
         self.block_palette.block_activated.connect(self.canvas.add_block_at_center)
         self.problems.problem_activated.connect(self.show_problem)
         self.canvas.status_message.connect(lambda text: self.statusBar().showMessage(text, 6000))
+        self.canvas.properties_requested.connect(self._edit_properties)
         self.controller.tensor_selected.connect(self._bring_heatmap_forward)
         self.controller.modified_changed.connect(self._update_title)
         self.files.shown.connect(self._on_project_shown)
         self._update_title()
 
     # -- panels ---------------------------------------------------------------------------
+    def _edit_properties(self) -> None:
+        """Enter on the canvas: the keyboard goes to the selected block's properties."""
+        dock = self.docks["properties"]
+        dock.show()
+        dock.raise_()
+        self.properties.focus_first_editor()
+
     def _sync_undo_actions(self, *_) -> None:
         stack, busy = self.controller.undo_stack, self.controller.busy
         self.undo_action.setEnabled(stack.canUndo() and not busy)
