@@ -104,6 +104,73 @@ def _import_resnet(window) -> None:
     window.canvas.fit()
 
 
+def _import_googlenet(window) -> None:
+    """torchvision's GoogLeNet: its nine Inception uses share one definition with arguments; step into one."""
+    from . import import_dialog, prompts
+    from .import_dialog import ImportChoice
+    import_dialog.ask_import = lambda parent, folder: ImportChoice("torchvision.models:googlenet",
+                                                                   ((1, 3, 64, 64),), "float32")
+    prompts.inform = lambda *args: None
+    window.files.import_model()
+    project = window.controller.document.project
+    inception = next(d for d in project.definitions.values() if d.class_name == "Inception")
+    window.canvas.open_definition(project.first_instance_path(inception.name))
+    window.canvas.fit()
+
+
+def _big_graph(window) -> None:
+    """A 2,000-block network, zoomed out to fit: the sketch with readable names, the minimap, Find."""
+    from netstudio.graph import Document, Project
+    from netstudio.graph.layout import layered_positions
+
+    doc = Document(Project(name="big", definitions={}))
+    doc.add_definition("main", kind="graph", class_name="Net")
+    d = doc.definition("main")
+    doc.set_param("main", d.inputs[0].id, "shape", [8, 64])
+    for e in list(d.edges):
+        doc.disconnect("main", e)
+    prev = d.inputs[0].id
+    for i in range(1000):
+        node = doc.add_node("main", "Linear", f"fc{i}", {"in_features": 64, "out_features": 64})
+        doc.connect("main", prev, "out", node.id, "in")
+        act = doc.add_node("main", "ReLU" if i % 3 else "GELU", f"act{i}")
+        doc.connect("main", node.id, "out", act.id, "in")
+        prev = act.id
+    doc.connect("main", prev, "out", d.outputs[0].id, "in")
+    for node_id, xy in layered_positions(d).items():
+        d.nodes[node_id].position = xy
+    window.controller.document.replace(doc.project)
+    _settle(None, window)
+    view = window.canvas.view
+    view.set_zoom(0.22)   # zoomed out: the sketch, with names at a readable size
+    view.centerOn(view.scene().itemsBoundingRect().center())
+    window.canvas.actions["find"].trigger()
+    window.canvas.find_bar.field.setText("fc5")   # typed, not yet jumped to: the view stays zoomed out
+
+
+def _runs(window) -> None:
+    """A short ``netstudio train`` run of the MLP, opened in the Runs view of the Train perspective."""
+    import torch
+    from safetensors.torch import save_file
+
+    from netstudio.cli import main as engine_main
+
+    from .examples import EXAMPLES_DIR
+    folder = Path(tempfile.mkdtemp(prefix="netstudio-run-"))
+    generator = torch.Generator().manual_seed(0)
+    x = torch.rand(512, 20, generator=generator)
+    y = torch.sin(3 * x[:, :10]) + 0.1 * torch.randn(512, 10, generator=generator)
+    save_file({"x": x, "y": y}, str(folder / "data.safetensors"))
+    engine_main(["train", str(EXAMPLES_DIR / "mlp.netstudio"), "--data", str(folder / "data.safetensors"),
+                 "--run-dir", str(folder / "run"), "--steps", "300", "--batch-size", "32", "--lr", "0.05",
+                 "--save-every", "50"])
+    window.perspectives.switch("train")
+    dock = window.docks["runsDock"]
+    dock.show()
+    dock.raise_()
+    dock.widget().open_run(folder / "run")
+
+
 def capture(folder: Path) -> list[Path]:
     from PySide6.QtCore import QSettings
 
@@ -126,8 +193,11 @@ def capture(folder: Path) -> list[Path]:
              ("parameters-heatmap", EXAMPLES_DIR / "param_access.netstudio", _inspect_weight),
              ("training", EXAMPLES_DIR / "mlp.netstudio", _train),
              ("tied-gradients", EXAMPLES_DIR / "tied.netstudio", _tied_gradients)]
+    shots.append(("big-graph", EXAMPLES_DIR / "mlp.netstudio", _big_graph))
     if importlib.util.find_spec("torchvision") is not None:
         shots.append(("imported-resnet18", EXAMPLES_DIR / "mlp.netstudio", _import_resnet))
+        shots.append(("imported-googlenet-inception", EXAMPLES_DIR / "mlp.netstudio", _import_googlenet))
+    shots.append(("runs", EXAMPLES_DIR / "mlp.netstudio", _runs))   # last: it leaves the Train perspective on
     folder.mkdir(parents=True, exist_ok=True)
     saved = []
     try:
@@ -135,6 +205,8 @@ def capture(folder: Path) -> list[Path]:
             window = create_window(project)
             window.resize(*SIZE)
             window.show()
+            window.perspectives.switch("build")   # each shot starts where a new user starts; some switch
+            window.perspectives.reset()
             _settle(app, window)
             window.canvas.fit()
             if prepare is not None:
