@@ -27,8 +27,8 @@ from ui.shell import prompts
 from ui.document.controller import DocumentController
 from ui.shell.settings import DATA_DIR_ENV
 
-PROMPTS = ("ask_save_changes", "confirm_revert", "ask_trust", "ask_recover", "ask_stop_run", "choose_open_path",
-           "choose_save_path")
+PROMPTS = ("ask_save_changes", "confirm_revert", "ask_trust", "ask_recover", "ask_stop_run", "ask_stop_training",
+           "choose_open_path", "choose_save_path")
 
 
 @pytest.fixture(autouse=True)

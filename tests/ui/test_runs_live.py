@@ -89,3 +89,26 @@ def test_a_failed_run_is_one_sentence(qtbot, make_window, monkeypatch, tmp_path,
     sentence = ended.args[0]
     assert "no-such-data.safetensors" in sentence and sentence.endswith(".") and "\n" not in sentence
     assert panel.status.text() == sentence and panel.train_action.isEnabled()
+
+
+def test_closing_during_a_training_run_asks_and_stops_it_cleanly(qtbot, make_window, monkeypatch, tmp_path,
+                                                                  finished_run):
+    from ui.shell import prompts
+    project, data = finished_run.parent / "mlp.netstudio", finished_run.parent / "data.safetensors"
+    window = make_window(project)
+    panel = window.docks["runsDock"].widget()
+    run = tmp_path / "trained"
+    monkeypatch.setattr(train_dialog, "ask_train_request", lambda parent, path: TrainRequest(
+        path, data, run, steps=10_000_000, batch_size=8, lr=0.01, save_every=20))
+    assert panel.train()
+    qtbot.waitUntil(lambda: (run / "checkpoints").is_dir() and any((run / "checkpoints").iterdir()), timeout=60_000)
+    answers = []
+    monkeypatch.setattr(prompts, "ask_stop_training", lambda parent: answers.append("asked") or False)
+    assert not window.close()                                      # "Keep NetStudio open"
+    assert answers == ["asked"] and window.isVisible() and panel.trainer.running
+    monkeypatch.setattr(prompts, "ask_stop_training", lambda parent: True)
+    endings = []
+    panel.trainer.ended.connect(endings.append)
+    assert window.close()
+    assert not panel.trainer.running
+    assert endings == ["Training cancelled; the checkpoints saved so far are kept."]   # Ctrl+C, not a kill

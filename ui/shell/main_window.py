@@ -27,7 +27,7 @@ from ..editors.palette import BlockPalette
 from ..editors.problems import ProblemsPanel
 from ..editors.properties import PropertiesPanel
 from ..widgets.docks import make_dock
-from . import guide
+from . import guide, prompts
 from .examples import RESOURCES
 from .file_actions import FileActions
 from .perspectives import Perspectives
@@ -249,6 +249,12 @@ class MainWindow(QMainWindow):
         self.perspectives.save()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        trainer = getattr(self.docks["runsDock"].widget(), "trainer", None) if "runsDock" in self.docks else None
+        if trainer is not None and trainer.running:
+            if not prompts.ask_stop_training(self):
+                event.ignore()
+                return
+            trainer.stop_now()
         if not self.files.maybe_save():
             event.ignore()
             return

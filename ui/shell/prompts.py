@@ -77,6 +77,20 @@ def ask_stop_run(parent: QWidget, doing: str) -> bool:
     return box.clickedButton() is stop
 
 
+def ask_stop_training(parent: QWidget) -> bool:
+    """Whether to stop a ``netstudio train`` run started from the Runs view, so that the app can close."""
+    box = QMessageBox(QMessageBox.Icon.Question, "Stop the training run?",
+                      "A training run started from NetStudio is still going. Stop it and close NetStudio?",
+                      QMessageBox.StandardButton.NoButton, parent)
+    box.setInformativeText("It is interrupted as Ctrl+C would: the checkpoints it has saved are kept, and "
+                           "netstudio train --resume continues it.")
+    stop = box.addButton("Stop it and close", QMessageBox.ButtonRole.AcceptRole)
+    box.addButton("Keep NetStudio open", QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(stop)
+    box.exec()
+    return box.clickedButton() is stop
+
+
 def choose_open_path(parent: QWidget, directory: str) -> str | None:
     path, _ = QFileDialog.getOpenFileName(parent, "Open project", directory, FILE_FILTER)
     return path or None

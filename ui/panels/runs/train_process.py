@@ -79,6 +79,15 @@ class TrainProcess(QObject):
             self.process.terminate()
         self._kill_timer.start()
 
+    def stop_now(self) -> None:
+        """Interrupt the run and wait for it (the app is closing): Ctrl+C, then kill ``KILL_AFTER_MS`` later."""
+        if not self.running:
+            return
+        self.cancel()
+        if not self.process.waitForFinished(KILL_AFTER_MS):
+            self.process.kill()
+            self.process.waitForFinished(2000)
+
     def _kill(self) -> None:
         if self.running:
             self.process.kill()
