@@ -142,3 +142,26 @@ def test_data_home_follows_xdg_data_home(monkeypatch, tmp_path):
     assert desktop_entry.entry_path() == tmp_path / "applications" / "netstudio.desktop"
     monkeypatch.setenv("XDG_DATA_HOME", "relative/path")  # not absolute: ignored, as the spec says
     assert desktop_entry.data_home() == Path.home() / ".local" / "share"
+
+
+
+def test_a_two_button_question_answers_with_the_button_clicked(monkeypatch):
+    """The prompts share one dialog: the default button says yes, the other no."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from ui.shell import prompts
+
+    seen = {}
+
+    def answer_with(text):
+        def exec_(box):
+            seen["default"] = box.defaultButton().text()
+            next(b for b in box.buttons() if b.text() == text).click()
+            return 0
+        monkeypatch.setattr(QMessageBox, "exec", exec_)
+
+    ask = lambda: prompts._ask_yes(None, "Stop?", "q", "d", "Stop it and close", "Keep NetStudio open")  # noqa: E731
+    answer_with("Keep NetStudio open")
+    assert ask() is False and seen["default"] == "Stop it and close"
+    answer_with("Stop it and close")
+    assert ask() is True

@@ -48,18 +48,25 @@ def test_a_run_being_written_is_followed(qtbot, make_controller, show_widget, fi
     assert np.array_equal(page.view.displayed(), final.numpy().reshape(page.view.displayed().shape))
 
 
-def test_train_runs_netstudio_train_and_cancel_stops_it_cleanly(qtbot, make_window, monkeypatch, tmp_path,
-                                                                 finished_run):
+def start_endless_run(make_window, monkeypatch, run, finished_run):
+    """A window on the finished run's project, with Train… started for (practically) ever into ``run``."""
     project, data = finished_run.parent / "mlp.netstudio", finished_run.parent / "data.safetensors"
     window = make_window(project)
     panel = window.docks["runsDock"].widget()
-    run = tmp_path / "trained"
     monkeypatch.setattr(train_dialog, "ask_train_request", lambda parent, path: TrainRequest(
         path, data, run, steps=10_000_000, batch_size=8, lr=0.01, save_every=20))
     assert panel.train()
+    return window, panel
+
+
+def test_train_runs_netstudio_train_and_cancel_stops_it_cleanly(qtbot, make_window, monkeypatch, tmp_path,
+                                                                 finished_run):
+    run = tmp_path / "trained"
+    _, panel = start_endless_run(make_window, monkeypatch, run, finished_run)
     assert not panel.train_action.isEnabled() and panel.cancel_action.isEnabled()
-    qtbot.waitUntil(lambda: panel.checkpoints.slider.maximum() >= 1, timeout=60_000)   # two checkpoints in
-    assert len(panel.curves.loss_curve.getOriginalDataset()[0]) >= 40
+    # two checkpoints in, and the curve followed (a checkpoint can land a poll before its metrics lines)
+    qtbot.waitUntil(lambda: panel.checkpoints.slider.maximum() >= 1
+                    and len(panel.curves.loss_curve.getOriginalDataset()[0] or ()) >= 40, timeout=60_000)
     with qtbot.waitSignal(panel.trainer.ended, timeout=20_000) as ended:
         panel.cancel_action.trigger()
     assert ended.args == ["Training cancelled; the checkpoints saved so far are kept."]
@@ -94,13 +101,8 @@ def test_a_failed_run_is_one_sentence(qtbot, make_window, monkeypatch, tmp_path,
 def test_closing_during_a_training_run_asks_and_stops_it_cleanly(qtbot, make_window, monkeypatch, tmp_path,
                                                                   finished_run):
     from ui.shell import prompts
-    project, data = finished_run.parent / "mlp.netstudio", finished_run.parent / "data.safetensors"
-    window = make_window(project)
-    panel = window.docks["runsDock"].widget()
     run = tmp_path / "trained"
-    monkeypatch.setattr(train_dialog, "ask_train_request", lambda parent, path: TrainRequest(
-        path, data, run, steps=10_000_000, batch_size=8, lr=0.01, save_every=20))
-    assert panel.train()
+    window, panel = start_endless_run(make_window, monkeypatch, run, finished_run)
     qtbot.waitUntil(lambda: (run / "checkpoints").is_dir() and any((run / "checkpoints").iterdir()), timeout=60_000)
     answers = []
     monkeypatch.setattr(prompts, "ask_stop_training", lambda parent: answers.append("asked") or False)

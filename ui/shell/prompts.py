@@ -35,18 +35,24 @@ def confirm_revert(parent: QWidget, name: str) -> bool:
     return answer == QMessageBox.StandardButton.Discard
 
 
+def _ask_yes(parent: QWidget | None, title: str, text: str, details: str, yes: str, no: str) -> bool:
+    """A question with two buttons; True when the person chose ``yes`` (the default)."""
+    box = QMessageBox(QMessageBox.Icon.Question, title, text, QMessageBox.StandardButton.NoButton, parent)
+    box.setInformativeText(details)
+    accept = box.addButton(yes, QMessageBox.ButtonRole.AcceptRole)
+    box.addButton(no, QMessageBox.ButtonRole.RejectRole)
+    box.setDefaultButton(accept)
+    box.exec()
+    return box.clickedButton() is accept
+
+
 def ask_trust(parent: QWidget, class_names: list[str]) -> bool:
     """Whether to run a project's code blocks; asked before any of them runs."""
-    box = QMessageBox(QMessageBox.Icon.Question, "Run the project's code?",
-                      f"This project contains Python code blocks ({', '.join(class_names)}). Run them?",
-                      QMessageBox.StandardButton.NoButton, parent)
-    box.setInformativeText("Code blocks run with your permissions. Only run code from people you trust; "
-                           "if you don't, those blocks stay disabled until you choose Trust this project.")
-    run = box.addButton("Run code", QMessageBox.ButtonRole.AcceptRole)
-    box.addButton("Keep disabled", QMessageBox.ButtonRole.RejectRole)
-    box.setDefaultButton(run)
-    box.exec()
-    return box.clickedButton() is run
+    return _ask_yes(parent, "Run the project's code?",
+                    f"This project contains Python code blocks ({', '.join(class_names)}). Run them?",
+                    "Code blocks run with your permissions. Only run code from people you trust; "
+                    "if you don't, those blocks stay disabled until you choose Trust this project.",
+                    "Run code", "Keep disabled")
 
 
 def ask_recover(parent: QWidget | None, description: str) -> str:
@@ -66,29 +72,17 @@ def ask_recover(parent: QWidget | None, description: str) -> str:
 
 def ask_stop_run(parent: QWidget, doing: str) -> bool:
     """Whether to stop a running job (training...) so that the project can be replaced or closed."""
-    box = QMessageBox(QMessageBox.Icon.Question, "Stop the run?",
-                      f"A run is using the network. Stop it to {doing}?", QMessageBox.StandardButton.NoButton,
-                      parent)
-    box.setInformativeText("The run stops after its current step; what it has done so far is kept.")
-    stop = box.addButton("Stop the run", QMessageBox.ButtonRole.AcceptRole)
-    box.addButton("Keep running", QMessageBox.ButtonRole.RejectRole)
-    box.setDefaultButton(stop)
-    box.exec()
-    return box.clickedButton() is stop
+    return _ask_yes(parent, "Stop the run?", f"A run is using the network. Stop it to {doing}?",
+                    "The run stops after its current step; what it has done so far is kept.",
+                    "Stop the run", "Keep running")
 
 
 def ask_stop_training(parent: QWidget) -> bool:
     """Whether to stop a ``netstudio train`` run started from the Runs view, so that the app can close."""
-    box = QMessageBox(QMessageBox.Icon.Question, "Stop the training run?",
-                      "A training run started from NetStudio is still going. Stop it and close NetStudio?",
-                      QMessageBox.StandardButton.NoButton, parent)
-    box.setInformativeText("It is interrupted as Ctrl+C would: the checkpoints it has saved are kept, and "
-                           "netstudio train --resume continues it.")
-    stop = box.addButton("Stop it and close", QMessageBox.ButtonRole.AcceptRole)
-    box.addButton("Keep NetStudio open", QMessageBox.ButtonRole.RejectRole)
-    box.setDefaultButton(stop)
-    box.exec()
-    return box.clickedButton() is stop
+    return _ask_yes(parent, "Stop the training run?",
+                    "A training run started from NetStudio is still going. Stop it and close NetStudio?",
+                    "It is interrupted as Ctrl+C would: the checkpoints it has saved are kept, and "
+                    "netstudio train --resume continues it.", "Stop it and close", "Keep NetStudio open")
 
 
 def choose_open_path(parent: QWidget, directory: str) -> str | None:
