@@ -65,8 +65,10 @@ def test_train_runs_netstudio_train_and_cancel_stops_it_cleanly(qtbot, make_wind
     _, panel = start_endless_run(make_window, monkeypatch, run, finished_run)
     assert not panel.train_action.isEnabled() and panel.cancel_action.isEnabled()
     # two checkpoints in, and the curve followed (a checkpoint can land a poll before its metrics lines)
-    qtbot.waitUntil(lambda: panel.checkpoints.slider.maximum() >= 1
-                    and len(panel.curves.loss_curve.getOriginalDataset()[0] or ()) >= 40, timeout=60_000)
+    def steps_drawn() -> int:
+        xs = panel.curves.loss_curve.getOriginalDataset()[0]
+        return 0 if xs is None else len(xs)
+    qtbot.waitUntil(lambda: panel.checkpoints.slider.maximum() >= 1 and steps_drawn() >= 40, timeout=60_000)
     with qtbot.waitSignal(panel.trainer.ended, timeout=20_000) as ended:
         panel.cancel_action.trigger()
     assert ended.args == ["Training cancelled; the checkpoints saved so far are kept."]
