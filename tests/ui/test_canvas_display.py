@@ -15,6 +15,7 @@ from netstudio.serialization import load_project
 from ui.canvas import CanvasWidget
 from ui.canvas import theme
 from ui.canvas.edge_item import TieLinkItem
+from ui.canvas.node_item import CHEVRON_W
 from ui.document.commands import AddNode, Connect, Rename, SetParam, Tie
 from ui.document.controller import DocumentController
 
@@ -246,7 +247,8 @@ def test_render_whole_view_into_an_image(open_canvas):
         assert view.viewport().rect().contains(view.mapFromScene(item.sceneBoundingRect()).boundingRect()), title
         # The category strip along the top, the tinted header beside the title, the white card below.
         assert _near(image, *at(item.mapToScene(QPointF(rect.center().x(), rect.top() + 1.5))), colour, 40), title
-        header = item.mapToScene(QPointF(rect.right() - 14, rect.top() + theme.HEADER_HEIGHT / 2))
+        beside = CHEVRON_W + 6 if item.look.expandable else 14     # left of a block's expand arrow
+        header = item.mapToScene(QPointF(rect.right() - beside, rect.top() + theme.HEADER_HEIGHT / 2))
         assert _near(image, *at(header), theme.tint(colour, 0.13), 12, radius=0), title
         assert _near(image, *at(item.mapToScene(QPointF(rect.right() - 12, rect.bottom() - 5))),
                      QColor(theme.NODE_FILL), 8), title

@@ -41,6 +41,10 @@ _ACTIONS = {
     "group": ("Group into Block", ("Ctrl+G",), "mdi6.group", "Move the selection into a new Block"),
     "ungroup": ("Ungroup", ("Ctrl+Shift+G",), "mdi6.ungroup", "Put a block's contents in its place"),
     "open": ("Open Block", (), "mdi6.location-enter", "Show the blocks inside this one"),
+    "expand": ("Expand in Place", ("E",), "mdi6.arrow-expand-all",
+               "Show the selected blocks' insides here, within them (E again collapses)"),
+    "expand_all": ("Expand All Blocks", (), "mdi6.arrow-expand-all", "Show every block's insides, one level deep"),
+    "collapse_all": ("Collapse All Blocks", (), "mdi6.arrow-collapse-all", "Show every block as one card again"),
     "zoom_in": ("Zoom In", ("Ctrl++", "Ctrl+="), "mdi6.magnify-plus-outline", "Zoom in"),
     "zoom_out": ("Zoom Out", ("Ctrl+-",), "mdi6.magnify-minus-outline", "Zoom out"),
     "fit": ("Fit All", ("F",), "mdi6.fit-to-screen-outline", "Show the whole graph"),
@@ -60,7 +64,7 @@ _ACTIONS = {
                 "Connect the selected block with the keyboard: Tab picks an input, Enter connects, Esc cancels"),
 }
 # Keys a text field inside the canvas (rename, find) needs: these act only when the view has the focus.
-_VIEW_ONLY = ("next_block", "previous_block", "edit_properties")
+_VIEW_ONLY = ("next_block", "previous_block", "edit_properties", "expand")
 
 
 class CanvasWidget(QWidget):
@@ -104,6 +108,8 @@ class CanvasWidget(QWidget):
         self.scene.selectionChanged.connect(self._update_actions)
         self.breadcrumb.crumb_clicked.connect(lambda depth: self.open_definition(self.current_path[:depth]))
         self.view.node_activated.connect(self.activate_node)
+        self.view.inner_activated.connect(lambda path, definition, node_id: self.show_node(definition, node_id, path))
+        self.scene.expansion_changed.connect(self._update_actions)
         self.view.context_menu_requested.connect(self._show_context_menu)
         self.view.block_dropped.connect(self.add_block_at)
         self.view.zoom_changed.connect(self.breadcrumb.set_zoom)
@@ -173,6 +179,15 @@ class CanvasWidget(QWidget):
                 self._hint(f"The block definition {child!r} does not exist.", error=True)
         elif node.type == "Code":
             self.edit_code(node_id)
+
+    def toggle_expand_selected(self) -> None:
+        """E: expand the selected blocks in place, or collapse them when all are expanded."""
+        ids = [i for i in self.selected_node_ids() if i in self.scene.nodes and self.scene.nodes[i].look.expandable]
+        if ids:
+            self.scene.set_expanded(ids, not all(self.scene.is_expanded(i) for i in ids))
+
+    def expand_all(self, expanded: bool) -> None:
+        self.scene.set_expanded(list(self.scene.nodes), expanded)
 
     def _on_rebuilding(self) -> None:
         if self._rename_editor is not None:
@@ -271,6 +286,8 @@ class CanvasWidget(QWidget):
             "next_block": lambda: keyboard.focus_block(self.view, 1),
             "previous_block": lambda: keyboard.focus_block(self.view, -1),
             "edit_properties": self.properties_requested.emit, "connect": self.connect_selected,
+            "expand": self.toggle_expand_selected, "expand_all": lambda: self.expand_all(True),
+            "collapse_all": lambda: self.expand_all(False),
         }
         actions = {}
         for name, (text, keys, icon, tip) in _ACTIONS.items():
@@ -304,6 +321,11 @@ class CanvasWidget(QWidget):
         a["group"].setEnabled(any(n.type not in ("Input", "Output") for n in nodes))
         a["ungroup"].setEnabled(any(n.type in CONTAINER_TYPES for n in nodes))
         a["open"].setEnabled(len(nodes) == 1 and nodes[0].type in CONTAINER_TYPES)
+        expandable = [n.id for n in nodes if n.id in self.scene.nodes and self.scene.nodes[n.id].look.expandable]
+        a["expand"].setEnabled(bool(expandable))
+        collapse = bool(expandable) and all(self.scene.is_expanded(i) for i in expandable)
+        a["expand"].setText("Collapse" if collapse else "Expand in Place")
+        a["expand"].setIcon(theme.icon("mdi6.arrow-collapse-all" if collapse else "mdi6.arrow-expand-all"))
         a["edit_code"].setEnabled(len(nodes) == 1 and nodes[0].type == "Code")
         a["edit_properties"].setEnabled(len(nodes) == 1)
         a["connect"].setEnabled(len(nodes) == 1)
@@ -324,7 +346,8 @@ class CanvasWidget(QWidget):
     # -- editing -------------------------------------------------------------------------------------------
     def add_block_at(self, type_name: str, scene_pos: QPointF) -> str | None:
         """Add a block centred at ``scene_pos`` (a palette drop); selects it and returns its id."""
-        node_id, error = editing.add_block(self.controller, self.current_definition, type_name, scene_pos)
+        model_pos = QPointF(*self.scene.model_position(scene_pos))    # blocks expanded in place move others aside
+        node_id, error = editing.add_block(self.controller, self.current_definition, type_name, model_pos)
         if error:
             self._hint(error, error=True)
         elif node_id:

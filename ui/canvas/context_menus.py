@@ -47,10 +47,15 @@ def build(canvas: "CanvasWidget", node_id: str | None) -> QMenu:
         menu.addSeparator()
         menu.addAction(a["auto_layout"])
         menu.addAction(a["fit"])
+        if any(item.look.expandable for item in canvas.scene.nodes.values()):
+            menu.addSeparator()
+            menu.addAction(a["expand_all"])
+            menu.addAction(a["collapse_all"])
         return menu
     node = canvas.scene.model.nodes[node_id]
     if node.type in CONTAINER_TYPES:
         menu.addAction(a["open"])
+        menu.addAction(a["expand"])
     if node.type == "Code":
         menu.addAction(a["edit_code"])
     if node.type in CONTAINER_TYPES or node.type == "Code":

@@ -76,13 +76,17 @@ class EdgeItem(QGraphicsItem):
 
     Type = QGraphicsItem.UserType + 2
 
-    def __init__(self, edge_id: str, src_item, src_port: str, dst_item, dst_port: str):
+    def __init__(self, edge_id: str, src_item, src_port: str, dst_item, dst_port: str, inner: bool = False):
         super().__init__()
         self.edge_id = edge_id
         self.src_item, self.src_port = src_item, src_port
         self.dst_item, self.dst_port = dst_item, dst_port
         self.hovered = False
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
+        self.inner = inner      # inside an expanded block: shown, not edited
+        if inner:
+            self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+        else:
+            self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable, True)
         self.setAcceptHoverEvents(True)
         self.setZValue(EDGE_Z)
         # No cache: one path is quicker drawn than a pixmap redrawn at each zoom step (zoomed

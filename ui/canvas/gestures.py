@@ -124,11 +124,13 @@ class MoveGesture(Gesture):
         scene, doc = self.scene, self.scene.document
         d = scene.model
         moves = {}
+        frames = [i for i in self.start if scene.is_expanded(i)]   # they make no room for their own new place
         for node_id, start in self.start.items():
             item, node = scene.nodes.get(node_id), d.nodes.get(node_id)
             if item is None or node is None or item.pos() == start:
                 continue
-            new = (snap(item.pos().x()), snap(item.pos().y()))
+            x, y = scene.model_position(item.pos(), frames)
+            new = (snap(x), snap(y))
             if new != node.position:
                 moves[node_id] = (node.position, new)
         if moves:
@@ -136,8 +138,8 @@ class MoveGesture(Gesture):
         # Whatever was not pushed (a tiny drag that snapped back) returns to the model's place.
         for node_id in self.start:
             item, node = scene.nodes.get(node_id), d.nodes.get(node_id)
-            if item is not None and node is not None and item.pos() != QPointF(*node.position):
-                item.setPos(QPointF(*node.position))
+            if item is not None and node is not None and item.pos() != scene.place(node.position):
+                item.setPos(scene.place(node.position))
 
     def cancel(self) -> None:
         for node_id, start in self.start.items():

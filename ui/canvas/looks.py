@@ -13,7 +13,7 @@ from netstudio.catalog.block_spec import Role
 from netstudio.graph import Definition, Node, Project
 from netstudio.graph.ports import input_ports, output_ports
 
-from .node_item import NodeLook
+from .node_item import NodeLook, NodeStatus
 
 CONTAINER_TYPES = ("Block", "Sequential")
 
@@ -78,9 +78,20 @@ def node_look(project: Project, d: Definition, node: Node, chain: dict[str, int]
     else:
         subtitle = node.type
     has_stats = spec.param_shapes is not None or spec.role in (Role.CONTAINER, Role.CODE)
+    expandable = spec.role is Role.CONTAINER and node.params.get("definition") in project.definitions
     return NodeLook(node.type, title or "unnamed", subtitle, spec.category, spec.icon, tuple(params),
                     tuple(input_ports(project, node)), tuple(output_ports(project, node)), has_stats,
-                    untitled=not title, disabled=disabled, description=spec.description)
+                    untitled=not title, disabled=disabled, description=spec.description, expandable=expandable)
+
+
+def node_status(project: Project, d: Definition, node: Node, result: CheckResult, path: tuple[str, ...],
+                diags, deferred_now: bool) -> NodeStatus:
+    """The badge (worst of ``diags``), its messages (errors first) and the parameter count."""
+    severity = None
+    if diags:
+        severity = "error" if any(x.is_error for x in diags) else "warning"
+    messages = tuple(dict.fromkeys(x.message for x in sorted(diags, key=lambda x: not x.is_error)))
+    return NodeStatus(stats_text(project, d, node, result, path, deferred_now), severity, messages)
 
 
 def stats_text(project: Project, d: Definition, node: Node, result: CheckResult | None,

@@ -23,6 +23,7 @@ from .port_item import (CANDIDATE, INPUT, INVALID, LABEL_ALIGN, NORMAL, OUTPUT, 
                         port_label_rect, port_y)
 
 NODE_Z = 2.0
+CHEVRON_W = 22.0     # the expand/collapse arrow's width at a container's header right
 _MOVED = QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged
 _SELECTED = QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged
 
@@ -43,6 +44,7 @@ class NodeLook:
     untitled: bool = False           # no name: the title is a placeholder
     disabled: bool = False           # an untrusted code block
     description: str = ""
+    expandable: bool = False         # a Block or Sequential whose definition exists: can show its insides
 
 
 @dataclass
@@ -57,10 +59,12 @@ class NodeStatus:
 class NodeItem(QGraphicsItem):
     Type = QGraphicsItem.UserType + 1
 
-    def __init__(self, node_id: str, look: NodeLook):
+    def __init__(self, node_id: str, look: NodeLook, inner: bool = False):
         super().__init__()
         self.node_id = node_id
         self.look = look
+        self.inner = inner               # a card inside an expanded block: read-only, not selectable
+        self.inside = None               # expanded in place: the ``Inside`` drawn within this frame
         self.status = NodeStatus()
         self.edges: set = set()          # EdgeItems attached (kept by the scene)
         self.tie_links: set = set()
@@ -72,9 +76,12 @@ class NodeItem(QGraphicsItem):
         self.sketched = False            # zoomed out: the view's sketch draws this node, unless picked
         self.awake = False               # zoomed out, under the mouse: an item again, for Qt to hit
         self._moving_edges = True
-        self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
-                      | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
-                      | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
+        if inner:
+            self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)   # a press goes to the frame
+        else:
+            self.setFlags(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable
+                          | QGraphicsItem.GraphicsItemFlag.ItemIsMovable
+                          | QGraphicsItem.GraphicsItemFlag.ItemSendsGeometryChanges)
         self.setAcceptHoverEvents(True)
         self.setZValue(NODE_Z)
         self._layout()
@@ -87,10 +94,13 @@ class NodeItem(QGraphicsItem):
         look = self.look
         body_lines = 1 + len(look.params) + (1 if look.has_stats else 0)
         lines = max(body_lines, len(look.inputs), len(look.outputs), 1)
-        self.width = theme.NODE_WIDTH
-        self.height = theme.HEADER_HEIGHT + 2 * theme.BODY_PAD + lines * theme.LINE_HEIGHT
+        self.collapsed_height = theme.HEADER_HEIGHT + 2 * theme.BODY_PAD + lines * theme.LINE_HEIGHT
+        if self.inside is not None:
+            self.width, self.height = self.inside.size
+        else:
+            self.width, self.height = theme.NODE_WIDTH, self.collapsed_height
         self.top = -theme.PORT_TOP
-        self.rect = QRectF(-self.width / 2, self.top, self.width, self.height)
+        self.rect = QRectF(-theme.NODE_WIDTH / 2, self.top, self.width, self.height)   # grows right when expanded
         m = theme.metrics("small")
         self.in_label_w = max((m.horizontalAdvance(p) for p in look.inputs), default=0) if len(look.inputs) > 1 else 0
         self.out_label_w = max((m.horizontalAdvance(p) for p in look.outputs), default=0) if len(look.outputs) > 1 else 0
@@ -147,6 +157,15 @@ class NodeItem(QGraphicsItem):
                 best, best_d = ref, dist
         return best
 
+    def chevron_rect(self) -> QRectF:
+        """The expand/collapse arrow in the header (item coordinates); empty when not expandable."""
+        if not self.look.expandable:
+            return QRectF()
+        return QRectF(self.rect.right() - CHEVRON_W, self.rect.top(), CHEVRON_W, theme.HEADER_HEIGHT)
+
+    def chevron_at(self, scene_pos: QPointF) -> bool:
+        return self.chevron_rect().contains(self.mapFromScene(scene_pos))
+
     def top_center(self) -> QPointF:
         return self.mapToScene(QPointF(0, self.top))
 
@@ -163,6 +182,28 @@ class NodeItem(QGraphicsItem):
             for edge in list(self.edges):
                 edge.update_path()
         return True
+
+    def set_inside(self, inside) -> None:
+        """Show ``inside`` within this node, grown into a frame (None: a card again)."""
+        if inside is None and self.inside is None:
+            return
+        self._drop_inside()
+        self.prepareGeometryChange()
+        self.inside = inside
+        self._layout()
+        self.update()
+        for edge in list(self.edges):
+            edge.update_path()
+
+    def _drop_inside(self) -> None:
+        scene, inside = self.scene(), self.inside
+        if inside is None or scene is None:
+            return
+        for edge in inside.edges.values():
+            scene.removeItem(edge.label)
+            scene.removeItem(edge)
+        for item in inside.nodes.values():
+            scene.removeItem(item)     # its own insides go with it: they are its children
 
     def set_status(self, status: NodeStatus) -> bool:
         if status == self.status:
@@ -341,12 +382,21 @@ class NodeItem(QGraphicsItem):
         icon_rect = QRectF(rect.left() + pad, header.center().y() - icon_size / 2 + 1, icon_size, icon_size)
         painter.drawPixmap(icon_rect, pm, QRectF(pm.rect()))
         title_x = icon_rect.right() + 6
-        title_w = rect.right() - pad - title_x - (10 if self.badge is not None else 0)
+        title_w = rect.right() - pad - title_x - (10 if self.badge is not None else 0) \
+            - (CHEVRON_W - 4 if look.expandable else 0)
         painter.setFont(theme.font("title"))
         painter.setPen(QColor(theme.TEXT_FAINT if look.untitled else theme.TEXT))
         painter.drawText(QRectF(title_x, header.top() + 2, title_w, header.height() - 2),
                          Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
                          theme.elide(look.title, "title", title_w))
+
+        if look.expandable:
+            self._paint_chevron(painter)
+        if self.inside is not None:
+            self._paint_frame_body(painter, header, title_x + theme.metrics("title").horizontalAdvance(
+                theme.elide(look.title, "title", title_w)) + 8)
+            self._paint_ports(painter, color)
+            return
 
         # Body lines: subtitle, key hyperparameters, parameter count.
         left = rect.left() + pad + (self.in_label_w + 8 if self.in_label_w else 0)
@@ -376,7 +426,11 @@ class NodeItem(QGraphicsItem):
             painter.drawText(QRectF(left, y, width, lh), Qt.AlignmentFlag.AlignLeft | vcenter,
                              theme.elide(self.status.stats or "…", "small", width))
 
-        # Ports, with their names when there are several.
+        self._paint_ports(painter, color)
+
+    def _paint_ports(self, painter: QPainter, color: QColor) -> None:
+        """Ports, with their names when there are several."""
+        look, rect = self.look, self.rect
         connected_in = {e.dst_port for e in self.edges if e.dst_item is self}
         connected_out = {e.src_port for e in self.edges if e.src_item is self}
         painter.setFont(theme.font("small"))
@@ -391,6 +445,49 @@ class NodeItem(QGraphicsItem):
                     painter.drawText(port_label_rect(center, label_w, kind == OUTPUT), LABEL_ALIGN[kind == OUTPUT],
                                      name)
                 paint_port(painter, center, color, name in connected, state)
+
+
+    def _paint_chevron(self, painter: QPainter) -> None:
+        """▸ collapsed, ▾ expanded: click it to show the block's insides here."""
+        box = self.chevron_rect()
+        c = box.center()
+        r = 4.5
+        if self.inside is None:
+            points = [QPointF(c.x() - r * 0.6, c.y() - r), QPointF(c.x() + r * 0.8, c.y()),
+                      QPointF(c.x() - r * 0.6, c.y() + r)]
+        else:
+            points = [QPointF(c.x() - r, c.y() - r * 0.6), QPointF(c.x() + r, c.y() - r * 0.6),
+                      QPointF(c.x(), c.y() + r * 0.8)]
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(QColor(theme.TEXT_MUTED))
+        painter.drawPolygon(points)
+
+    def _paint_frame_body(self, painter: QPainter, header: QRectF, subtitle_x: float) -> None:
+        """Expanded: the definition's name and parameter count in the header, a light well
+        under the cards, and faint lines from the frame's ports to the Input/Output cards."""
+        look, rect = self.look, self.rect
+        right = rect.right() - CHEVRON_W - 4
+        painter.setFont(theme.font("body"))
+        painter.setPen(QColor(theme.TEXT_MUTED))
+        text = " · ".join(t for t in (look.subtitle, self.status.stats) if t)
+        if right - subtitle_x > 30:
+            painter.drawText(QRectF(subtitle_x, header.top() + 2, right - subtitle_x, header.height() - 2),
+                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
+                             theme.elide(text, "body", right - subtitle_x))
+        well = QRectF(rect.left() + 6, header.bottom() + 6, rect.width() - 12, rect.bottom() - header.bottom() - 12)
+        painter.setPen(QPen(QColor(theme.NODE_BORDER), 1.0, Qt.PenStyle.DashLine))
+        painter.setBrush(QColor(theme.BACKGROUND))
+        painter.drawRoundedRect(well, theme.CORNER, theme.CORNER)
+        if self.inside.too_big:
+            painter.setPen(QColor(theme.TEXT_MUTED))
+            painter.drawText(well, Qt.AlignmentFlag.AlignCenter, "Too many blocks to show here: double-click to open")
+            return
+        painter.setPen(QPen(QColor(theme.EDGE), 1.2, Qt.PenStyle.DotLine))
+        for names, x, is_output in ((look.inputs, rect.left(), False), (look.outputs, rect.right(), True)):
+            for i, name in enumerate(names):
+                anchor = self.inside.port_anchor(name, is_output)
+                if anchor is not None:
+                    painter.drawLine(QPointF(x, port_y(i)), anchor)
 
 
 @lru_cache(maxsize=None)

@@ -23,10 +23,12 @@ from netstudio.graph.links import link_problem
 from ..document.relay import Connection, listen
 from . import theme
 from .edge_item import EdgeItem, TieLinkItem
-from .looks import CONTAINER_TYPES, chain_index, node_look, shape_text, stats_text
+from .looks import CONTAINER_TYPES, chain_index, node_look, node_status, shape_text
 from .node_item import NodeItem, NodeStatus
+from .room import Room
 from .feedback import FeedbackTracker
 from .gc_pause import gc_paused
+from .inside import Inside, room_for
 from .port_item import PortRef
 from .sketch import SKETCH_BELOW, Sketch
 
@@ -45,6 +47,7 @@ class CanvasScene(QGraphicsScene):
     model_changed = Signal()          # after each complete edit of the document
     reset_done = Signal()             # rebuilt after the whole project was replaced
     rebuilding = Signal()             # every item is about to go (gestures must let go of theirs)
+    expansion_changed = Signal()      # a block was expanded in place or collapsed
 
     def __init__(self, controller, parent=None):
         super().__init__(parent)
@@ -67,6 +70,10 @@ class CanvasScene(QGraphicsScene):
         self._dirty_rect = False
         self._dirty_ties = False
         self._dirty_containers: set[str] = set()
+        self.expanded: set[tuple[str, ...]] = set()   # instance paths of the blocks shown expanded in place
+        self._room = Room({}, theme.NODE_WIDTH)
+        self._dirty_insides: set[str] = set()         # definitions edited that an expanded block shows
+        self._dirty_room = False
         self._bounds = QRectF()
         self._feedback = FeedbackTracker()
         self.setBackgroundBrush(QColor(theme.BACKGROUND))
@@ -137,8 +144,11 @@ class CanvasScene(QGraphicsScene):
             self.clear()
             d = self.model
             chain = chain_index(d)
+            self._room = Room({}, theme.NODE_WIDTH)
             for node in d.nodes.values():
                 self._add_node_item(node, chain, with_status=False)   # apply_result below does them all
+            self._build_insides([i for i in self.nodes if self.path + (i,) in self.expanded])
+            self._make_room()
             for edge in d.edges.values():
                 self._add_edge_item(edge)
             self.setBspTreeDepth(bsp_depth(len(self.nodes) + 2 * len(self.edges)))
@@ -164,7 +174,7 @@ class CanvasScene(QGraphicsScene):
         if chain is None:
             chain = chain_index(d)
         item = NodeItem(node.id, node_look(self.document.project, d, node, chain))
-        item.setPos(QPointF(*node.position))
+        item.setPos(self.place(node.position))
         item.set_sketched(self.sketched)
         item.setCacheMode(self._node_cache)
         self.addItem(item)
@@ -251,11 +261,14 @@ class CanvasScene(QGraphicsScene):
         return item.look.title if item is not None else (node.name or node.type)
 
     # -- model events --------------------------------------------------------------------------
-    def _elsewhere(self) -> None:
+    def _elsewhere(self, definition: str) -> None:
         """An edit outside the shown definition: its containers are looked at after every
-        check; shown inside another block, any node's shapes may follow from it."""
+        check; shown inside another block, any node's shapes may follow from it; an expanded
+        block showing it is drawn again."""
         if self.path:
             self._feedback.forget()
+        if self._room:
+            self._dirty_insides.add(definition)
 
     def _on_node_added(self, definition: str, node_id: str) -> None:
         if definition == self.definition:
@@ -265,17 +278,21 @@ class CanvasScene(QGraphicsScene):
             self.invalidate_sketch()
             self._dirty_names = self._dirty_rect = True
         else:
-            self._elsewhere()
+            self._elsewhere(definition)
             self._dirty_containers.add(definition)
 
     def _on_node_removed(self, definition: str, node_id: str) -> None:
         if definition != self.definition:
-            self._elsewhere()
+            self._elsewhere(definition)
             self._dirty_containers.add(definition)
             return
         item = self.nodes.pop(node_id, None)
         if item is None:
             return
+        if item.inside is not None:
+            key = self.path + (node_id,)
+            self.expanded = {p for p in self.expanded if p[:len(key)] != key}
+            self._dirty_room = True
         for edge in list(item.edges):
             self._remove_edge_item(edge.edge_id)
         if item.tie_links or item.tie_badge is not None:
@@ -291,7 +308,7 @@ class CanvasScene(QGraphicsScene):
 
     def _on_node_changed(self, definition: str, node_id: str, field: str) -> None:
         if definition != self.definition:
-            self._elsewhere()
+            self._elsewhere(definition)
             if field == "name":
                 self._dirty_containers.add(definition)
             return
@@ -302,13 +319,17 @@ class CanvasScene(QGraphicsScene):
         if field != "position":
             self._feedback.edited(node_id)
         if field == "position":
-            pos = QPointF(*node.position)
+            if item.inside is not None:
+                self._dirty_room = True      # the room it makes moves with it
+            pos = self.place(node.position)
             if item.pos() != pos:
                 item.setPos(pos)
             self._dirty_rect = True
             self.invalidate_sketch()
         elif field in ("name", "params"):
             self._refresh_look(node_id)
+            if item.inside is not None and field == "params":
+                self._dirty_insides.add(node_id)   # maybe another definition, or other arguments
             if field == "name":
                 self._dirty_ties = True
         elif field == "tie":
@@ -321,14 +342,14 @@ class CanvasScene(QGraphicsScene):
             self._feedback.edited(edge.dst)
             self._dirty_names = self.model.kind == "sequential"
         else:
-            self._elsewhere()
+            self._elsewhere(definition)
 
     def _on_edge_removed(self, definition: str, edge_id: str) -> None:
         if definition == self.definition:
             self._remove_edge_item(edge_id)
             self._dirty_names = self.model.kind == "sequential"
         else:
-            self._elsewhere()
+            self._elsewhere(definition)
 
     def _on_definition_removed(self, name: str) -> None:
         if self.document.project.definition_at(self.path) is None:
@@ -339,11 +360,14 @@ class CanvasScene(QGraphicsScene):
             self._dirty_names = True
             self._feedback.forget()     # its arguments: any node may use them
         else:
-            self._elsewhere()
+            self._elsewhere(name)
         self._dirty_containers.add(name)
 
     def _on_code_changed(self, class_name: str) -> None:
         self._feedback.forget()
+        for item in self.nodes.values():
+            if item.inside is not None:
+                self._dirty_insides |= item.inside.definitions()
         for node in self.model.nodes.values():
             if node.type == "Code" and node.params.get("class_name") == class_name:
                 self._refresh_look(node.id)
@@ -382,6 +406,11 @@ class CanvasScene(QGraphicsScene):
             for node in d.nodes.values():
                 if node.type in CONTAINER_TYPES and node.params.get("definition") in dirty:
                     self._refresh_look(node.id)
+        if self._dirty_insides:
+            self._refresh_insides()
+        if self._dirty_room:
+            self._dirty_room = False
+            self._make_room()
         if self._dirty_ties:
             self._dirty_ties = False
             self._refresh_ties()
@@ -411,7 +440,8 @@ class CanvasScene(QGraphicsScene):
         if cache != self._node_cache:
             self._node_cache = cache
             for node in self.nodes.values():
-                node.setCacheMode(cache)
+                if node.inside is None:
+                    node.setCacheMode(cache)
         sketched = zoom < SKETCH_BELOW
         if sketched == self.sketched:
             return
@@ -443,6 +473,96 @@ class CanvasScene(QGraphicsScene):
             bounds = bounds.united(link.sceneBoundingRect())
         return bounds
 
+    # -- blocks expanded in place ---------------------------------------------------------------
+    def place(self, position: tuple[float, float]) -> QPointF:
+        """Where the canvas draws a block whose model position is ``position``."""
+        dx, dy = self._room.offset(*position)
+        return QPointF(position[0] + dx, position[1] + dy)
+
+    def model_position(self, scene_pos: QPointF, moving=()) -> tuple[float, float]:
+        """The model position drawn at ``scene_pos``; ``moving``: the nodes being dragged."""
+        return self._room.to_model(scene_pos.x(), scene_pos.y(), moving)
+
+    def is_expanded(self, node_id: str) -> bool:
+        item = self.nodes.get(node_id)
+        return item is not None and item.inside is not None
+
+    def set_expanded(self, node_ids, expanded: bool = True) -> None:
+        """Show (or stop showing) the insides of the container nodes ``node_ids`` within them; the other
+        blocks move aside on the canvas (the model keeps their positions: expanding is not an edit)."""
+        changed = []
+        for node_id in node_ids:
+            item = self.nodes.get(node_id)
+            if item is None or not item.look.expandable or (item.inside is not None) == expanded:
+                continue
+            key = self.path + (node_id,)
+            if expanded:
+                self.expanded.add(key)
+            else:
+                self.expanded = {p for p in self.expanded if p[:len(key)] != key}
+                item.set_inside(None)
+            changed.append(node_id)
+        if not changed:
+            return
+        if expanded:
+            with gc_paused():
+                self._build_insides(changed)
+        self._make_room()
+        self.expansion_changed.emit()
+
+    def toggle_expanded(self, node_id: str) -> None:
+        self.set_expanded([node_id], not self.is_expanded(node_id))
+
+    def _build_insides(self, node_ids) -> None:
+        project, d = self.document.project, self.model
+        for node_id in node_ids:
+            item, node = self.nodes.get(node_id), d.nodes.get(node_id)
+            if item is None or node is None or not item.look.expandable:
+                self.expanded.discard(self.path + (node_id,))
+                continue
+            item.setCacheMode(QGraphicsItem.CacheMode.NoCache)   # a frame can be larger than any cache
+            item.set_inside(Inside(item, project, node.text_param("definition"), self.path + (node_id,),
+                                   self.expanded, self.result, self.controller.session.deferred_now))
+
+    def _make_room(self) -> None:
+        """Place every block again for the expanded ones (O(blocks × expanded))."""
+        d = self.model
+        positions = {i: d.nodes[i].position for i in self.nodes if i in d.nodes}
+        old, self._room = self._room, room_for(self.nodes, positions)
+        if not old and not self._room:
+            return
+        for node_id, item in self.nodes.items():
+            pos = self.place(positions[node_id])
+            if item.pos() != pos:
+                item.setPos(pos)
+            if item.inside is None:
+                item.setCacheMode(self._node_cache)
+        self.invalidate_sketch()
+        self._update_rect()
+
+    def _refresh_insides(self) -> None:
+        """Draw again the expanded blocks that show a definition edited since (or whose own node changed)."""
+        dirty, self._dirty_insides = self._dirty_insides, set()
+        if not dirty:
+            return
+        stale = [i for i, item in self.nodes.items() if item.inside is not None
+                 and (i in dirty or item.inside.definitions() & dirty)]
+        for node_id in stale:
+            self.nodes[node_id].set_inside(None)
+        self._build_insides(stale)
+        self._make_room()
+
+    def inner_at(self, scene_pos: QPointF) -> tuple[tuple[str, ...], str, str] | None:
+        """(instance path, definition, node id) of the innermost card inside an expanded block
+        under ``scene_pos``, or None."""
+        for item in self.items(scene_pos):
+            while item is not None and not isinstance(item, NodeItem):
+                item = item.parentItem()
+            if isinstance(item, NodeItem) and item.inner:
+                frame = item.parentItem()
+                return frame.inside.path, frame.inside.definition, item.node_id
+        return None
+
     # -- check results -------------------------------------------------------------------------
     def _on_checked(self, result: CheckResult) -> None:
         self.result = result
@@ -457,12 +577,8 @@ class CanvasScene(QGraphicsScene):
         return by_node
 
     def _status(self, node: Node, result: CheckResult, diags) -> NodeStatus:
-        severity = None
-        if diags:
-            severity = "error" if any(d.is_error for d in diags) else "warning"
-        messages = tuple(dict.fromkeys(d.message for d in sorted(diags, key=lambda d: not d.is_error)))
-        return NodeStatus(stats_text(self.document.project, self.model, node, result, self.path,
-                                     self.controller.session.deferred_now), severity, messages)
+        return node_status(self.document.project, self.model, node, result, self.path, diags,
+                           self.controller.session.deferred_now)
 
     def _on_session_changed(self, *_) -> None:
         if self.result is not None:
@@ -487,6 +603,9 @@ class CanvasScene(QGraphicsScene):
                 for edge in item.edges:
                     if edge.src_item is item:
                         edge.set_label(shape_text(result.output(node_id, edge.src_port, path)))
+        for item in self.nodes.values():
+            if item.inside is not None:
+                item.inside.apply_result(result, self.controller.session.deferred_now)
         if emit:
             self.check_applied.emit()
 
@@ -507,8 +626,8 @@ class CanvasScene(QGraphicsScene):
     # -- queries used by the gestures ------------------------------------------------------------
     def node_at(self, scene_pos: QPointF) -> NodeItem | None:
         for item in self.items(scene_pos):
-            while item is not None and not isinstance(item, NodeItem):
-                item = item.parentItem()
+            while item is not None and (not isinstance(item, NodeItem) or item.inner):
+                item = item.parentItem()    # a card inside an expanded block: the block
             if isinstance(item, NodeItem):
                 return item
         if self.sketched:   # Qt does not hit transparent items: the sketch knows where they are
@@ -519,7 +638,7 @@ class CanvasScene(QGraphicsScene):
         area = QRectF(scene_pos.x() - radius, scene_pos.y() - radius, 2 * radius, 2 * radius)
         best = None
         for item in self.items(area):
-            if isinstance(item, NodeItem):
+            if isinstance(item, NodeItem) and not item.inner:
                 ref = item.port_at(scene_pos, radius)
                 if ref is not None:
                     d = item.port_pos(ref) - scene_pos

@@ -34,29 +34,55 @@ class Sketch:
     """Cards, problem bands and lines of one definition's items, built once per change."""
 
     def __init__(self, nodes: dict, edges: dict):
-        fills: dict[str, list[QRectF]] = defaultdict(list)
-        bands: dict[str, list[QRectF]] = defaultdict(list)
-        boxes, self.titles, self.types, self.ids = [], [], [], []
-        for item in nodes.values():
-            pos, rect = item.pos(), item.rect
-            card = rect.translated(pos)
-            fills[item.fill_name].append(card)
-            severity = item.status.severity
-            if severity:
-                bands[theme.ERROR if severity == "error" else theme.WARNING].append(
-                    QRectF(card.left(), card.top(), card.width(), _PROBLEM_BAND))
-            boxes.append((card.left(), card.top(), card.right(), card.bottom()))
-            self.titles.append(item.look.title)
-            self.types.append(item.look.type_name)
-            self.ids.append(item.node_id)
-        self.fills = [(QColor(color), rects) for color, rects in fills.items()]
-        self.bands = [(QColor(color), rects) for color, rects in bands.items()]
-        self.boxes = np.array(boxes, dtype=float).reshape(-1, 4)
+        self._fills: dict[str, list[QRectF]] = defaultdict(list)
+        self._bands: dict[str, list[QRectF]] = defaultdict(list)
+        self.frames: list[QRectF] = []      # blocks expanded in place: a well under their cards
+        boxes, self.ids = [], []
+        self._labels: list[tuple[float, float, float, float]] = []
+        self.titles, self.types = [], []
         self.lines = [QLineF(e.src_item.output_pos(e.src_port), e.dst_item.input_pos(e.dst_port))
                       for e in edges.values()]
+        for item in nodes.values():
+            card = item.rect.translated(item.pos())
+            self._card(item, card)
+            boxes.append((card.left(), card.top(), card.right(), card.bottom()))
+            self.ids.append(item.node_id)
+            if item.inside is not None:
+                self._inside(item)
+        self.fills = [(QColor(color), rects) for color, rects in self._fills.items()]
+        self.bands = [(QColor(color), rects) for color, rects in self._bands.items()]
+        self.boxes = np.array(boxes, dtype=float).reshape(-1, 4)
+        self.label_boxes = np.array(self._labels, dtype=float).reshape(-1, 4)
         self._image: QImage | None = None
         self._image_scale = (0.0, 1.0)
         self._image_origin = QPointF()
+
+    def _card(self, item, card: QRectF) -> None:
+        """A card (or, expanded, its header over a well) with its problem band and its label."""
+        if item.inside is not None:
+            self.frames.append(card)
+            label = QRectF(card.left(), card.top(), card.width(), theme.HEADER_HEIGHT)
+            self._fills[item.fill_name].append(label)
+        else:
+            label = card
+            self._fills[item.fill_name].append(card)
+        severity = item.status.severity
+        if severity:
+            self._bands[theme.ERROR if severity == "error" else theme.WARNING].append(
+                QRectF(card.left(), card.top(), card.width(), _PROBLEM_BAND))
+        self._labels.append((label.left(), label.top(), label.right(), label.bottom()))
+        self.titles.append(item.look.title)
+        self.types.append(item.look.type_name)
+
+    def _inside(self, frame) -> None:
+        """The cards and edges within an expanded block, in scene coordinates (not picked: a press
+        there picks the block)."""
+        for item in frame.inside.all_items():
+            self._card(item, item.rect.translated(item.scenePos()))
+        for edge in frame.inside.all_edges():
+            parent = edge.parentItem()
+            self.lines.append(QLineF(parent.mapToScene(edge.src_item.output_pos(edge.src_port)),
+                                     parent.mapToScene(edge.dst_item.input_pos(edge.dst_port))))
 
     def bounds(self) -> QRectF:
         if not len(self.boxes):
@@ -116,6 +142,10 @@ class Sketch:
     def paint_shapes(self, painter: QPainter) -> None:
         """Lines and cards only (the minimap)."""
         painter.setRenderHint(QPainter.RenderHint.Antialiasing, False)
+        if self.frames:
+            painter.setPen(_EDGE_PEN)
+            painter.setBrush(_FRAME_FILL)
+            painter.drawRects(self.frames)
         painter.setPen(_EDGE_PEN)
         painter.drawLines(self.lines)
         painter.setPen(Qt.PenStyle.NoPen)
@@ -129,9 +159,9 @@ class Sketch:
     def _paint_labels(self, painter: QPainter, exposed: QRectF) -> None:
         t = painter.worldTransform()
         scale = t.m11()
-        if theme.NODE_WIDTH * scale < LABEL_MIN_CARD_PX or not len(self.boxes):
+        if theme.NODE_WIDTH * scale < LABEL_MIN_CARD_PX or not len(self.label_boxes):
             return
-        b = self.boxes
+        b = self.label_boxes
         shown = np.nonzero((b[:, 2] >= exposed.left()) & (b[:, 0] <= exposed.right())
                            & (b[:, 3] >= exposed.top()) & (b[:, 1] <= exposed.bottom()))[0]
         if not len(shown):
@@ -187,5 +217,6 @@ def fitted_label(title: str, type_name: str, width: int) -> tuple[str, str, int]
     return (short, "", LABEL_PX) if len(short) >= 4 else ("", "", LABEL_PX)
 
 
+_FRAME_FILL = QColor(theme.BACKGROUND).darker(104)
 _EDGE_PEN = QPen(QColor(theme.EDGE), 1.0)
 _EDGE_PEN.setCosmetic(True)

@@ -28,6 +28,7 @@ class CanvasView(QGraphicsView):
 
     zoom_changed = Signal(float)           # the view's scale, 1.0 = 100 %
     node_activated = Signal(str)                      # double-click on a node
+    inner_activated = Signal(tuple, str, str)         # double-click on a card inside an expanded block
     context_menu_requested = Signal(QPoint, object)   # global position, node id or None
     block_dropped = Signal(str, QPointF)              # block type name, scene position
 
@@ -219,6 +220,10 @@ class CanvasView(QGraphicsView):
             mods = event.modifiers()
             toggle = mods & (Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
             node = scene.node_at(pos)
+            if node is not None and not toggle and not scene.sketched and node.chevron_at(pos):
+                scene.toggle_expanded(node.node_id)
+                event.accept()
+                return
             if toggle and node is not None:
                 node.setSelected(not node.isSelected())
                 event.accept()
@@ -255,7 +260,18 @@ class CanvasView(QGraphicsView):
         event.accept()
 
     def mouseDoubleClickEvent(self, event) -> None:
-        node = self.scene().node_at(self.mapToScene(event.position().toPoint()))
+        scene, pos = self.scene(), self.mapToScene(event.position().toPoint())
+        node = scene.node_at(pos)
+        if node is not None and event.button() == Qt.MouseButton.LeftButton and not scene.sketched:
+            if node.chevron_at(pos):             # a quick second click on the arrow
+                scene.toggle_expanded(node.node_id)
+                event.accept()
+                return
+            inner = scene.inner_at(pos)
+            if inner is not None:
+                self.inner_activated.emit(*inner)
+                event.accept()
+                return
         if node is not None and event.button() == Qt.MouseButton.LeftButton:
             self.node_activated.emit(node.node_id)
             event.accept()

@@ -38,7 +38,7 @@ from .trust import TrustBar
 APP_ICON = RESOURCES / "icons" / "netstudio.svg"
 EDIT_ACTIONS = ("copy", "paste", "duplicate", "delete", "rename", "select_all", None, "group", "ungroup",
                 None, "connect", "edit_properties", None, "share_parameters", "stop_sharing", None, "edit_code")
-VIEW_ACTIONS = ("find", "zoom_in", "zoom_out", "fit", "auto_layout")
+VIEW_ACTIONS = ("find", "zoom_in", "zoom_out", "fit", "auto_layout", None, "expand", "expand_all", "collapse_all")
 Area = Qt.DockWidgetArea
 
 
