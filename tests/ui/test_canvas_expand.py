@@ -162,13 +162,13 @@ def test_e_toggles_the_selection_and_nested_blocks_expand_too(open_canvas, qtbot
     # The block inside (an MLP) expands within the frame; the frame grows to hold it.
     net = next(i for i, item in frame.inside.nodes.items() if item.look.expandable)
     width = frame.rect.width()
-    scene.expanded.add((ids["0"], net))
+    scene.expansion.expanded.add((ids["0"], net))
     scene.set_expanded([ids["0"]], False)
     scene.set_expanded([ids["0"]], True)
-    assert (ids["0"], net) not in scene.expanded     # collapsing forgets what was open inside
-    scene.expanded.add((ids["0"], net))
-    scene._dirty_insides.add(ids["0"])
-    scene._refresh_insides()
+    assert (ids["0"], net) not in scene.expansion.expanded     # collapsing forgets what was open inside
+    scene.expansion.expanded.add((ids["0"], net))
+    scene.expansion.dirty.add(ids["0"])
+    scene.expansion.after_edit()
     frame = scene.nodes[ids["0"]]
     nested = frame.inside.nodes[net]
     assert nested.inside is not None and frame.rect.width() > width

@@ -25,10 +25,9 @@ from . import theme
 from .edge_item import EdgeItem, TieLinkItem
 from .looks import CONTAINER_TYPES, chain_index, node_look, node_status, shape_text
 from .node_item import NodeItem, NodeStatus
-from .room import Room
 from .feedback import FeedbackTracker
 from .gc_pause import gc_paused
-from .inside import Inside, room_for
+from .expansion import Expansion
 from .port_item import PortRef
 from .sketch import SKETCH_BELOW, Sketch
 
@@ -62,7 +61,7 @@ class CanvasScene(QGraphicsScene):
         self.labels_shown = True       # shape labels and edge items; zoomed out, the sketch has them
         self.edges_shown = True
         self.sketched = False          # zoomed out: the view draws the sketch, the items step aside
-        self._node_cache = QGraphicsItem.CacheMode.DeviceCoordinateCache
+        self.node_cache = QGraphicsItem.CacheMode.DeviceCoordinateCache
         self._sketch: Sketch | None = None
         self._syncing = False
         self._attached = False
@@ -70,10 +69,7 @@ class CanvasScene(QGraphicsScene):
         self._dirty_rect = False
         self._dirty_ties = False
         self._dirty_containers: set[str] = set()
-        self.expanded: set[tuple[str, ...]] = set()   # instance paths of the blocks shown expanded in place
-        self._room = Room({}, theme.NODE_WIDTH)
-        self._dirty_insides: set[str] = set()         # definitions edited that an expanded block shows
-        self._dirty_room = False
+        self.expansion = Expansion(self)
         self._bounds = QRectF()
         self._feedback = FeedbackTracker()
         self.setBackgroundBrush(QColor(theme.BACKGROUND))
@@ -144,11 +140,10 @@ class CanvasScene(QGraphicsScene):
             self.clear()
             d = self.model
             chain = chain_index(d)
-            self._room = Room({}, theme.NODE_WIDTH)
+            self.expansion.forget_room()
             for node in d.nodes.values():
                 self._add_node_item(node, chain, with_status=False)   # apply_result below does them all
-            self._build_insides([i for i in self.nodes if self.path + (i,) in self.expanded])
-            self._make_room()
+            self.expansion.rebuilt()
             for edge in d.edges.values():
                 self._add_edge_item(edge)
             self.setBspTreeDepth(bsp_depth(len(self.nodes) + 2 * len(self.edges)))
@@ -157,7 +152,7 @@ class CanvasScene(QGraphicsScene):
             if self.result is not None:
                 self.apply_result(self.result, emit=False)
             self._bounds = QRectF()
-            self._update_rect()
+            self.update_rect()
             sel_def, sel_ids = self.controller.selection
             if sel_def == self.definition:
                 for node_id in sel_ids:
@@ -176,7 +171,7 @@ class CanvasScene(QGraphicsScene):
         item = NodeItem(node.id, node_look(self.document.project, d, node, chain))
         item.setPos(self.place(node.position))
         item.set_sketched(self.sketched)
-        item.setCacheMode(self._node_cache)
+        item.setCacheMode(self.node_cache)
         self.addItem(item)
         self.nodes[node.id] = item
         if with_status and self.result is not None:
@@ -267,8 +262,7 @@ class CanvasScene(QGraphicsScene):
         block showing it is drawn again."""
         if self.path:
             self._feedback.forget()
-        if self._room:
-            self._dirty_insides.add(definition)
+        self.expansion.edited_elsewhere(definition)
 
     def _on_node_added(self, definition: str, node_id: str) -> None:
         if definition == self.definition:
@@ -290,9 +284,7 @@ class CanvasScene(QGraphicsScene):
         if item is None:
             return
         if item.inside is not None:
-            key = self.path + (node_id,)
-            self.expanded = {p for p in self.expanded if p[:len(key)] != key}
-            self._dirty_room = True
+            self.expansion.removed(node_id)
         for edge in list(item.edges):
             self._remove_edge_item(edge.edge_id)
         if item.tie_links or item.tie_badge is not None:
@@ -320,7 +312,7 @@ class CanvasScene(QGraphicsScene):
             self._feedback.edited(node_id)
         if field == "position":
             if item.inside is not None:
-                self._dirty_room = True      # the room it makes moves with it
+                self.expansion.dirty_room = True      # the room it makes moves with it
             pos = self.place(node.position)
             if item.pos() != pos:
                 item.setPos(pos)
@@ -329,7 +321,7 @@ class CanvasScene(QGraphicsScene):
         elif field in ("name", "params"):
             self._refresh_look(node_id)
             if item.inside is not None and field == "params":
-                self._dirty_insides.add(node_id)   # maybe another definition, or other arguments
+                self.expansion.dirty.add(node_id)   # maybe another definition, or other arguments
             if field == "name":
                 self._dirty_ties = True
         elif field == "tie":
@@ -365,9 +357,7 @@ class CanvasScene(QGraphicsScene):
 
     def _on_code_changed(self, class_name: str) -> None:
         self._feedback.forget()
-        for item in self.nodes.values():
-            if item.inside is not None:
-                self._dirty_insides |= item.inside.definitions()
+        self.expansion.edited_elsewhere(*self.expansion.definitions_shown())
         for node in self.model.nodes.values():
             if node.type == "Code" and node.params.get("class_name") == class_name:
                 self._refresh_look(node.id)
@@ -406,20 +396,16 @@ class CanvasScene(QGraphicsScene):
             for node in d.nodes.values():
                 if node.type in CONTAINER_TYPES and node.params.get("definition") in dirty:
                     self._refresh_look(node.id)
-        if self._dirty_insides:
-            self._refresh_insides()
-        if self._dirty_room:
-            self._dirty_room = False
-            self._make_room()
+        self.expansion.after_edit()
         if self._dirty_ties:
             self._dirty_ties = False
             self._refresh_ties()
         if self._dirty_rect:
             self._dirty_rect = False
-            self._update_rect()
+            self.update_rect()
         self.model_changed.emit()
 
-    def _update_rect(self) -> None:
+    def update_rect(self) -> None:
         """Room to pan around the graph; grows as nodes move, never jumps while editing."""
         bounds = QRectF()
         for item in self.nodes.values():
@@ -437,8 +423,8 @@ class CanvasScene(QGraphicsScene):
         # at 100 % and more it is drawn at the screen's resolution, to stay sharp.
         cache = QGraphicsItem.CacheMode.ItemCoordinateCache if zoom < 1.0 \
             else QGraphicsItem.CacheMode.DeviceCoordinateCache
-        if cache != self._node_cache:
-            self._node_cache = cache
+        if cache != self.node_cache:
+            self.node_cache = cache
             for node in self.nodes.values():
                 if node.inside is None:
                     node.setCacheMode(cache)
@@ -473,95 +459,26 @@ class CanvasScene(QGraphicsScene):
             bounds = bounds.united(link.sceneBoundingRect())
         return bounds
 
-    # -- blocks expanded in place ---------------------------------------------------------------
+    # -- blocks expanded in place (see ``expansion``) -------------------------------------------
     def place(self, position: tuple[float, float]) -> QPointF:
-        """Where the canvas draws a block whose model position is ``position``."""
-        dx, dy = self._room.offset(*position)
-        return QPointF(position[0] + dx, position[1] + dy)
+        return self.expansion.place(position)
 
     def model_position(self, scene_pos: QPointF, moving=()) -> tuple[float, float]:
-        """The model position drawn at ``scene_pos``; ``moving``: the nodes being dragged."""
-        return self._room.to_model(scene_pos.x(), scene_pos.y(), moving)
+        return self.expansion.model_position(scene_pos, moving)
 
     def is_expanded(self, node_id: str) -> bool:
         item = self.nodes.get(node_id)
         return item is not None and item.inside is not None
 
     def set_expanded(self, node_ids, expanded: bool = True) -> None:
-        """Show (or stop showing) the insides of the container nodes ``node_ids`` within them; the other
-        blocks move aside on the canvas (the model keeps their positions: expanding is not an edit)."""
-        changed = []
-        for node_id in node_ids:
-            item = self.nodes.get(node_id)
-            if item is None or not item.look.expandable or (item.inside is not None) == expanded:
-                continue
-            key = self.path + (node_id,)
-            if expanded:
-                self.expanded.add(key)
-            else:
-                self.expanded = {p for p in self.expanded if p[:len(key)] != key}
-                item.set_inside(None)
-            changed.append(node_id)
-        if not changed:
-            return
-        if expanded:
-            with gc_paused():
-                self._build_insides(changed)
-        self._make_room()
-        self.expansion_changed.emit()
+        if self.expansion.set_expanded(node_ids, expanded):
+            self.expansion_changed.emit()
 
     def toggle_expanded(self, node_id: str) -> None:
         self.set_expanded([node_id], not self.is_expanded(node_id))
 
-    def _build_insides(self, node_ids) -> None:
-        project, d = self.document.project, self.model
-        for node_id in node_ids:
-            item, node = self.nodes.get(node_id), d.nodes.get(node_id)
-            if item is None or node is None or not item.look.expandable:
-                self.expanded.discard(self.path + (node_id,))
-                continue
-            item.setCacheMode(QGraphicsItem.CacheMode.NoCache)   # a frame can be larger than any cache
-            item.set_inside(Inside(item, project, node.text_param("definition"), self.path + (node_id,),
-                                   self.expanded, self.result, self.controller.session.deferred_now))
-
-    def _make_room(self) -> None:
-        """Place every block again for the expanded ones (O(blocks × expanded))."""
-        d = self.model
-        positions = {i: d.nodes[i].position for i in self.nodes if i in d.nodes}
-        old, self._room = self._room, room_for(self.nodes, positions)
-        if not old and not self._room:
-            return
-        for node_id, item in self.nodes.items():
-            pos = self.place(positions[node_id])
-            if item.pos() != pos:
-                item.setPos(pos)
-            if item.inside is None:
-                item.setCacheMode(self._node_cache)
-        self.invalidate_sketch()
-        self._update_rect()
-
-    def _refresh_insides(self) -> None:
-        """Draw again the expanded blocks that show a definition edited since (or whose own node changed)."""
-        dirty, self._dirty_insides = self._dirty_insides, set()
-        if not dirty:
-            return
-        stale = [i for i, item in self.nodes.items() if item.inside is not None
-                 and (i in dirty or item.inside.definitions() & dirty)]
-        for node_id in stale:
-            self.nodes[node_id].set_inside(None)
-        self._build_insides(stale)
-        self._make_room()
-
     def inner_at(self, scene_pos: QPointF) -> tuple[tuple[str, ...], str, str] | None:
-        """(instance path, definition, node id) of the innermost card inside an expanded block
-        under ``scene_pos``, or None."""
-        for item in self.items(scene_pos):
-            while item is not None and not isinstance(item, NodeItem):
-                item = item.parentItem()
-            if isinstance(item, NodeItem) and item.inner:
-                frame = item.parentItem()
-                return frame.inside.path, frame.inside.definition, item.node_id
-        return None
+        return self.expansion.inner_at(scene_pos)
 
     # -- check results -------------------------------------------------------------------------
     def _on_checked(self, result: CheckResult) -> None:
@@ -603,9 +520,7 @@ class CanvasScene(QGraphicsScene):
                 for edge in item.edges:
                     if edge.src_item is item:
                         edge.set_label(shape_text(result.output(node_id, edge.src_port, path)))
-        for item in self.nodes.values():
-            if item.inside is not None:
-                item.inside.apply_result(result, self.controller.session.deferred_now)
+        self.expansion.apply_result(result)
         if emit:
             self.check_applied.emit()
 
