@@ -35,22 +35,36 @@ GROWTH_LIMITS = {"open": 12.0, "feedback": 3.0, "fit": 3.0}
 
 
 def build_document(n_blocks: int):
-    """A chain laid out in rows of 50, as auto layout would place a long network."""
+    """A chain laid out in rows of 50, as auto layout would place a long network; the ReLU after
+    the middle is a Block (``Inner``: Input, 6 Linear/ReLU, Output), to expand in place."""
     from netstudio.graph import Document
     doc = Document()
     d = doc.project.root_definition
     for e in list(d.edges):
         doc.disconnect(d.name, e)
     inp, out = d.inputs[0], d.outputs[0]
-    prev = inp.id
+    prev, prev_port = inp.id, "out"
     with doc.batch():
+        inner = doc.add_definition("Inner")
+        chain = [inner.inputs[0].id]
+        for k in range(6):
+            chain.append(doc.add_node("Inner", "Linear" if k % 2 == 0 else "ReLU",
+                                      params={"out_features": 20} if k % 2 == 0 else {},
+                                      position=((k + 1) * 230.0, 0.0)).id)
+        doc.move("Inner", inner.outputs[0].id, (7 * 230.0, 0.0))
+        chain.append(inner.outputs[0].id)
+        for a, b in zip(chain, chain[1:]):
+            doc.connect("Inner", a, "out", b, "in")
         for i in range(n_blocks):
             linear = i % 2 == 0
             row, col = divmod(i + 1, 50)
-            node = doc.add_node(d.name, "Linear" if linear else "ReLU", params={"out_features": 20} if linear else {},
-                                position=(col * 230.0, row * 160.0))
-            doc.connect(d.name, prev, "out", node.id, "in")
-            prev = node.id
+            kind, params = ("Linear", {"out_features": 20}) if linear else ("ReLU", {})
+            if i == n_blocks // 2 + 1:
+                kind, params = "Block", {"definition": "Inner"}
+            node = doc.add_node(d.name, kind, params=params, position=(col * 230.0, row * 160.0))
+            block = kind == "Block"
+            doc.connect(d.name, prev, prev_port, node.id, inner.inputs[0].name if block else "in")
+            prev, prev_port = node.id, inner.outputs[0].name if block else "out"
         row, col = divmod(n_blocks + 1, 50)
         doc.move(d.name, out.id, (col * 230.0, row * 160.0))
         doc.connect(d.name, prev, "out", out.id, "in")
@@ -170,6 +184,16 @@ class Bench:
         self.canvas.view.viewport().repaint()
         return timer.nsecsElapsed() / 1e6
 
+    def expand(self, i: int) -> float:
+        """Expand the Block in place (its insides built, every block after it moved aside) or
+        collapse it, and repaint."""
+        scene = self.canvas.scene
+        block = next(i for i, n in self.doc.project.root_definition.nodes.items() if n.type == "Block")
+        t0 = time.perf_counter()
+        scene.set_expanded([block], i % 2 == 0)
+        self.canvas.view.viewport().repaint()
+        return (time.perf_counter() - t0) * 1000
+
     def close(self) -> None:
         self.controller.undo_stack.clear()
         self.canvas.close()
@@ -201,6 +225,7 @@ def measure(app) -> dict[int, dict[str, float]]:
     sample("pan", 20, lambda b, i: b.pan(i))
     sample("zoom", 20, lambda b, i: b.zoom(i))
     sample("cross", 6, lambda b, i: b.cross(i))
+    sample("expand", 6, lambda b, i: b.expand(i))
     for b in benches:
         b.at_zoom(0.12)
     sample("far", 20, lambda b, i: b.zoom(i))
@@ -219,7 +244,8 @@ ROWS = (("open", "open: build the scene (all items)", None),
         ("pan", "(c) pan step (scroll + paint), 60 % zoom", FRAME_TARGET_MS),
         ("zoom", "    zoom step + repaint, 60 % zoom", FRAME_TARGET_MS),
         ("far", "    zoom step + repaint, 12 % zoom", FRAME_TARGET_MS),
-        ("cross", "    zoom step 55 % <-> 45 % (items <-> sketch)", None))
+        ("cross", "    zoom step 55 % <-> 45 % (items <-> sketch)", None),
+        ("expand", "expand a block in place / collapse, repaint", None))
 
 
 def main() -> int:

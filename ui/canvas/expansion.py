@@ -50,12 +50,25 @@ class Expansion:
         old, self.room = self.room, room_for(scene.nodes, positions)
         if not old and not self.room:
             return
-        for node_id, item in scene.nodes.items():
-            pos = self.place(positions[node_id])
-            if item.pos() != pos:
-                item.setPos(pos)
-            if item.inside is None:
-                item.setCacheMode(scene.node_cache)
+        moved = []
+        NodeItem.moving_many = True
+        try:
+            for node_id, item in scene.nodes.items():
+                x, y = positions[node_id]
+                dx, dy = self.room.offset(x, y)
+                pos = QPointF(x + dx, y + dy)
+                if item.pos() != pos:
+                    item.setPos(pos)
+                    moved.append(item)
+                if item.inside is None:
+                    item.setCacheMode(scene.node_cache)
+        finally:
+            NodeItem.moving_many = False
+        edges = {edge for item in moved for edge in item.edges}     # each once, not once per end
+        for edge in edges:
+            edge.update_path()
+        for link in {link for item in moved for link in item.tie_links}:
+            link.update_path()
         scene.invalidate_sketch()
         scene.update_rect()
 

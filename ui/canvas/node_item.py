@@ -58,6 +58,7 @@ class NodeStatus:
 
 class NodeItem(QGraphicsItem):
     Type = QGraphicsItem.UserType + 1
+    moving_many = False     # set while thousands of nodes move at once (see ``Expansion.make_room``)
 
     def __init__(self, node_id: str, look: NodeLook, inner: bool = False):
         super().__init__()
@@ -75,7 +76,6 @@ class NodeItem(QGraphicsItem):
         self.name_tag: NameTag | None = None
         self.sketched = False            # zoomed out: the view's sketch draws this node, unless picked
         self.awake = False               # zoomed out, under the mouse: an item again, for Qt to hit
-        self._moving_edges = True
         if inner:
             self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)   # a press goes to the frame
         else:
@@ -294,6 +294,8 @@ class NodeItem(QGraphicsItem):
     def itemChange(self, change, value):
         # Called for every change of every item (flags, tooltip, scene...): compare cheaply.
         if change == _MOVED:
+            if NodeItem.moving_many:
+                return value          # the mover updates the edges once each afterwards
             if self.sketched and self.scene() is not None:
                 self.scene().invalidate_sketch()
             for edge in self.edges:
