@@ -370,6 +370,22 @@ def test_ticks_sit_at_cell_centres_and_name_the_index(make_panel):
     assert all(spacing >= 1 for spacing, _ in axis.tickValues(0, 1.2, 400))   # never a fractional index
 
 
+def test_index_labels_never_run_together_on_a_narrow_axis(make_panel):
+    """A (256, 20) weight in a 50-pixel-wide image: ticks far enough apart for their labels
+    (once "510 15" was drawn for 5, 10, 15), and the rows' axis, inverted, still has ticks."""
+    panel = make_panel(show=True)
+    pick(panel, torch.randn(256, 20))
+    bottom, left = panel.plot.getAxis("bottom"), panel.plot.getAxis("left")
+    for low, high, pixels in ((0, 20, 50), (0, 20, 400), (0, 4096, 300), (0, 3, 40)):
+        values = [v for _, vs in bottom.tickValues(low, high, pixels) for v in vs]
+        assert values and all(low <= v <= high for v in values)
+        widest = max(len(s) for s in bottom.tickStrings(values, 1, 1))
+        gaps = [(b - a) * pixels / (high - low) for a, b in zip(values, values[1:])]
+        assert all(gap >= widest * 7 + 10 for gap in gaps), (low, high, pixels, values)
+    assert [v for _, vs in left.tickValues(256, 0, 200) for v in vs]       # given reversed: still ticks
+    assert len([v for _, vs in bottom.tickValues(0, 1000, 4000) for v in vs]) <= 13   # about a dozen at most
+
+
 def test_fill_stretches_a_small_matrix_to_the_view(make_panel, qtbot):
     panel = make_panel(show=True)
     pick(panel, torch.randn(3, 4))

@@ -28,6 +28,11 @@ from .scheme_box import SchemeBox
 from .scope_box import ScopeBox
 
 
+# Short names for the presets' buttons: two fit a row of a narrow dock.
+SHORT_LABELS = {"normal": "N(0, 0.01), bias 0", "constant": "Constant 1, bias 0",
+                "xavier_42": "Xavier, last = 42", "custom": "U(±10), |w|<5 → 0"}
+
+
 class InitPickerPanel(Panel):
     """Scheme + arguments + scope, a preview histogram, Apply, and the seed's presets."""
 
@@ -78,17 +83,18 @@ class InitPickerPanel(Panel):
         tighten(self)
 
     def _preset_group(self) -> QGroupBox:
+        """The seed's four examples, two a row, named short (the tooltip says it in full)."""
         presets = QGroupBox("The book's examples")
         grid = QGridLayout(presets)
         grid.setSpacing(4)
         self.preset_buttons: dict[str, QPushButton] = {}
         for i, preset in enumerate(PRESETS):
-            button = QPushButton(preset.label)
+            button = QPushButton(SHORT_LABELS.get(preset.key, preset.label))
             button.setObjectName(f"preset_{preset.key}")
-            button.setToolTip(preset.tooltip)
+            button.setToolTip(f"<b>{preset.label}</b><br>{preset.tooltip}")
             button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)  # shrink with the dock
             button.clicked.connect(lambda _=False, p=preset: self.apply_preset(p.key))
-            grid.addWidget(button, i, 0)
+            grid.addWidget(button, i // 2, i % 2)   # two a row: the preview stays in view on a small screen
             self.preset_buttons[preset.key] = button
         return presets
 
