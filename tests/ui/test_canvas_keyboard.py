@@ -106,6 +106,12 @@ def test_enter_puts_the_keyboard_in_the_first_hyperparameter(make_window, qtbot)
     QTest.keyClick(first.field, Qt.Key.Key_Return)
     node = canvas.scene.model.nodes[ids_by_title(canvas)["0"]]
     assert node.params[first.spec.name] == 7
+    # Esc brings the keyboard back to the canvas, on the same block: Tab goes on from there.
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Escape)
+    qtbot.waitUntil(canvas.view.hasFocus)
+    assert canvas.selected_node_ids() == [node.id]
+    QTest.keyClick(canvas.view, Qt.Key.Key_Tab)
+    assert canvas.selected_node_ids() == [ids_by_title(canvas)["1"]]
 
 
 def test_enter_without_a_parameter_goes_to_the_name(make_window, qtbot):

@@ -59,7 +59,7 @@ _ACTIONS = {
                    "Select the next block, left to right then top to bottom"),
     "previous_block": ("Previous Block", ("Shift+Tab",), "mdi6.keyboard-tab-reverse", "Select the block before"),
     "edit_properties": ("Edit Properties", ("Return", "Enter"), "mdi6.tune-variant",
-                        "Type into the selected block's properties"),
+                        "Type into the selected block's properties (Esc comes back to the canvas)"),
     "connect": ("Connect…", ("C", "Ctrl+Shift+C"), "mdi6.transit-connection-variant",
                 "Connect the selected block with the keyboard: Tab picks an input, Enter connects, Esc cancels"),
 }

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import qtawesome as qta
 from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QIcon, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QDockWidget, QMainWindow, QMessageBox, QUndoView, QVBoxLayout, QWidget)
 
 from netstudio.analysis import Diagnostic
@@ -98,6 +98,8 @@ class MainWindow(QMainWindow):
         self.problems.problem_activated.connect(self.show_problem)
         self.canvas.status_message.connect(lambda text: self.statusBar().showMessage(text, 6000))
         self.canvas.properties_requested.connect(self._edit_properties)
+        back = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.properties, self._back_to_canvas)
+        back.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         self.controller.tensor_selected.connect(self._bring_heatmap_forward)
         self.controller.modified_changed.connect(self._update_title)
         self.files.shown.connect(self._on_project_shown)
@@ -110,6 +112,10 @@ class MainWindow(QMainWindow):
         dock.show()
         dock.raise_()
         self.properties.focus_first_editor()
+
+    def _back_to_canvas(self) -> None:
+        """Esc in the properties: the keyboard goes back to the canvas, on the same block."""
+        self.canvas.view.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
     def _sync_undo_actions(self, *_) -> None:
         stack, busy = self.controller.undo_stack, self.controller.busy
