@@ -118,6 +118,29 @@ def _import_googlenet(window) -> None:
     window.canvas.fit()
 
 
+def _import_resnet50_expanded(window) -> None:
+    """torchvision's ResNet-50 (about 170 layers): its second stage expanded in place, and the first
+    bottleneck inside it too, zoomed out."""
+    from . import import_dialog, prompts
+    from .import_dialog import ImportChoice
+    import_dialog.ask_import = lambda parent, folder: ImportChoice("torchvision.models:resnet50", ((1, 3, 64, 64),),
+                                                                   "float32")
+    prompts.inform = lambda *args: None
+    window.files.import_model()
+    _settle(None, window)
+    scene = window.canvas.scene
+    stage = next(i for i, item in scene.nodes.items() if item.look.title == "layer2")
+    scene.set_expanded([stage])
+    first = next(i for i, item in scene.nodes[stage].inside.nodes.items() if item.look.expandable)
+    scene.expansion.expanded.add((stage, first))
+    scene.expansion.dirty.add(stage)
+    scene.expansion.after_edit()
+    frame = scene.nodes[stage].sceneBoundingRect()
+    view = window.canvas.view
+    view.set_zoom(0.27)    # zoomed out (the sketch), names still readable
+    view.centerOn(frame.center())
+
+
 def _big_graph(window) -> None:
     """A 2,000-block network, zoomed out to fit: the sketch with readable names, the minimap, Find."""
     from netstudio.graph import Document, Project
@@ -197,6 +220,7 @@ def capture(folder: Path) -> list[Path]:
     if importlib.util.find_spec("torchvision") is not None:
         shots.append(("imported-resnet18", EXAMPLES_DIR / "mlp.netstudio", _import_resnet))
         shots.append(("imported-googlenet-inception", EXAMPLES_DIR / "mlp.netstudio", _import_googlenet))
+        shots.append(("imported-resnet50-expanded", EXAMPLES_DIR / "mlp.netstudio", _import_resnet50_expanded))
     shots.append(("runs", EXAMPLES_DIR / "mlp.netstudio", _runs))   # last: it leaves the Train perspective on
     folder.mkdir(parents=True, exist_ok=True)
     saved = []
