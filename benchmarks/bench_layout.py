@@ -50,6 +50,11 @@ def main() -> None:
             print(f"  {shape:8s} {n:6d} nodes {len(d.edges):6d} edges: {ms(times[n])}  "
                   f"({times[n] / base:6.1f} x topology)")
         print(f"  {shape:8s} 10k / 1k: {times[10_000] / times[1_000]:5.1f}  (10 is linear)")
+    # The canvas lays out a definition of more blocks than this on a worker thread (ui/canvas/layout_job.py),
+    # so what the GUI thread may spend on a layout at most is the time at this size.
+    limit = 500
+    d = network(limit, True)
+    print(f"  on the GUI thread at most: residual {limit} nodes: {ms(median_time(lambda: layered_layout(d), repeats=3))}")
 
 
 if __name__ == "__main__":

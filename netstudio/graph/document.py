@@ -24,7 +24,8 @@ from ..errors import EditError
 from .arguments import (MAX_ARGUMENTS, ArgumentError, argument_name_problem, bind, reference, references,
                         replace_references)
 from .definition import KINDS, Definition
-from .edge import Edge
+from .edge import Edge, Point
+from .edge_bends import drop_bends_of, replace_bends
 from .events import DocumentEvents
 from .grouping import group_nodes, ungroup_node
 from .index import GraphIndex, used_definition
@@ -267,14 +268,31 @@ class Document:
             self.events.node_changed.emit(definition, node_id, "params")
             self._touched()
 
-    def move(self, definition: str, node_id: str, position: tuple[float, float]) -> None:
+    def move(self, definition: str, node_id: str, position: tuple[float, float]) -> dict[str, tuple[Point, ...]]:
+        """Move a block; the bends of its edges no longer fit and are dropped (returned, for undo)."""
         node = self.node(definition, node_id)
         _require_finite(position)
         pos = (float(position[0]), float(position[1]))
-        if node.position != pos:
-            node.position = pos
-            self.events.node_changed.emit(definition, node_id, "position")
+        if node.position == pos:
+            return {}
+        node.position = pos
+        dropped = drop_bends_of(self._project.definitions[definition], self._index.definitions[definition], node_id)
+        self.events.node_changed.emit(definition, node_id, "position")
+        for edge_id in dropped:
+            self.events.edge_changed.emit(definition, edge_id)
+        self._touched(graph=False)
+        return dropped
+
+    def set_bends(self, definition: str, bends: dict[str, Any]) -> dict[str, tuple[Point, ...]]:
+        """Set the bend points of edges (``{edge id: [(x, y), ...]}``, empty to drop them); all are
+        checked first (``EditError``).  Returns the old bends of the edges that changed, for undo."""
+        d = self.definition(definition)
+        old = replace_bends(d, self._index.definitions[definition], bends)
+        for edge_id in old:
+            self.events.edge_changed.emit(definition, edge_id)
+        if old:
             self._touched(graph=False)
+        return old
 
     def set_init(self, definition: str, node_id: str, leaf: str, setting: dict[str, Any] | None) -> None:
         """Set (or clear, with None) the initializer of one of a node's parameters."""

@@ -14,6 +14,7 @@ class DocumentEvents(SignalGroup):
     node_changed = Signal(str, str, str)     # definition, node id, field: name/params/position/init/tie
     edge_added = Signal(str, str)            # definition, edge id
     edge_removed = Signal(str, str)          # definition, edge id
+    edge_changed = Signal(str, str)          # definition, edge id: its bend points (a way of drawing)
     definition_added = Signal(str)
     definition_removed = Signal(str)
     definition_changed = Signal(str)         # kind or class name

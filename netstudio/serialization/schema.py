@@ -12,6 +12,7 @@ id or class name with a newline would break every one-line message.
 from __future__ import annotations
 
 from ..graph.arguments import MAX_ARGUMENTS
+from ..graph.edge_bends import MAX_BENDS
 from ..graph.names import MAX_NAME_LENGTH
 
 _ID = {"type": "string", "pattern": r"^[A-Za-z0-9_\-]+\Z", "maxLength": 64}
@@ -34,11 +35,14 @@ NODE = {
 
 PORT_REF = {"type": "array", "prefixItems": [_ID, {"type": "string", "minLength": 1}], "minItems": 2, "maxItems": 2}
 
+POINT = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
+
 EDGE = {
     "type": "object",
     "required": ["id", "src", "dst"],
     "additionalProperties": False,
-    "properties": {"id": _ID, "src": PORT_REF, "dst": PORT_REF},
+    "properties": {"id": _ID, "src": PORT_REF, "dst": PORT_REF,
+                   "bends": {"type": "array", "items": POINT, "maxItems": MAX_BENDS}},
 }
 
 DEFINITION = {

@@ -21,6 +21,7 @@ from .breadcrumb import BreadcrumbBar
 from .clipboard import copy_payload, from_mime, to_mime
 from .connect_mode import ConnectMode
 from .find_bar import FindBar
+from .layout_job import LayoutJob
 from .looks import CONTAINER_TYPES
 from .minimap import Minimap
 from .node_item import NodeItem
@@ -96,6 +97,7 @@ class CanvasWidget(QWidget):
         self._paste_count = 0
         self._fit_when_shown = True
         self._shown: tuple[str, tuple] | None = None
+        self._layout_job: LayoutJob | None = None
         self._layout_timer = QTimer(self, singleShot=True, interval=0)
         self._layout_timer.timeout.connect(self._layout_fresh_project)
         self._fit_timer = QTimer(self, singleShot=True, interval=0)
@@ -143,7 +145,7 @@ class CanvasWidget(QWidget):
         self.view.cancel_gesture()
         self.scene.show_path(path)
         if editing.needs_layout(self.scene.model):
-            editing.auto_layout(self.controller, self.current_definition, "Arrange blocks")
+            self._arrange("Arrange blocks")
         self.fit()
 
     def show_node(self, definition: str, node_id: str, path: tuple[str, ...] | None = None) -> bool:
@@ -235,19 +237,60 @@ class CanvasWidget(QWidget):
         self.view.zoom_out()
 
     def auto_layout(self) -> None:
-        if editing.auto_layout(self.controller, self.current_definition):
-            self.fit()
+        self._arrange("Auto layout")
 
     def _layout_fresh_project(self) -> None:
         """A project just opened whose nodes all pile up is laid out (and stays unmodified)."""
         stack = self.controller.undo_stack
         if stack.count() or not editing.needs_layout(self.scene.model):
             return
-        was_clean = stack.isClean()
-        editing.auto_layout(self.controller, self.current_definition, "Arrange blocks")
-        if was_clean:
+        self._arrange("Arrange blocks", fresh=True, keep_clean=stack.isClean())
+
+    @property
+    def layout_job(self) -> LayoutJob | None:
+        """The layout being computed on a worker, if any."""
+        return self._layout_job
+
+    def _arrange(self, text: str, fresh: bool = False, keep_clean: bool = False) -> None:
+        """Lay out the shown definition as one undo step: at once when small, else on a worker
+        (the window goes on meanwhile; the result lands if nothing was edited in between).
+        ``fresh``: a project just opened, fitted into view however it ends; ``keep_clean``: it
+        stays unmodified."""
+        definition = self.current_definition
+        job = self._layout_job
+        if job is not None:
+            if job.definition == definition and not job.stale:
+                return          # already under way, for this very graph
+            job.cancel()
+            self._layout_job = None
+        count = len(self.scene.model.nodes)
+        if count <= editing.LAYOUT_OFF_THREAD_ABOVE:
+            self._arranged(editing.auto_layout(self.controller, definition, text), fresh, keep_clean)
+            return
+        job = LayoutJob(self.controller.document, definition,
+                        lambda layout: editing.apply_layout(self.controller, definition, layout, text), self)
+        job.finished.connect(lambda applied, why: self._on_layout_done(job, applied, why, fresh, keep_clean))
+        self._layout_job = job
+        self._hint(f"Arranging {count:,} blocks…")
+
+    def _on_layout_done(self, job: LayoutJob, applied: bool, why: str, fresh: bool, keep_clean: bool) -> None:
+        job.deleteLater()
+        if self._layout_job is not job:
+            return              # cancelled: another layout (or none) took its place
+        self._layout_job = None
+        if why:
+            self._hint(why, error=True)
+        else:
+            self.view.show_hint("")
+            self.status_message.emit("")
+        self._arranged(applied, fresh, keep_clean)
+
+    def _arranged(self, applied: bool, fresh: bool, keep_clean: bool) -> None:
+        stack = self.controller.undo_stack
+        if applied and keep_clean and stack.index() == 1:
             stack.setClean()
-        self.fit()
+        if applied or fresh:
+            self.fit()
 
     def showEvent(self, event) -> None:
         if not self.scene.attached:
@@ -270,6 +313,9 @@ class CanvasWidget(QWidget):
             self.fit()
 
     def closeEvent(self, event) -> None:
+        if self._layout_job is not None:     # its result must not land on a closed canvas
+            self._layout_job.cancel()
+            self._layout_job = None
         self.scene.detach()
         super().closeEvent(event)
 

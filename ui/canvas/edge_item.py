@@ -1,7 +1,10 @@
-"""Edges (cubic Bézier curves from an output port to an input port) with their
-inferred-shape label, and the dashed links that join tied nodes."""
+"""Edges (cubic Bézier curves from an output port to an input port, or routes through the
+bend points the layered layout gave them) with their inferred-shape label, and the dashed
+links that join tied nodes."""
 
 from __future__ import annotations
+
+import math
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPainterPathStroker, QPen
@@ -24,6 +27,51 @@ def link_path(p0: QPointF, p1: QPointF) -> QPainterPath:
     path = QPainterPath(p0)
     path.cubicTo(QPointF(p0.x() + reach, p0.y()), QPointF(p1.x() - reach, p1.y()), p1)
     return path
+
+
+CORNER = 8.0    # radius of the rounded corners of a route
+
+
+def route_path(points: list[QPointF]) -> QPainterPath:
+    """A route through ``points`` (ports and bends): straight where it runs along an axis, with
+    rounded corners where two such runs meet, and an S-curve with level ends where it crosses
+    diagonally (the gap between two columns), so it joins the runs before and after it smoothly."""
+    path = QPainterPath(points[0])
+    n = len(points)
+    straight = [_level(points[i], points[i + 1]) for i in range(n - 1)]
+    start = points[0]
+    for i in range(n - 1):
+        a, b = points[i], points[i + 1]
+        after = None
+        if straight[i] and i + 2 < n and straight[i + 1]:
+            c = points[i + 2]
+            ab, bc = _length(a, b), _length(b, c)
+            turn = (b.x() - a.x()) * (c.y() - b.y()) - (b.y() - a.y()) * (c.x() - b.x())
+            if ab > 0 and bc > 0 and turn != 0:
+                r = min(CORNER, ab / 2, bc / 2)
+                end = QPointF(b.x() - (b.x() - a.x()) * r / ab, b.y() - (b.y() - a.y()) * r / ab)
+                after = QPointF(b.x() + (c.x() - b.x()) * r / bc, b.y() + (c.y() - b.y()) * r / bc)
+        if straight[i]:
+            path.lineTo(end if after is not None else b)
+        elif b.x() > start.x():
+            reach = (b.x() - start.x()) / 2
+            path.cubicTo(QPointF(start.x() + reach, start.y()), QPointF(b.x() - reach, b.y()), b)
+        else:
+            path.connectPath(link_path(start, b))
+        if after is not None:
+            path.quadTo(b, after)
+            start = after
+        else:
+            start = b
+    return path
+
+
+def _level(a: QPointF, b: QPointF) -> bool:
+    return a.x() == b.x() or a.y() == b.y()
+
+
+def _length(a: QPointF, b: QPointF) -> float:
+    return math.hypot(b.x() - a.x(), b.y() - a.y())
 
 
 def _midpoint(p0: QPointF, p1: QPointF) -> QPointF:
@@ -95,10 +143,31 @@ class EdgeItem(QGraphicsItem):
         self._path = QPainterPath()
         self._shape = QPainterPath()
         self._bounds = QRectF()
+        self.bends: list[QPointF] = []      # the model's bend points (canvas = model coordinates)
+        self._ends: tuple[QPointF, QPointF] | None = None   # where the ports were when they were set
+        self.points: list[QPointF] = []     # the route as drawn: ports and the bends it passes
         self.update_path()
 
     def type(self) -> int:
         return EdgeItem.Type
+
+    def set_bends(self, bends) -> None:
+        """Route the edge through ``bends`` (model points; empty: the plain curve), which fit the
+        ports where they are now (so call it once the item is in its scene)."""
+        self.bends = [QPointF(x, y) for x, y in bends]
+        self._ends = (self.src_item.output_pos(self.src_port), self.dst_item.input_pos(self.dst_port)) \
+            if self.bends else None
+        self.update_path()
+
+    def _bent(self, p0: QPointF, p1: QPointF) -> bool:
+        """Whether the route through the bends is drawn: its ports are where the bends were made for
+        (a block being dragged makes a plain curve until the drop drops the bends), and no block is
+        expanded in place (the room it makes moves blocks, not the model's bend points)."""
+        if not self.bends or self._ends != (p0, p1):
+            return False
+        scene = self.scene()
+        expansion = getattr(scene, "expansion", None)
+        return expansion is None or not expansion.room
 
     @property
     def label_text(self) -> str:
@@ -116,10 +185,16 @@ class EdgeItem(QGraphicsItem):
         p0 = self.src_item.output_pos(self.src_port)
         p1 = self.dst_item.input_pos(self.dst_port)
         self.prepareGeometryChange()
-        self._path = link_path(p0, p1)
+        if self._bent(p0, p1):
+            self.points = [p0, *self.bends, p1]
+            self._path = route_path(self.points)
+            self.label.setPos(self._path.pointAtPercent(0.5))
+        else:
+            self.points = [p0, p1]
+            self._path = link_path(p0, p1)
+            self.label.setPos(_midpoint(p0, p1))
         self._bounds = self._path.controlPointRect().adjusted(-4, -4, 4, 4)
         self._shape = QPainterPath()
-        self.label.setPos(_midpoint(p0, p1))
         scene = self.scene()
         if scene is not None and hasattr(scene, "invalidate_sketch"):
             scene.invalidate_sketch()    # the zoomed-out drawing of all edges is stale now

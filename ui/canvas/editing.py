@@ -13,10 +13,10 @@ from netstudio.catalog.block_spec import Role
 from netstudio.catalog.code_block import TEMPLATE
 from netstudio.catalog.containers import KIND_OF_CONTAINER
 from netstudio.graph import Document
-from netstudio.graph.layout import layered_positions
+from netstudio.graph.layout import Layout, layered_layout
 from netstudio.graph.names import NameKind, make_valid_name
 from netstudio.graph.ports import input_ports, output_ports
-from ui.document.commands import AddNode, Disconnect, MoveNodes, RemoveNode, Rename, Tie, push_snapshot
+from ui.document.commands import AddNode, ArrangeNodes, Disconnect, RemoveNode, Rename, Tie, push_snapshot
 
 from . import theme
 from .clipboard import paste_payload
@@ -185,19 +185,25 @@ def paste(controller, definition: str, payload: dict, offset: tuple[float, float
 
 
 # -- layout ---------------------------------------------------------------------------------------------------
+LAYOUT_OFF_THREAD_ABOVE = 500   # blocks: a larger definition is laid out on a worker (``layout_job``)
+
+
 def auto_layout(controller, definition: str, text: str = "Auto layout") -> bool:
-    """Move every node to its place in a layered layout, as one undo step."""
+    """Lay out a definition at once (on this thread), as one undo step; whether anything changed.
+    The canvas lays out a large one on a worker instead (``CanvasWidget.auto_layout``)."""
+    return apply_layout(controller, definition, layered_layout(controller.document.definition(definition)), text)
+
+
+def apply_layout(controller, definition: str, layout: Layout, text: str = "Auto layout") -> bool:
+    """Move every node to its place in ``layout`` and route the long edges through its bends, as one
+    undo step (positions and bends snap to the grid alike, so a level run stays level)."""
     doc = controller.document
     d = doc.definition(definition)
-    moves = {}
-    for node_id, pos in layered_positions(d).items():
-        new = snap_point(pos)
-        if d.nodes[node_id].position != new:
-            moves[node_id] = (d.nodes[node_id].position, new)
-    if not moves:
+    positions = {node_id: snap_point(pos) for node_id, pos in layout.positions.items() if node_id in d.nodes}
+    bends = {edge_id: tuple(snap_point(p) for p in layout.bends.get(edge_id, ())) for edge_id in d.edges}
+    cmd = ArrangeNodes(doc, definition, positions, bends, text)
+    if not cmd.changes():
         return False
-    cmd = MoveNodes(doc, definition, moves)
-    cmd.setText(text)
     controller.push(cmd)
     return True
 

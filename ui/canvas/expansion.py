@@ -65,6 +65,8 @@ class Expansion:
         finally:
             NodeItem.moving_many = False
         edges = {edge for item in moved for edge in item.edges}     # each once, not once per end
+        if bool(old) != bool(self.room):   # routed edges are drawn as plain curves while a block is expanded
+            edges.update(edge for edge in scene.edges.values() if edge.bends)
         for edge in edges:
             edge.update_path()
         for link in {link for item in moved for link in item.tie_links}:

@@ -89,7 +89,8 @@ class CanvasScene(QGraphicsScene):
         ev = self.document.events
         return ((ev.node_added, self._on_node_added), (ev.node_removed, self._on_node_removed),
                 (ev.node_changed, self._on_node_changed), (ev.edge_added, self._on_edge_added),
-                (ev.edge_removed, self._on_edge_removed), (ev.definition_removed, self._on_definition_removed),
+                (ev.edge_removed, self._on_edge_removed), (ev.edge_changed, self._on_edge_changed),
+                (ev.definition_removed, self._on_definition_removed),
                 (ev.definition_changed, self._on_definition_changed), (ev.code_changed, self._on_code_changed),
                 (ev.settings_changed, self._on_settings_changed), (ev.reset, self._on_reset),
                 (ev.changed, self._on_changed))
@@ -137,9 +138,9 @@ class CanvasScene(QGraphicsScene):
             self._selected_edges.clear()
             self._sketch = None
             self.clear()
-            d = self.model
             self.layers = Layers(self)
             self.layers.set_sketched(self.sketched)
+            d = self.model
             chain = chain_index(d)
             self.expansion.forget_room()
             for node in d.nodes.values():
@@ -186,6 +187,8 @@ class CanvasScene(QGraphicsScene):
         item = EdgeItem(edge.id, src, edge.src_port, dst, edge.dst_port)
         item.setParentItem(self.layers.edges)
         item.label.setParentItem(self.layers.labels)
+        if edge.bends:
+            item.set_bends(edge.bends)
         self.invalidate_sketch()
         self.edges[edge.id] = item
         src.edges.add(item)
@@ -334,6 +337,13 @@ class CanvasScene(QGraphicsScene):
             self._dirty_names = self.model.kind == "sequential"
         else:
             self._elsewhere(definition)
+
+    def _on_edge_changed(self, definition: str, edge_id: str) -> None:
+        """Its bend points: a way of drawing only (an expanded block showing it draws none)."""
+        if definition == self.definition:
+            item, edge = self.edges.get(edge_id), self.model.edges.get(edge_id)
+            if item is not None and edge is not None:
+                item.set_bends(edge.bends)
 
     def _on_edge_removed(self, definition: str, edge_id: str) -> None:
         if definition == self.definition:

@@ -4,7 +4,7 @@ Below ``SKETCH_BELOW`` zoom a block's own text is too small to read and one
 Python ``paint`` per item is what makes a 10,000-block canvas slow.  There the
 node and edge items step aside (transparent or hidden; see ``sketch_picking``
 for how the mouse still reaches them) and the view draws this sketch instead: every card as a filled rectangle, grouped by colour
-(one ``drawRects`` per colour), every edge as a straight line (one
+(one ``drawRects`` per colour), every edge as a straight line, or a routed one as its polyline (one
 ``drawLines``), and, like the labels of a map, each visible block's name or
 type at a fixed on-screen size, written only where it fits.  The minimap draws
 the same sketch without labels.
@@ -40,8 +40,13 @@ class Sketch:
         boxes, self.ids = [], []
         self._labels: list[tuple[float, float, float, float]] = []
         self.titles, self.types = [], []
-        self.lines = [QLineF(e.src_item.output_pos(e.src_port), e.dst_item.input_pos(e.dst_port))
-                      for e in edges.values()]
+        self.lines = []
+        for e in edges.values():
+            route = e.points
+            if len(route) > 2:      # routed through bends: its polyline
+                self.lines.extend(QLineF(a, b) for a, b in zip(route, route[1:]))
+            else:
+                self.lines.append(QLineF(e.src_item.output_pos(e.src_port), e.dst_item.input_pos(e.dst_port)))
         for item in nodes.values():
             card = item.rect.translated(item.pos())
             self._card(item, card)

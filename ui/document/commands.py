@@ -85,22 +85,68 @@ class Disconnect(DocCommand):
 
 
 class MoveNodes(DocCommand):
-    """Move nodes, one undo step per drag or nudge."""
+    """Move nodes, one undo step per drag or nudge.  Moving drops the bend points of the moved
+    blocks' edges (``Document.move``); undo puts them back with the blocks."""
 
     def __init__(self, doc: Document, definition: str, moves: dict[str, tuple[tuple[float, float], tuple[float, float]]]):
         super().__init__(doc, "Move" if len(moves) > 1 else f"Move {doc.node(definition, next(iter(moves))).name}")
         self.definition = definition
         self.moves = dict(moves)  # node id -> (old, new)
+        self.dropped: dict[str, tuple] = {}   # edge id -> the bends the moves dropped
 
     def redo(self) -> None:
+        dropped: dict[str, tuple] = {}
         with self.doc.batch():
             for node_id, (_, new) in self.moves.items():
-                self.doc.move(self.definition, node_id, new)
+                dropped.update(self.doc.move(self.definition, node_id, new))
+        self.dropped = dropped
 
     def undo(self) -> None:
         with self.doc.batch():
             for node_id, (old, _) in self.moves.items():
                 self.doc.move(self.definition, node_id, old)
+            _put_back_bends(self.doc, self.definition, self.dropped)
+
+
+class ArrangeNodes(DocCommand):
+    """Auto layout: new positions of the blocks and new bend points of the edges, one undo step."""
+
+    def __init__(self, doc: Document, definition: str, positions: dict[str, tuple[float, float]],
+                 bends: dict[str, tuple], text: str = "Auto layout"):
+        super().__init__(doc, text)
+        self.definition = definition
+        d = doc.definition(definition)
+        self.moves = {i: (d.nodes[i].position, p) for i, p in positions.items()
+                      if i in d.nodes and d.nodes[i].position != p}   # node id -> (old, new)
+        self.bends = {e: tuple(points) for e, points in bends.items() if e in d.edges}
+        self.old_bends: dict[str, tuple] = {}
+
+    def changes(self) -> bool:
+        """Whether it changes anything (else there is no need to push it)."""
+        d = self.doc.definition(self.definition)
+        return bool(self.moves) or any(d.edges[e].bends != points for e, points in self.bends.items())
+
+    def redo(self) -> None:
+        with self.doc.batch():
+            dropped: dict[str, tuple] = {}
+            for node_id, (_, new) in self.moves.items():
+                dropped.update(self.doc.move(self.definition, node_id, new))
+            changed = self.doc.set_bends(self.definition, self.bends)
+        self.old_bends = {**changed, **dropped}    # what the edges had before this step
+
+    def undo(self) -> None:
+        with self.doc.batch():
+            for node_id, (old, _) in self.moves.items():
+                self.doc.move(self.definition, node_id, old)
+            _put_back_bends(self.doc, self.definition, self.old_bends)
+
+
+def _put_back_bends(doc: Document, definition: str, bends: dict[str, tuple]) -> None:
+    """Undo: the bends as they were, on the edges that are still there."""
+    edges = doc.definition(definition).edges
+    kept = {e: points for e, points in bends.items() if e in edges}
+    if kept:
+        doc.set_bends(definition, kept)
 
 
 class Rename(DocCommand):
