@@ -8,6 +8,11 @@ Front ends (the CLI, the app) catch ``NetStudioError`` and show ``str(err)``.
 from __future__ import annotations
 
 
+def as_sentence(fragment: str) -> str:
+    """``fragment`` as a sentence: a capital first letter and a full stop."""
+    return fragment[:1].upper() + fragment[1:] + ("" if fragment.endswith(".") else ".")
+
+
 class NetStudioError(Exception):
     """Base class: ``str(err)`` is a one-sentence, user-facing explanation."""
 

@@ -20,11 +20,11 @@ from typing import Any, Iterable, Iterator
 
 from ..catalog import get_block
 from ..catalog.block_spec import Role
-from ..errors import EditError
-from .arguments import (MAX_ARGUMENTS, ArgumentError, argument_name_problem, bind, reference, references,
-                        replace_references)
+from ..errors import EditError, as_sentence
+from .arguments import MAX_ARGUMENTS, argument_name_problem, references
 from .definition import KINDS, Definition
 from .edge import Edge, Point
+from .argument_edits import remove_argument, rename_argument, use_argument
 from .edge_bends import drop_bends_of, replace_bends
 from .events import DocumentEvents
 from .grouping import group_nodes, ungroup_node
@@ -149,7 +149,7 @@ class Document:
         problem = name_problem(name, node_name_kind(d.kind, spec.role if spec else None))
         if problem is None and name and self._index.definitions[definition].names.get(name, 0) > (node.name == name):
             problem = f"another block in {d.name} is already named {name!r}"
-        return _sentence(problem) if problem else None
+        return as_sentence(problem) if problem else None
 
     # -- nodes ----------------------------------------------------------------------
     def add_node(self, definition: str, type: str, name: str | None = None,
@@ -165,7 +165,7 @@ class Document:
         else:
             problem = name_problem(name, node_name_kind(d.kind, role))
             if problem:
-                raise EditError(_sentence(problem))
+                raise EditError(as_sentence(problem))
         _require_storable("The hyperparameters", params or {})
         _require_finite(position)
         node = Node(id=node_id or self._fresh("n"), type=type, name=name,
@@ -392,7 +392,7 @@ class Document:
             None if not class_name or (kind == "sequential" and class_name == "Sequential")
             else name_problem(class_name, NameKind.CLASS))
         if problem:
-            raise EditError(_sentence(problem))
+            raise EditError(as_sentence(problem))
         d = Definition(name=name, kind=kind, class_name=class_name)
         self._project.definitions[name] = d
         self._index.add_definition(d)
@@ -418,13 +418,13 @@ class Document:
         self._touched()
         return d
 
-    # -- constructor arguments (graph/arguments.py) ---------------------------------------
+    # -- constructor arguments (graph/arguments.py, edits in graph/argument_edits.py) ------------
     def set_argument(self, definition: str, name: str, default: Any) -> None:
         """Declare a constructor argument of a definition, or change its default."""
         d = self.definition(definition)
         problem = argument_name_problem(name)
         if problem:
-            raise EditError(_sentence(problem))
+            raise EditError(as_sentence(problem))
         if next(references(default), None) is not None:
             raise EditError("An argument's default must be a value, not a reference to an argument.")
         if name not in d.arguments and len(d.arguments) >= MAX_ARGUMENTS:
@@ -432,76 +432,36 @@ class Document:
         _require_storable(f"The default of {name!r}", {name: default})
         if name in d.arguments and d.arguments[name] == default and type(d.arguments[name]) is type(default):
             return
-        d.arguments[name] = copy.deepcopy(default)
+        self.replace_arguments(definition, {**d.arguments, name: copy.deepcopy(default)})
+
+    def replace_arguments(self, definition: str, arguments: dict[str, Any]) -> None:
+        """The primitive under the argument edits: the definition's arguments become ``arguments``
+        (already checked by the caller), in that order."""
+        self.definition(definition).arguments = dict(arguments)
         self.events.definition_changed.emit(definition)
         self._touched()
 
     def remove_argument(self, definition: str, name: str) -> None:
         """Undeclare an argument: the hyperparameters that used it keep its default as their value, and
         the uses of the definition stop passing it (their values are lost, as the argument is)."""
-        d = self.definition(definition)
-        if name not in d.arguments:
-            raise EditError(f"{definition} has no argument named {name!r}.")
-        default = d.arguments[name]
         with self.batch():
-            self._rewrite_references(definition, name, lambda ref: _inlined(ref, name, default))
-            self._rename_passed(definition, name, None)
-            del d.arguments[name]
-            self.events.definition_changed.emit(definition)
-            self._touched()
+            remove_argument(self, definition, name)
 
     def rename_argument(self, definition: str, old: str, new: str) -> None:
         """Rename an argument everywhere: its references inside the definition and what its uses pass."""
-        d = self.definition(definition)
-        if old not in d.arguments:
-            raise EditError(f"{definition} has no argument named {old!r}.")
-        if new == old:
-            return
-        problem = argument_name_problem(new)
-        if problem:
-            raise EditError(_sentence(problem))
-        if new in d.arguments:
-            raise EditError(f"{definition} already has an argument named {new!r}.")
         with self.batch():
-            self._rewrite_references(definition, old, lambda ref: {**ref, "arg": new})
-            self._rename_passed(definition, old, new)
-            d.arguments = {(new if k == old else k): v for k, v in d.arguments.items()}
-            self.events.definition_changed.emit(definition)
-            self._touched()
+            rename_argument(self, definition, old, new)
 
     def use_argument(self, definition: str, node_id: str, key: str, name: str, item: int | None = None) -> None:
         """Make a hyperparameter take the value of an argument of its definition (``c2[0]``)."""
-        d = self.definition(definition)
-        if name not in d.arguments:
-            raise EditError(f"{definition} has no argument named {name!r}.")
-        ref = reference(name, item)
-        try:
-            bind(ref, d.arguments)
-        except ArgumentError as err:
-            raise EditError(_sentence(str(err).replace("uses", "That would use", 1))) from None
-        self.set_param(definition, node_id, key, ref)
-
-    def _rewrite_references(self, definition: str, name: str, replace) -> None:
-        for node in list(self.definition(definition).nodes.values()):
-            for key, value in list(node.params.items()):
-                new = replace_references(value, name, replace)
-                if new != value:
-                    self.set_param(definition, node.id, key, new)
-
-    def _rename_passed(self, definition: str, old: str, new: str | None) -> None:
-        """Every use of ``definition`` passes ``old`` as ``new`` (or not at all, when None)."""
-        for parent, node_id in self.uses_of(definition):
-            given = self.node(parent, node_id).params.get("args")
-            if isinstance(given, dict) and old in given:
-                renamed = {(new if k == old else k): v for k, v in given.items() if new is not None or k != old}
-                self.set_param(parent, node_id, "args", renamed)
+        use_argument(self, definition, node_id, key, name, item)
 
     # -- code blocks -------------------------------------------------------------------
     def set_code(self, class_name: str, source: str) -> None:
         problem = name_problem(class_name, NameKind.CLASS) or \
             (text_problem(source) if isinstance(source, str) else "the source must be text")
         if problem:
-            raise EditError(_sentence(problem))
+            raise EditError(as_sentence(problem))
         if self._project.code.get(class_name) == source:
             return
         self._project.code[class_name] = source
@@ -569,17 +529,6 @@ _SETTINGS = {
 }
 
 
-def _sentence(fragment: str) -> str:
-    return fragment[:1].upper() + fragment[1:] + ("" if fragment.endswith(".") else ".")
-
-
-def _inlined(ref: dict, name: str, default: Any) -> Any:
-    """What a reference to a removed argument becomes: its default (the whole default when the item it
-    named does not exist, which the checker had already reported)."""
-    try:
-        return bind(ref, {name: default})
-    except ArgumentError:
-        return copy.deepcopy(default)
 
 
 def _require_storable(what: str, value: Any) -> None:
