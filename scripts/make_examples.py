@@ -231,8 +231,25 @@ def my_linear() -> None:
     b.save("my_linear.netstudio")
 
 
+def lenet() -> None:
+    b = Builder("lenet", "LeNet-5 for 28x28 grayscale images (ReLU, max pooling and batch norm, as trained "
+                "today): Train it on Shapes (bundled), four classes, with cross-entropy.", "sequential",
+                "Sequential", [2, 1, 28, 28])
+    b.chain("main", [("Conv2d", {"in_channels": 1, "out_channels": 6, "kernel_size": [5, 5], "padding": [2, 2]}),
+                     ("BatchNorm2d", {"num_features": 6}), ("ReLU", {}), ("MaxPool2d", {"kernel_size": [2, 2]}),
+                     ("Conv2d", {"in_channels": 6, "out_channels": 16, "kernel_size": [5, 5]}),
+                     ("BatchNorm2d", {"num_features": 16}), ("ReLU", {}), ("MaxPool2d", {"kernel_size": [2, 2]}),
+                     ("Flatten", {}),
+                     ("Linear", {"in_features": 400, "out_features": 120}), ("BatchNorm1d", {"num_features": 120}),
+                     ("ReLU", {}),
+                     ("Linear", {"in_features": 120, "out_features": 84}), ("BatchNorm1d", {"num_features": 84}),
+                     ("ReLU", {}),
+                     ("Linear", {"in_features": 84, "out_features": 4})])
+    b.save("lenet.netstudio")
+
+
 EXAMPLES = (mlp, mlp_block, my_sequential, fixed_hidden_mlp, nest_mlp, chimera, param_access, rgnet, tied,
-            lazy_mlp, centered, my_linear)
+            lazy_mlp, centered, my_linear, lenet)
 
 if __name__ == "__main__":
     OUT.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,17 @@ class SyntheticTask:
     targets: torch.Tensor
     n_outputs: int
 
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def indices(self, step: int, batch_size: int, generator: torch.Generator) -> torch.Tensor:
+        """A fresh random mini-batch for each step."""
+        n = len(self.features)
+        return torch.randperm(n, generator=generator)[: min(batch_size, n)]
+
+    def batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.features[indices], self.targets[indices]
+
     def loss(self, output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         """Mean squared error for regression, cross-entropy over logits for classification."""
         if tuple(output.shape) != (len(targets), self.n_outputs):

@@ -1,7 +1,11 @@
-"""A short training run on a synthetic task, with live progress and cancellation.
+"""A short training run on a synthetic task or a dataset file, with live progress and cancellation.
 
-The run never leaves the model half-updated: a step whose loss or gradients
-are not finite is not applied, and the model's train/eval mode is restored.
+A task (:class:`~netstudio.run.synthetic.SyntheticTask`,
+:class:`~netstudio.run.dataset.DatasetTask`) says which samples each step
+uses, draws them, and computes the loss; the batch is moved to the network's
+device, floating-point inputs in its dtype.  The run never leaves the model
+half-updated: a step whose loss or gradients are not finite is not applied,
+and the model's train/eval mode is restored.
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 import torch
 from torch import nn
@@ -17,11 +21,21 @@ from torch.nn.parameter import UninitializedParameter
 
 from netstudio.errors import RunError
 from netstudio.run.cancel import CancelToken
+from netstudio.run.dataset import as_input, float_dtype
 from netstudio.run.objectives import forward
-from netstudio.run.synthetic import SyntheticTask
 
 OptimizerName = Literal["sgd", "adam"]
 Progress = Callable[[int, float], None]
+
+
+class Task(Protocol):
+    def __len__(self) -> int: ...
+
+    def indices(self, step: int, batch_size: int, generator: torch.Generator) -> torch.Tensor: ...
+
+    def batch(self, indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]: ...
+
+    def loss(self, output: torch.Tensor, targets: torch.Tensor) -> torch.Tensor: ...
 
 
 @dataclass(frozen=True)
@@ -62,7 +76,7 @@ def _not_finite(loss: torch.Tensor, params: list[nn.Parameter]) -> str | None:
 
 def train(
     model: nn.Module,
-    task: SyntheticTask,
+    task: Task,
     optimizer: OptimizerName = "sgd",
     lr: float = 0.01,
     steps: int = 100,
@@ -80,10 +94,14 @@ def train(
     _check(optimizer, lr, steps, batch_size)
     if not any(True for _ in model.parameters()):
         raise RunError("The network has no parameters to train.")
-    device = _device_of(model)
-    features, targets = task.features.to(device), task.targets.to(device)
-    n = len(features)
+    device, dtype = _device_of(model), float_dtype(model)
+    n = len(task)
     g = torch.Generator().manual_seed(seed)
+
+    def drawn(indices: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = task.batch(indices)
+        return as_input(x, dtype).to(device), y.to(device)
+
     losses: list[float] = []
     was_training = model.training
     try:
@@ -91,16 +109,16 @@ def train(
             # Lazy layers infer their sizes before the optimizer sees them; eval mode leaves statistics alone.
             model.eval()
             with torch.no_grad():
-                forward(model, features[: min(batch_size, n)])
+                forward(model, drawn(torch.arange(min(batch_size, n)))[0])
         params = list(model.parameters())
         opt = _make_optimizer(optimizer, params, lr)
         model.train()
         for step in range(1, steps + 1):
             if cancel is not None and cancel.cancelled:
                 return TrainResult(tuple(losses), step - 1, True)
-            batch = torch.randperm(n, generator=g)[: min(batch_size, n)].to(device)
+            x, y = drawn(task.indices(step, batch_size, g))
             opt.zero_grad(set_to_none=True)
-            loss = task.loss(forward(model, features[batch]), targets[batch])
+            loss = task.loss(forward(model, x), y)
             if torch.isfinite(loss):
                 loss.backward()
             bad = _not_finite(loss, params)

@@ -7,5 +7,6 @@ One concept per module: ``arguments`` (the command line), ``options``
 group and relaunch) with ``launch`` (torchrun without its crash report),
 ``run_dir`` (what a run writes), ``progress`` and ``loop``, which puts them
 together.  ``diff`` compares two checkpoints.
-The in-app training (``netstudio.run``) is separate and unchanged.
+The in-app training (``netstudio.run``) is separate; it reads dataset files
+with ``samples`` and shares the losses, which live in ``netstudio.run.losses``.
 """

@@ -91,6 +91,13 @@ def tied():
     return nn.Sequential(nn.LazyLinear(8), nn.ReLU(), shared, nn.ReLU(), shared, nn.ReLU(), nn.LazyLinear(1))
 
 
+def lenet():
+    return nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(6, 16, 5), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(400, 120), nn.BatchNorm1d(120), nn.ReLU(),
+                         nn.Linear(120, 84), nn.BatchNorm1d(84), nn.ReLU(), nn.Linear(84, 4))
+
+
 TWINS = {
     # name: (factory, input shape)
     "mlp": (lambda: nn.Sequential(nn.Linear(20, 256), nn.ReLU(), nn.Linear(256, 10)), (2, 20)),
@@ -105,4 +112,5 @@ TWINS = {
     "lazy_mlp": (lambda: nn.Sequential(nn.LazyLinear(256), nn.ReLU(), nn.LazyLinear(10)), (2, 20)),
     "centered": (lambda: nn.Sequential(nn.Linear(8, 128), CenteredLayer()), (4, 8)),
     "my_linear": (lambda: nn.Sequential(MyLinear(64, 8), MyLinear(8, 1)), (2, 64)),
+    "lenet": (lenet, (2, 1, 28, 28)),
 }

@@ -334,7 +334,7 @@ def test_a_failed_forward_says_why_beside_its_button(qtbot, make_controller, sho
 
 
 def test_a_failed_training_says_why_beside_the_train_button(qtbot, make_controller, show_widget):
-    panel = show_widget(RunPanel(make_controller("param_access", trusted=False)), (460, 380))
+    panel = show_widget(RunPanel(make_controller("param_access", trusted=False)), (460, 300))
     choose(panel.task_combo, "classification")
     scroll_to_bottom_edge(panel, panel.train_button)
     press(qtbot, panel, panel.train_button)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QPoint, QRect, QSize
-from PySide6.QtWidgets import QTabBar, QWidget
+from PySide6.QtWidgets import QScrollArea, QTabBar, QWidget
 
 from ui.shell.perspectives import PERSPECTIVES
 
@@ -151,3 +151,28 @@ def test_a_forward_error_shows_beside_the_forward_button_in_train(make_window, q
     button = run.forward_button
     gap = label.mapTo(window, QPoint(0, 0)).y() - button.mapTo(window, QPoint(0, button.height())).y()
     assert 0 <= gap <= 30, gap
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)], ids=lambda s: f"{s[0]}x{s[1]}")
+def test_the_run_dock_needs_no_scrolling_in_train(make_window, qtbot, size):
+    """Train's Run dock shows every group whole, with no vertical scroll bar: after a forward (whose mode
+    sentence wraps), on a synthetic task, on the bundled shapes (whose misfit is a long sentence), and with
+    a dataset file's row and note."""
+    window = sized_window(make_window, qtbot, size)
+    show_perspective(window, qtbot, "train")
+    run = window.docks["runPanelDock"].widget()
+    with qtbot.waitSignal(run.runner.finished, timeout=10000):
+        run.forward_button.click()
+    scroll = run.findChild(QScrollArea)
+    viewport = scroll.viewport()
+    for source in ("regression", "shapes", "file"):
+        run.task_combo.setCurrentIndex(run.task_combo.findData(source))
+        qtbot.wait(50)   # the page takes its new height
+        assert scroll.verticalScrollBar().maximum() == 0, f"{source}: the Run dock scrolls"
+        assert scroll.widget().height() <= viewport.height(), source
+        for widget in (run.inputs, run.runs, run.training, run.train_button, run.data_note, run.loss_plot,
+                       run.output_text):
+            if widget.isVisible():
+                top_left = widget.mapTo(viewport, QPoint(0, 0))
+                assert viewport.rect().contains(QRect(top_left, widget.size())), \
+                    f"{source}: {widget.objectName() or type(widget).__name__} is cut"

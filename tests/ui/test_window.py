@@ -50,7 +50,7 @@ def test_status_bar_shows_nodes_validity_parameters_and_file(make_window):
 def test_open_example_lists_every_bundled_example_with_its_description(make_window):
     menu = make_window().files.examples_menu
     actions = menu.actions()
-    assert len(actions) == 12
+    assert len(actions) == 13
     assert [a.text() for a in actions] == sorted(p.name for p in EXAMPLES_DIR.glob("*.netstudio"))
     for action in actions:
         description = json.loads((EXAMPLES_DIR / action.text()).read_text())["description"]

@@ -20,8 +20,13 @@ from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QEventLoop, QObject, QThread, Signal, Slot
 
+from pathlib import Path
+
 from netstudio.errors import NetStudioError, RunError
+from netstudio.files.safe_read import quoted_name
 from netstudio.run import CancelToken, make_classification, make_regression
+from netstudio.run.dataset import DatasetTask, check_fit, check_values
+from netstudio.training.samples import open_samples
 
 Progress = Callable[[int, float], None]
 JobFn = Callable[[Progress, CancelToken], Any]
@@ -176,7 +181,7 @@ def training_job(session, task_kind: str, optimizer: str, lr: float, steps: int,
         x = session.input
         if x.dim() != 2:
             raise RunError(f"Training on a synthetic task needs a (batch, features) input, not shape "
-                           f"{tuple(x.shape)}.")
+                           f"{tuple(x.shape)}; train on a dataset file instead.")
         out = session.run_forward()
         if out.dim() != 2:
             raise RunError(f"Training on a synthetic task needs a (batch, outputs) output, not shape "
@@ -189,15 +194,46 @@ def training_job(session, task_kind: str, optimizer: str, lr: float, steps: int,
             task = make_classification(n_in, n_out, seed=seed)
         else:
             task = make_regression(n_in, n_out, seed=seed)
-        last = [0.0]
+        return session.run_training(task, optimizer, lr, steps, batch, progress=live(session, progress, live_interval),
+                                    cancel=token)
 
-        def step(done: int, loss: float) -> None:
-            progress(done, loss)
-            now = time.monotonic()
-            if now - last[0] >= live_interval:
-                last[0] = now
-                session.events.weights_changed.emit(None)
+    return job
 
-        return session.run_training(task, optimizer, lr, steps, batch, progress=step, cancel=token)
+
+def live(session, progress: Progress, live_interval: float) -> Progress:
+    """``progress`` for every step, and ``weights_changed`` at most every ``live_interval`` seconds."""
+    last = [0.0]
+
+    def step(done: int, loss: float) -> None:
+        progress(done, loss)
+        now = time.monotonic()
+        if now - last[0] >= live_interval:
+            last[0] = now
+            session.events.weights_changed.emit(None)
+    return step
+
+
+def open_dataset(path: str, loss: str) -> DatasetTask:
+    """The dataset file at ``path``, read as ``netstudio train`` reads it (memory-mapped), to be trained on
+    with ``loss``, and checked for NaN and infinities; a one-sentence :class:`NetStudioError` otherwise."""
+    task = DatasetTask(open_samples(path), loss, quoted_name(Path(path)))
+    check_values(task)
+    return task
+
+
+def dataset_training_job(session, path: str, loss: str, optimizer: str, lr: float, steps: int, batch: int,
+                         live_interval: float) -> JobFn:
+    """The Runner job that trains ``session``'s network on the dataset file at ``path``, in mini-batches
+    drawn from it, after checking the network on two of its samples."""
+    def job(progress: Progress, token: CancelToken):
+        task = open_dataset(path, loss)
+        module = session.ensure_built()
+        if module is None:
+            raise NetStudioError(session.error or "The network cannot be built.")
+        sample = check_fit(module, task)
+        if session.input is None:
+            session.input = sample
+        return session.run_training(task, optimizer, lr, steps, batch, progress=live(session, progress, live_interval),
+                                    cancel=token)
 
     return job

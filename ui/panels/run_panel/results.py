@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 import torch
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPlainTextEdit, QProgressBar, QVBoxLayout
 
@@ -14,7 +14,6 @@ from netstudio.run.smoothing import smoothed
 from netstudio.tensors.number_text import output_summary, tensor_text
 
 from ..form_pieces import beside, named_button
-from ..small_plot import small_plot
 
 NO_OUTPUT = "No output yet: press Forward."
 MODE_WORDS = {
@@ -23,6 +22,25 @@ MODE_WORDS = {
     "train": "Ran in train mode: Dropout zeroes random values, BatchNorm normalises with this batch's "
              "statistics and updates its running ones.",
 }
+
+
+LOSS_PLOT_HEIGHTS = (130, 240)   # pixels: the loss curve's least and greatest height
+OUTPUT_HEIGHT = 48               # pixels: the least height of the output's text
+
+
+class LossPlot(pg.PlotWidget):
+    """The loss curve's plot: it asks for its least height only, so the panel's page (sized by what its
+    column prefers) needs no scrolling in a short dock; a taller dock gives the spare height to the text."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.minimumHeight())
+
+
+class OutputText(QPlainTextEdit):
+    """The output's text, asking for its least height only (see ``LossPlot``)."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.minimumHeight())
 
 
 class RunResults:
@@ -48,6 +66,7 @@ class RunResults:
         column.addLayout(self._loss_options())
         self.output_label = QLabel(NO_OUTPUT)
         self.output_label.setObjectName("outputShape")
+        self.output_label.setWordWrap(True)   # a narrow column wraps it instead of widening the panel
         self.show_output_button = named_button("mdi6.grid", "Inspect", "showOutput", tooltip="Show the output in "
                                                "the tensor views (heatmap, statistics).")
         self.show_output_button.setEnabled(False)
@@ -57,18 +76,23 @@ class RunResults:
         self.mode_label.setWordWrap(True)
         self.mode_label.setStyleSheet("color: #555;")
         column.addWidget(self.mode_label)
-        self.output_text = QPlainTextEdit()
+        self.output_text = OutputText()
         self.output_text.setObjectName("outputText")
         self.output_text.setReadOnly(True)
         self.output_text.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         font = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
         font.setPointSizeF(max(font_size - 1, 8))
         self.output_text.setFont(font)
-        self.output_text.setMinimumHeight(110)
+        self.output_text.setMinimumHeight(OUTPUT_HEIGHT)
         column.addWidget(self.output_text, 1)
 
     def _loss_plot(self) -> pg.PlotWidget:
-        self.loss_plot = small_plot("lossPlot", 150, 240)
+        self.loss_plot = LossPlot(background="w")   # as small_plot makes them, with the smaller size hint
+        self.loss_plot.setObjectName("lossPlot")
+        self.loss_plot.setMinimumHeight(LOSS_PLOT_HEIGHTS[0])
+        self.loss_plot.setMaximumHeight(LOSS_PLOT_HEIGHTS[1])
+        self.loss_plot.setMenuEnabled(False)
+        self.loss_plot.hideButtons()
         item = self.loss_plot.getPlotItem()
         item.showGrid(x=True, y=True, alpha=0.15)
         item.setLabel("bottom", "step")
