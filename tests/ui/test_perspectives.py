@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QScrollArea, QTabBar, QWidget
 
 from ui.shell.perspectives import PERSPECTIVES
 
-SIZES = [(1024, 700), (1366, 768)]
+SIZES = [(1024, 700), (1366, 768), (1920, 1080)]
 
 
 def main_controls(window, key: str, size: tuple[int, int]) -> dict[str, QWidget]:
@@ -176,3 +176,12 @@ def test_the_run_dock_needs_no_scrolling_in_train(make_window, qtbot, size):
                 top_left = widget.mapTo(viewport, QPoint(0, 0))
                 assert viewport.rect().contains(QRect(top_left, widget.size())), \
                     f"{source}: {widget.objectName() or type(widget).__name__} is cut"
+
+
+def test_train_gives_the_run_dock_its_share_of_a_large_window(make_window, qtbot):
+    """At 1920x1080 the Run dock gets about two thirds of the height.  (Under X, sized only before the
+    layout had run, it got 480 px; the perspective sizes its docks again once it has.)"""
+    window = sized_window(make_window, qtbot, (1920, 1080))
+    show_perspective(window, qtbot, "train")
+    dock = window.docks["runPanelDock"]
+    qtbot.waitUntil(lambda: dock.height() >= 0.55 * window.height(), timeout=2000)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import qtawesome as qta
-from PySide6.QtCore import QByteArray, QObject, Qt
+from PySide6.QtCore import QByteArray, QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup
 from PySide6.QtWidgets import QMainWindow, QScrollArea, QToolBar
 
@@ -179,6 +179,15 @@ def arrange(window: QMainWindow, perspective: Perspective) -> None:
                 docks[name].show()
             first.raise_()
     _resize(window, perspective, wanted)
+    # Docks just added have no size yet, and resizeDocks shares out what they have: once the layout
+    # has run, size them again (a 1920x1080 Train gave the Run dock 480 px instead of 713).
+    QTimer.singleShot(0, window, lambda: _resize_again(window, perspective, wanted))
+
+
+def _resize_again(window: QMainWindow, perspective: Perspective, wanted: list[str]) -> None:
+    current = getattr(getattr(window, "perspectives", None), "current", perspective.key)
+    if current == perspective.key:      # not if another perspective came on meanwhile
+        _resize(window, perspective, wanted)
 
 
 def _resize(window: QMainWindow, perspective: Perspective, wanted: list[str]) -> None:
