@@ -177,3 +177,21 @@ def lock_held_elsewhere(session):
     finally:
         release.set()
         thread.join()
+
+
+@pytest.fixture
+def make_run_panel(make_controller, show_widget):
+    """``make_run_panel(example, size)`` -> a shown RunPanel on an untrusted example; its run is
+    cancelled and waited for at teardown (no run may outlive its controller)."""
+    from ui.panels.run_panel import RunPanel
+    panels = []
+
+    def make(example: str, size: tuple[int, int]):
+        panel = show_widget(RunPanel(make_controller(example, trusted=False)), size)
+        panels.append(panel)
+        return panel
+
+    yield make
+    for panel in panels:
+        panel.cancel()
+        panel.wait()

@@ -14,18 +14,8 @@ from ui.panels.run_panel import panel as run_panel
 
 
 @pytest.fixture
-def make_panel(make_controller, show_widget):
-    panels = []
-
-    def make(name: str = "param_access") -> RunPanel:
-        panel = show_widget(RunPanel(make_controller(name, trusted=False)), (460, 1000))
-        panels.append(panel)
-        return panel
-
-    yield make
-    for panel in panels:   # no run may outlive its controller
-        panel.cancel()
-        panel.wait()
+def make_panel(make_run_panel):
+    return lambda name="param_access": make_run_panel(name, (460, 1000))
 
 
 def choose(combo: QComboBox, data) -> None:

@@ -27,18 +27,8 @@ def no_remembered_dataset(monkeypatch):
 
 
 @pytest.fixture
-def make_panel(make_controller, show_widget):
-    panels = []
-
-    def make(example="mlp", size=(1100, 520)) -> RunPanel:
-        panel = show_widget(RunPanel(make_controller(example, trusted=False)), size)
-        panels.append(panel)
-        return panel
-
-    yield make
-    for panel in panels:   # no run may outlive its controller
-        panel.cancel()
-        panel.wait()
+def make_panel(make_run_panel):
+    return lambda example="mlp", size=(1100, 520): make_run_panel(example, size)
 
 
 def pick_file(qtbot, monkeypatch, panel: RunPanel, path) -> None:
