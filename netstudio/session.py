@@ -5,7 +5,8 @@ The document is the graph; the session is what it compiles to, kept in step:
 when the graph changes (not mere moves), the network is rebuilt and every
 tensor keeps its value by node identity (:mod:`netstudio.tensor_keeper`), so
 trained weights survive renames, reorderings and edits that are undone.  A big
-graph is rebuilt once its edits pause instead (``SYNC_REBUILD_LIMIT``).
+graph is rebuilt once its edits pause instead (``SYNC_REBUILD_LIMIT``), and its app builds it
+on a worker thread (``build_from``) while views show the network as last built (``network_now``).
 Stored tensors that fit nowhere are kept too (:mod:`netstudio.unplaced`).
 Panels read the session and follow its events.  Runs may happen on a worker
 thread: ``lock`` guards the module, and saves take their copy of the weights
@@ -15,7 +16,7 @@ between two steps (:mod:`netstudio.weights_snapshot`).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import torch
@@ -26,9 +27,11 @@ from torch.nn.parameter import is_lazy
 from .catalog import DTYPES
 from .compiler import compile_project
 from .devices import move_to, replicate_for_all_gpus, resolve_device
+from .analysis import CheckResult
 from .errors import NetStudioError
+from .gc_pause import gc_paused
 from .files.weights_import import ImportReport, import_weights
-from .graph import Document
+from .graph import Document, Project
 from .compiler.initialize import recorded_assignments
 from .graph.module_paths import paths_of_node
 from .init.assignments import DeferredInit, InitAssignment, apply_assignments, defer_until_materialized
@@ -51,6 +54,25 @@ Tests lower it to try the deferred path on a small project."""
 
 
 @dataclass(frozen=True)
+class BuildStamp:
+    """Which version of the document a snapshot shows, as far as building is concerned: a network built
+    from the snapshot is installed only while the document still has this stamp (see ``build_from``)."""
+
+    generation: int   # the document's graph_generation
+    recipe: int       # counts changes of initializer settings (a node's, the project's initializers and edits)
+
+
+@dataclass
+class _Compiled:
+    """A network compiled from a project (or why none could be), not installed yet."""
+
+    module: nn.Module | None
+    error: Exception | None
+    skipped: list[str] = field(default_factory=list)
+    identities: dict[str, Identity] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class AppliedInitializer:
     """What ``apply_initializer`` did: the values before, and the pending lazy part."""
 
@@ -65,6 +87,7 @@ class SessionEvents(SignalGroup):
     device_changed = Signal(str)
     ran = Signal(str)                   # "forward", "backward" or "train"
     went_stale = Signal()               # an edit left a big network to rebuild later (see SYNC_REBUILD_LIMIT)
+    wanted = Signal()                   # a view asked for a big network never built yet (see network_now)
 
 
 class NetworkSession:
@@ -79,6 +102,7 @@ class NetworkSession:
         self.weights_version = 0       # counts weight changes, so autosave writes them only when they moved
         self.events.weights_changed.connect(self._count_weights_change)
         self._deferred: tuple[nn.Module, bool] | None = None   # deferred_now's answer for one module
+        self._tree: tuple[nn.Module, int, str, ParamTree] | None = None   # tree()'s answer, made by build_from
         self.input: torch.Tensor | None = None
         self.output: torch.Tensor | None = None
         self.gradients: dict[str, torch.Tensor] = {}
@@ -93,9 +117,13 @@ class NetworkSession:
         self.keeper = TensorKeeper()
         self.unplaced: dict[str, UnplacedTensor] = {}  # stored tensors that fit nowhere, kept until discarded
         self._snapshots = SnapshotRequests()
+        self._recipe = 0                # see BuildStamp
+        self._building = False          # build_from holds the lock
+        self._missed_inits: set[tuple[str, str]] = set()   # node initializer changes build_from kept out
         document.events.changed.connect(self._on_document_changed)
         document.events.reset.connect(self._on_document_changed)
         document.events.node_changed.connect(self._on_node_changed)
+        document.events.settings_changed.connect(self._on_settings_changed)
 
     def _count_weights_change(self, *_) -> None:
         self.weights_version += 1
@@ -127,7 +155,8 @@ class NetworkSession:
 
     def restore_state(self, state: dict[str, Any]) -> None:
         with self.lock:
-            vars(self).update({k: v for k, v in state.items() if k not in ("lock", "document", "events")})
+            vars(self).update({k: v for k, v in state.items()
+                               if k not in ("lock", "document", "events", "_recipe", "_building", "_missed_inits")})
         self.events.rebuilt.emit()
 
     def close(self) -> None:
@@ -135,6 +164,7 @@ class NetworkSession:
         self.document.events.changed.disconnect(self._on_document_changed)
         self.document.events.reset.disconnect(self._on_document_changed)
         self.document.events.node_changed.disconnect(self._on_node_changed)
+        self.document.events.settings_changed.disconnect(self._on_settings_changed)
 
     # -- the module --------------------------------------------------------------------
     @property
@@ -149,10 +179,40 @@ class NetworkSession:
         return self._built_generation != self.document.graph_generation
 
     def ensure_built(self) -> nn.Module | None:
-        """The network for the graph as it is now: rebuilt first if the graph changed since."""
+        """The network for the graph as it is now: rebuilt first if the graph changed since (after the build
+        another thread may be running, which is then not repeated)."""
         if self.stale:
-            self.rebuild()
+            with self.lock:
+                if self.stale:
+                    self.rebuild()
         return self._module
+
+    @property
+    def big(self) -> bool:
+        """Whether the graph has more than ``SYNC_REBUILD_LIMIT`` nodes: building takes seconds."""
+        return sum(len(d.nodes) for d in self.document.project.definitions.values()) > SYNC_REBUILD_LIMIT
+
+    @property
+    def pending(self) -> bool:
+        """A big graph whose network is out of date: views show it as last built (``network_now``) while
+        the app builds it on a worker thread."""
+        return self.stale and self.big
+
+    def network_now(self) -> nn.Module | None:
+        """The network for views, never built on the calling thread for a big graph: up to date for a small
+        one (as ``ensure_built``); for a big one ``module`` as last built (None before its first build, for
+        which ``wanted`` asks the owner to build it off the GUI thread; later edits say ``went_stale``)."""
+        if not self.stale:
+            return self._module
+        if not self.big:
+            return self.ensure_built()
+        if self._built_generation is None:
+            self.events.wanted.emit()
+        return self._module
+
+    def stamp(self) -> BuildStamp:
+        """The document's version for ``build_from``; taken with the snapshot, on the thread that edits."""
+        return BuildStamp(self.document.graph_generation, self._recipe)
 
     def rebuild(self) -> None:
         """Compile the graph again; every tensor keeps its value by node identity, and the values of
@@ -163,41 +223,85 @@ class NetworkSession:
         again (an edge re-routed through a moment of invalid graph loses nothing).
         A new project seed draws everything afresh (the old values stay kept, for undo).
         """
-        with self.lock:
+        with self.lock, gc_paused():
             project = self.document.project
-            old = self._module or self._last_good
             generation = self.document.graph_generation
-            try:
-                skipped: list[str] = []
-                module = compile_project(project, device=self.device, skipped=skipped)
-                self.skipped = skipped
-                identities = tensor_identities(project, tensors_of(module))
-                if (old is not None and not all(is_lazy(t) for t in tensors_of(old).values())) or len(self.keeper):
-                    self._materialize(module)
-                    filled = self.keeper.carry_over(old, self._identities, self._built_seed, module, identities,
-                                                    project.seed)
-                    fresh = set(tensors_of(module)) - filled
-                else:
-                    fresh = set(tensors_of(module))
-                if self._pending_weights is not None:
-                    self._materialize(module)
-                    state = self._pending_weights
-                    report = import_weights(module, state, strict=False)
-                    self.unplaced.update(unplaced_after_import(report, state))
-                    self._pending_weights = None
-                elif self.unplaced:
-                    self._materialize(module)
-                    self.unplaced = place(module, self.unplaced, tensors_of(module), fresh)
-            except Exception as err:  # a rebuild runs inside document events: it must never raise
-                self._module, self._last_good = None, old
-                self.error = str(err) if isinstance(err, NetStudioError) else \
-                    f"The network cannot be built: {type(err).__name__}: {err}."
-            else:
-                self._module, self._last_good, self.error = module, None, None
-                self._built_seed, self._identities = project.seed, identities
-            self._built_generation = generation
-            self.output, self.gradients = None, {}
+            self._install(self._compile(project), project, generation)
         self.events.rebuilt.emit()
+
+    def build_from(self, project: Project, stamp: BuildStamp, result: CheckResult | None = None) -> bool:
+        """``rebuild`` for a worker thread: build from ``project``, an immutable snapshot of the document
+        taken at ``stamp`` (``result``, its check, spares checking it again), and install the network as
+        ``rebuild`` does, provided the document still has that stamp afterwards; else change nothing.
+        True when installed.  The owner asks again while the session is ``stale``.
+
+        It holds ``lock`` throughout, as a run does: nothing else uses the network or the global random
+        generator (seeded builds draw from it) meanwhile; the GUI thread only ever tries the lock, and
+        ``ensure_built`` waits for this build instead of repeating it.  A node's initializer setting
+        changed meanwhile is applied afterwards by ``apply_missed_inits``."""
+        installed = False
+        with self.lock:
+            if stamp != self.stamp() or not self.stale:
+                return False
+            self._building = True
+            try:
+                with gc_paused():
+                    compiled = self._compile(project, result)
+                    if stamp == self.stamp():
+                        self._install(compiled, project, stamp.generation)
+                        installed = True
+                        module = self._module
+                        if module is not None:   # what views read first: made here, not on their thread
+                            self._tree = (module, self.weights_version, str(self.device), build_param_tree(module))
+            finally:
+                self._building = False
+                self._serve_snapshots()   # a save asked for the weights meanwhile
+        if installed:
+            self.events.rebuilt.emit()
+        return installed
+
+    def _compile(self, project: Project, result: CheckResult | None = None) -> _Compiled:
+        """The network of ``project`` on ``device``, not yet installed; touches nothing of the session's."""
+        try:
+            skipped: list[str] = []
+            module = compile_project(project, device=self.device, result=result, skipped=skipped)
+            return _Compiled(module, None, skipped, tensor_identities(project, tensors_of(module)))
+        except Exception as err:  # reported by _install
+            return _Compiled(None, err)
+
+    def _install(self, compiled: _Compiled, project: Project, generation: int) -> None:
+        """Make ``compiled`` the network (holding ``lock``), carrying values over from the one it replaces."""
+        old = self._module or self._last_good
+        try:
+            if compiled.error is not None:
+                raise compiled.error
+            module, identities = compiled.module, compiled.identities
+            self.skipped = compiled.skipped
+            if (old is not None and not all(is_lazy(t) for t in tensors_of(old).values())) or len(self.keeper):
+                self._materialize(module)
+                filled = self.keeper.carry_over(old, self._identities, self._built_seed, module, identities,
+                                                project.seed)
+                fresh = set(tensors_of(module)) - filled
+            else:
+                fresh = set(tensors_of(module))
+            if self._pending_weights is not None:
+                self._materialize(module)
+                state = self._pending_weights
+                report = import_weights(module, state, strict=False)
+                self.unplaced.update(unplaced_after_import(report, state))
+                self._pending_weights = None
+            elif self.unplaced:
+                self._materialize(module)
+                self.unplaced = place(module, self.unplaced, tensors_of(module), fresh)
+        except Exception as err:  # a rebuild runs inside document events: it must never raise
+            self._module, self._last_good = None, old
+            self.error = str(err) if isinstance(err, NetStudioError) else \
+                f"The network cannot be built: {type(err).__name__}: {err}."
+        else:
+            self._module, self._last_good, self.error = module, None, None
+            self._built_seed, self._identities = project.seed, identities
+        self._built_generation = generation
+        self.output, self.gradients = None, {}
 
     @property
     def notices(self) -> list[str]:
@@ -222,7 +326,7 @@ class NetworkSession:
         a big one only goes stale, and says so, for its owner to ``catch_up`` when the edits pause."""
         if self._built_generation is None or not self.stale:
             return
-        if sum(len(d.nodes) for d in self.document.project.definitions.values()) > SYNC_REBUILD_LIMIT:
+        if self.big:
             self.events.went_stale.emit()
             return
         self.catch_up()
@@ -243,8 +347,24 @@ class NetworkSession:
 
     def _on_node_changed(self, definition: str, node_id: str, field: str) -> None:
         """A node's own initializer settings changed: apply them to the live network now."""
+        if field != "init":
+            return
+        self._recipe += 1
+        if self._module is None:
+            return
+        if not self.lock.acquire(blocking=False):
+            if self._building:
+                self._missed_inits.add((definition, node_id))
+            return
+        try:
+            self._apply_node_init(definition, node_id)
+        finally:
+            self.lock.release()
+        self.events.weights_changed.emit(None)
+
+    def _apply_node_init(self, definition: str, node_id: str) -> None:
         module = self._module
-        if field != "init" or module is None or not self.lock.acquire(blocking=False):
+        if module is None:
             return
         try:
             project = self.document.project
@@ -257,13 +377,38 @@ class NetworkSession:
                     defer_until_materialized(module, [assignment], seed, first_index=index)
         except NetStudioError as err:
             self.error = str(err)
+
+    def apply_missed_inits(self) -> bool:
+        """Apply the node initializer settings changed while ``build_from`` held the network (on the thread
+        that edits, after the build).  False when something holds the network still: ask again later."""
+        if not self._missed_inits:
+            return True
+        if not self.lock.acquire(blocking=False):
+            return False
+        try:
+            missed, self._missed_inits = self._missed_inits, set()
+            project = self.document.project
+            for definition, node_id in sorted(missed):
+                if definition in project.definitions and node_id in project.definitions[definition].nodes:
+                    self._apply_node_init(definition, node_id)
         finally:
             self.lock.release()
         self.events.weights_changed.emit(None)
+        return True
+
+    def _on_settings_changed(self, key: str) -> None:
+        if key in ("initializers", "edits"):
+            self._recipe += 1
 
     def tree(self) -> ParamTree | None:
         module = self.ensure_built()
-        return build_param_tree(module) if module is not None else None
+        if module is None:
+            return None
+        known = self._tree   # made by build_from; shapes change only with weights_changed (a first forward)
+        if known is not None and known[0] is module and known[1:3] == (self.weights_version, str(self.device)):
+            return known[3]
+        self._tree = None
+        return build_param_tree(module)
 
     @property
     def deferred_now(self) -> bool:

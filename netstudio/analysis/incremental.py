@@ -10,8 +10,6 @@ inference keeps its instances (``instances.py``).  The result equals a full chec
 
 from __future__ import annotations
 
-import contextlib
-import gc
 from dataclasses import dataclass, replace
 
 from ..catalog.code_loader import describe_exception
@@ -20,6 +18,7 @@ from ..graph.names import display_name
 from ..graph.project import Project
 from ..graph.topology import Topology, topology
 from .. import limits
+from ..gc_pause import gc_paused
 from .diagnostics import ERROR, WARNING, Diagnostic
 from .instances import CONTAINERS
 from .network_size import size_diagnostics
@@ -56,7 +55,7 @@ class Checker:
 
     def check(self, project: Project, memory_budget: int | None = None):
         try:
-            with _no_cycle_collection():
+            with gc_paused():
                 return self._check(project, memory_budget, CheckResult())
         except Exception:
             self._forget()   # a bug half-way leaves nothing half-kept for the next check
@@ -151,17 +150,3 @@ class Checker:
             if d is not None:
                 stack.extend(found[name][4])
         return tuple(found.items())
-
-
-@contextlib.contextmanager
-def _no_cycle_collection():
-    """A check of 10,000 blocks keeps some 100,000 new objects and makes no reference cycles; left on,
-    the cycle collector would walk the whole heap (torch, Qt...) several times meanwhile, which made
-    checking grow faster than the graph.  Reference counting still frees everything as usual."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()

@@ -14,8 +14,9 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QPointF
 from PySide6.QtWidgets import QGraphicsItem
 
+from netstudio.gc_pause import gc_paused
+
 from . import theme
-from .gc_pause import gc_paused
 from .inside import Inside, room_for
 from .node_item import NodeItem
 from .room import Room

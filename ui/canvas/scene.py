@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 
 from netstudio.analysis import CheckResult
 from netstudio.graph import Definition, Edge, Node
+from netstudio.gc_pause import gc_paused
 from netstudio.graph.links import link_problem
 
 from ..document.relay import Connection, listen
@@ -26,7 +27,6 @@ from .edge_item import EdgeItem, TieLinkItem
 from .looks import CONTAINER_TYPES, chain_index, node_look, node_status, shape_text
 from .node_item import NodeItem, NodeStatus
 from .feedback import FeedbackTracker
-from .gc_pause import gc_paused
 from .expansion import Expansion
 from .layers import Layers
 from .port_item import PortRef

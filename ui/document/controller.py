@@ -5,8 +5,10 @@ Views take the controller in their constructor and connect to its signals and
 to ``controller.document.events``; none of them edits the project except by
 ``controller.push(command)``.
 
-It also rebuilds a big network once its edits pause (``REBUILD_DELAY_MS`` after the last one):
-the session defers that for graphs above ``netstudio.session.SYNC_REBUILD_LIMIT``.
+It also builds a big network (above ``netstudio.session.SYNC_REBUILD_LIMIT`` nodes) on a worker thread,
+which would freeze the window for seconds on the GUI thread: once its edits pause (``REBUILD_DELAY_MS``
+after the last one), and the first time a view asks for it (``session.network_now``).  The build reuses
+the snapshot and result of the check of the same version, and is dropped when the document moved on.
 """
 
 from __future__ import annotations
@@ -18,15 +20,17 @@ from typing import Callable
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QUndoCommand, QUndoStack
 
+from netstudio.gc_pause import gc_paused
 from netstudio.analysis import CheckResult
 from netstudio.analysis.incremental import Checker
 from netstudio.graph import Document, Project
 from netstudio.graph.snapshots import Snapshots
-from netstudio.session import NetworkSession
+from netstudio.session import BuildStamp, NetworkSession
 
 from .relay import listen, to_gui
 
 REBUILD_DELAY_MS = 400   # how long edits must pause before a big network is rebuilt (it takes seconds)
+RETRY_MS = 200           # a run holds the network: apply what a build kept out this much later
 
 
 class _CheckJob(QRunnable):
@@ -51,6 +55,21 @@ class _CheckJob(QRunnable):
             from netstudio.analysis import Diagnostic
             result = CheckResult([Diagnostic("error", f"checking failed: {err}", self.project.root)])
         self.done(self.generation, result)
+
+
+class _BuildJob(QRunnable):
+    """Builds a big network from a snapshot in a worker thread (``NetworkSession.build_from``)."""
+
+    def __init__(self, session: NetworkSession, project: Project, stamp: BuildStamp, result: CheckResult | None,
+                 done):
+        super().__init__()
+        self.session, self.project, self.stamp, self.result, self.done = session, project, stamp, result, done
+
+    def run(self) -> None:
+        try:
+            self.session.build_from(self.project, self.stamp, self.result)
+        finally:
+            self.done()
 
 
 class DocumentController(QObject):
@@ -87,10 +106,23 @@ class DocumentController(QObject):
         self._rebuild_timer = QTimer(self, singleShot=True, interval=REBUILD_DELAY_MS)
         self._rebuild_timer.timeout.connect(self._rebuild)
         self._rebuild_after_runs = False
+        # The build pool: its own thread, so checks go on meanwhile.  The check job of the latest edit
+        # (generation, snapshot, stamp), then that snapshot, stamp and result once checked, for builds.
+        self._build_pool = QThreadPool(self)
+        self._build_pool.setMaxThreadCount(1)
+        self._building = False
+        self._build_wanted = False
+        self._closed = False
+        self._checking: tuple[int, Project, BuildStamp] | None = None
+        self._checked_input: tuple[Project, BuildStamp, CheckResult] | None = None
+        self._deliver_build = to_gui(self, self._on_built)   # called by the building thread
+        self._missed_timer = QTimer(self, singleShot=True, interval=RETRY_MS)
+        self._missed_timer.timeout.connect(self._apply_missed_inits)
         self.undo_stack.cleanChanged.connect(self._on_clean_changed)
         events = self.document.events
         self._connections = [listen(self, self.session.events.weights_changed, self._on_weights_changed),
                              listen(self, self.session.events.went_stale, self._rebuild_timer.start),
+                             listen(self, self.session.events.wanted, self.build_soon),
                              listen(self, events.changed, self.schedule_check),
                              listen(self, events.reset, self._on_reset)]
         self.schedule_check()
@@ -139,12 +171,15 @@ class DocumentController(QObject):
 
     def close(self) -> None:
         """Stop following the document; the window calls this when it closes."""
+        self._closed = True
         self.session.close()
         for connection in self._connections:
             connection.disconnect()
         self._timer.stop()
         self._rebuild_timer.stop()
+        self._missed_timer.stop()
         self._pool.waitForDone(5000)
+        self._build_pool.waitForDone(30000)
         self._snapshots.close()
 
     # -- editing ---------------------------------------------------------------------
@@ -181,12 +216,68 @@ class DocumentController(QObject):
             self.selection_changed.emit(definition, list(node_ids))
 
     def _rebuild(self) -> None:
-        """The edits paused: rebuild the stale network, or once the runs holding it are over
-        (waiting for their lock would freeze the app); anything else holding it, try again later."""
+        """The edits paused: rebuild the stale network in the background, or once the runs holding it
+        are over (a run rebuilds it itself if it needs it sooner)."""
         if self.busy:
             self._rebuild_after_runs = True
-        elif not self.session.catch_up():
-            self._rebuild_timer.start()
+        else:
+            self.build_soon()
+
+    # -- building big networks ----------------------------------------------------------
+    @property
+    def building(self) -> bool:
+        """A big network is being built, or will be once the check of the latest edit is in."""
+        return self._building or (self._build_wanted and self.session.stale)
+
+    def build_soon(self) -> None:
+        """Build the stale network on the build thread, from the snapshot the check of the same version
+        used (and its result), so as soon as that check is in; one build at a time."""
+        if self._closed or not self.session.stale:
+            return
+        self._build_wanted = True
+        self._start_build()
+
+    def _start_build(self) -> None:
+        if self._closed or self._building or not self._build_wanted:
+            return
+        if not self.session.stale:
+            self._build_wanted = False
+            return
+        stamp = self.session.stamp()
+        if self._checked_input is not None and self._checked_input[1] == stamp:
+            project, _, result = self._checked_input
+        elif self._timer.isActive() or self._checking is not None:
+            return   # _on_checked starts it, with the check of this version
+        else:
+            project, result = self._snapshots.take(), None
+        self._build_wanted, self._building = False, True
+        self._build_pool.start(_BuildJob(self.session, project, stamp, result, self._deliver_build))
+
+    def _on_built(self) -> None:
+        """The build thread is done: built, or dropped because the document moved on (then again, once
+        the edits pause); node initializer settings changed meanwhile are applied now."""
+        self._building = False
+        if self._closed:
+            return
+        self._apply_missed_inits()
+        if self.session.stale:
+            if self._build_wanted:
+                self._start_build()
+            else:
+                self._rebuild_timer.start()
+
+    def _apply_missed_inits(self) -> None:
+        if not self._closed and not self.session.apply_missed_inits():
+            self._missed_timer.start()
+
+    def wait_for_build(self, timeout_ms: int = 30000) -> bool:
+        """Block until the build under way (after the check it waits for) is in (tests, benchmarks);
+        True when the network is up to date."""
+        self.wait_for_check(timeout_ms)
+        self._build_pool.waitForDone(timeout_ms)
+        from PySide6.QtCore import QCoreApplication
+        QCoreApplication.processEvents()
+        return not self.session.stale
 
     # -- checking ---------------------------------------------------------------------
     def schedule_check(self) -> None:
@@ -204,15 +295,23 @@ class DocumentController(QObject):
 
     def _start_check(self) -> None:
         self._generation += 1
-        job = _CheckJob(self._snapshots.take(), self._checker, self._generation, lambda: self._generation,
-                        self._deliver_check)
+        snapshot = self._snapshots.take()
+        self._checking = (self._generation, snapshot, self.session.stamp())
+        job = _CheckJob(snapshot, self._checker, self._generation, lambda: self._generation, self._deliver_check)
         self._pool.start(job)
 
     def _on_checked(self, generation: int, result: CheckResult) -> None:
         if generation != self._generation:
             return  # a newer edit is being checked already
+        if self._checking is not None and self._checking[0] == generation:
+            self._checked_input = (self._checking[1], self._checking[2], result)
+            self._checking = None
         self.result = result
-        self.checked.emit(result)
+        # Every view shows the result now (10,000 blocks: most of a second); they keep what they
+        # make, so the cycle collector would only walk the heap meanwhile.
+        with gc_paused():
+            self.checked.emit(result)
+        self._start_build()
 
     def _on_reset(self) -> None:
         root = self.document.project.root

@@ -2,7 +2,10 @@
 
 It follows the session: a rebuild (a graph edit) re-reads the tree, keeping
 expanded and selected rows by name; a run that materializes lazy layers or
-moves the network updates the rows in place.  Selection is linked with the
+moves the network updates the rows in place.  A big graph's network is built
+on a worker thread (``session.network_now``, ``controller.build_soon``): until
+its first build is in, the panel says it is being built; after an edit, the rows
+show the network as last built until the rebuild is in.  Selection is linked with the
 canvas both ways through the controller (``node_places`` maps nodes to module
 paths), and a parameter row emits ``controller.tensor_selected`` so the
 heatmap shows it.
@@ -19,6 +22,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDockWidget, QHeaderView, QLab
                                QToolButton, QTreeView, QWidget)
 from torch.nn.parameter import is_lazy
 
+from netstudio.gc_pause import gc_paused
 from netstudio.graph.module_paths import NodePlace, node_places
 from netstudio.params.tree import ModuleEntry, TensorEntry
 from netstudio.session import NetworkSession, tensors_of
@@ -34,8 +38,9 @@ RETRY_MS = 200  # when a run holds the network, look again this much later
 
 
 def live_value(session: NetworkSession, name: str):
-    """The live tensor named ``name`` in the session's network, None if gone or still deferred."""
-    module = session.ensure_built()
+    """The live tensor named ``name`` in the session's network, None if gone or still deferred
+    (a big graph's network as last built, while its rebuild is under way)."""
+    module = session.network_now()
     if module is None:
         return None
     tensor = tensors_of(module).get(name)
@@ -113,9 +118,15 @@ class ParamTreePanel(Panel):
         self.error_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.error_label.setMargin(12)
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.building_label = QLabel(self)
+        self.building_label.setObjectName("parameterTreeBuilding")
+        self.building_label.setWordWrap(True)
+        self.building_label.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.building_label.setMargin(12)
         self.stack = QStackedWidget(self)
         self.stack.addWidget(self.view)
         self.stack.addWidget(self.error_label)
+        self.stack.addWidget(self.building_label)
 
         header_over(self, [self.filter_edit, save_button], self.stack, grow=self.filter_edit)
 
@@ -144,6 +155,13 @@ class ParamTreePanel(Panel):
 
     def refresh(self, reset: bool = False) -> None:
         """Re-read the tree; rows update in place when the structure is unchanged."""
+        if self.session.pending:
+            self._wait_for_build()
+            return
+        with gc_paused():   # the rows of a network of 10,000 blocks: objects that stay, no garbage
+            self._refresh(reset)
+
+    def _refresh(self, reset: bool) -> None:
         lock = self.session.lock
         if not lock.acquire(blocking=False):
             self._retry.start()  # a run holds the network; never wait for it in the GUI thread
@@ -175,6 +193,16 @@ class ParamTreePanel(Panel):
             self.model.update_tree(tree, inits)
         if not self.view.isExpanded(self.proxy.index(0, 0)):
             self.view.expand(self.proxy.index(0, 0))
+
+    def _wait_for_build(self) -> None:
+        """A big graph's network is out of date and built on a worker thread; ``rebuilt`` brings it here.
+        Until the first one is in, say so; later, the rows show the network as last built meanwhile."""
+        if self.session.network_now() is None:   # the first time, this asks the controller to build it
+            self.model.set_tree(None)   # another project's rows, or none
+            count = sum(len(d.nodes) for d in self.controller.document.project.definitions.values())
+            self.building_label.setText(f"<b>Building the network…</b><br><span style='color:#777'>{count:,} "
+                                        f"nodes: the parameters show as soon as it is built.</span>")
+            self.stack.setCurrentWidget(self.building_label)
 
     def _on_document_changed(self, *_) -> None:
         self._places = self._inits = None  # names, nesting or initializer settings may have changed
@@ -361,7 +389,7 @@ class ParamTreePanel(Panel):
                 for t in tree.entries():
                     if t.name.startswith(prefix) or any(a.startswith(prefix) for a in t.aliases):
                         entries[t.name] = t
-        module = self.session.ensure_built()
+        module = self.session.network_now()   # the network the rows show
         if module is None:
             return {}
         live = tensors_of(module)

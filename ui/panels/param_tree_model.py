@@ -91,10 +91,18 @@ def _signature(entry: ModuleEntry) -> tuple:
             tuple(_signature(c) for c in entry.children))
 
 
-def _has_deferred(entry: ModuleEntry, tree: ParamTree) -> bool:
-    prefix = entry.name + "." if entry.name else ""
-    return any(t.deferred for t in tree.entries() if not entry.name or t.name.startswith(prefix)
-               or any(a.startswith(prefix) for a in t.aliases))
+def _deferred_modules(tree: ParamTree) -> tuple[bool, set[str]]:
+    """Whether any tensor is deferred, and the modules with a deferred tensor below them (by any of its
+    names): one walk of the tree, so that no row walks it again."""
+    found: set[str] = set()
+    anywhere = False
+    for t in tree.entries():
+        if t.deferred:
+            anywhere = True
+            for name in (t.name, *t.aliases):
+                parts = name.split(".")
+                found.update(".".join(parts[:i]) for i in range(1, len(parts)))
+    return anywhere, found
 
 
 class _Node:
@@ -138,7 +146,7 @@ class ParamTreeModel(QAbstractItemModel):
         self._tree: ParamTree | None = None
         self._root: _Node | None = None
         self._inits: dict[str, str] = {}
-        self._deferred: dict[str, bool] = {}
+        self._deferred: tuple[bool, set[str]] | None = None   # _deferred_modules, once asked
 
     # -- content -------------------------------------------------------------------------
     @property
@@ -150,7 +158,7 @@ class ParamTreeModel(QAbstractItemModel):
         self.beginResetModel()
         self._tree = tree
         self._inits = dict(initializers or {})
-        self._deferred = {}
+        self._deferred = None
         self._root = _Node(None, 0, tree.root) if tree is not None else None
         self.endResetModel()
 
@@ -161,7 +169,7 @@ class ParamTreeModel(QAbstractItemModel):
             self.set_tree(tree, initializers)
             return False
         old_inits, self._inits = self._inits, dict(initializers or {})
-        self._tree, self._deferred = tree, {}
+        self._tree, self._deferred = tree, None
         stack = [self._root]
         last = self.columnCount() - 1
         while stack:
@@ -277,9 +285,10 @@ class ParamTreeModel(QAbstractItemModel):
         return "module" if node.is_module else node.entry.kind
 
     def _module_deferred(self, entry: ModuleEntry) -> bool:
-        if entry.name not in self._deferred:
-            self._deferred[entry.name] = _has_deferred(entry, self._tree)
-        return self._deferred[entry.name]
+        if self._deferred is None:
+            self._deferred = _deferred_modules(self._tree)
+        anywhere, modules = self._deferred
+        return entry.name in modules if entry.name else anywhere
 
     def _text(self, node: _Node, column: int) -> str:
         entry = node.entry

@@ -18,6 +18,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMainWindow, QMenu
 
+from netstudio.gc_pause import gc_paused
 from netstudio.app_data import trust_store_path
 from netstudio.errors import NetStudioError
 from netstudio.graph import Project, new_project
@@ -123,7 +124,8 @@ class FileActions(QObject):
         path = Path(path)
         bundled = is_bundled(path)
         try:
-            loaded = load_project_file(path, trusted=bundled)
+            with gc_paused():   # tens of thousands of objects for a big project, none of them garbage
+                loaded = load_project_file(path, trusted=bundled)
         except NetStudioError as err:
             show_error(self.window, str(err), file_error_details(err), "Cannot open project")
             return False
@@ -200,8 +202,9 @@ class FileActions(QObject):
         controller, document = self.controller, self.controller.document
         previous, session_state = document.project, controller.session.state()
         try:
-            controller.session.start_over(weights, unplaced)
-            document.replace(project)
+            with gc_paused():   # every view builds its items for the project: a big one makes no garbage
+                controller.session.start_over(weights, unplaced)
+                document.replace(project)
         except Exception as err:  # noqa: BLE001 - a view failed on the new project: put the old one back
             details = traceback.format_exc()
             try:

@@ -152,8 +152,9 @@ class InitPickerPanel(Panel):
             self.scopes.follow_parameter(ref.name)
 
     def refresh(self, *_) -> None:
-        """Re-read the network: module paths, parameter names, types; keep the choices that survive."""
-        module = self.session.ensure_built()
+        """Re-read the network: module paths, parameter names, types; keep the choices that survive.
+        A big graph is never built here (``network_now``): the panel waits for the worker's build."""
+        module = self.session.network_now()
         self._refreshing = True
         try:
             self.scopes.fill(module)
@@ -170,10 +171,12 @@ class InitPickerPanel(Panel):
     def update_matches(self, *_) -> None:
         if self._refreshing:
             return
-        module = self.session.ensure_built()
+        module = self.session.network_now()
         self.matches = []
         if module is None:
-            self.matches_label.setText(self.session.error or "There is no network to initialize.")
+            self.matches_label.setText("Building the network… the parameters show as soon as it is built."
+                                       if self.session.pending else
+                                       self.session.error or "There is no network to initialize.")
         else:
             try:
                 self.matches = resolve(module, self.scope())

@@ -71,7 +71,7 @@ class AliasEditor(QGroupBox):
             self.alias_combo.setCurrentIndex(index)
 
     def _parameters(self) -> dict | None:
-        module = self.session.ensure_built()
+        module = self.session.network_now()     # a big graph is built on the worker, not here
         return None if module is None else dict(module.named_parameters(remove_duplicate=False))
 
     def shared_names(self) -> list[str]:
