@@ -65,13 +65,11 @@ class Expansion:
                     item.setCacheMode(scene.node_cache)
         finally:
             NodeItem.moving_many = False
-        edges = {edge for item in moved for edge in item.edges}     # each once, not once per end
+        scene.reroute(moved)
         if bool(old) != bool(self.room):   # routed edges are drawn as plain curves while a block is expanded
-            edges.update(edge for edge in scene.edges.values() if edge.bends)
-        for edge in edges:
-            edge.update_path()
-        for link in {link for item in moved for link in item.tie_links}:
-            link.update_path()
+            for edge in scene.edges.values():
+                if edge.bends:
+                    edge.update_path()
         scene.invalidate_sketch()
         scene.update_rect()
 

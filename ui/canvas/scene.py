@@ -69,6 +69,7 @@ class CanvasScene(QGraphicsScene):
         self._dirty_ties = False
         self._dirty_containers: set[str] = set()
         self.expansion = Expansion(self)
+        self._moved: set[NodeItem] = set()    # moved by the model during the edit under way
         self._bounds = QRectF()
         self._feedback = FeedbackTracker()
         self.setBackgroundBrush(QColor(theme.BACKGROUND))
@@ -133,6 +134,7 @@ class CanvasScene(QGraphicsScene):
         try:
             # Forget the items before Qt deletes them: clear() emits selectionChanged.
             self.nodes.clear()
+            self._moved.clear()
             self.edges.clear()
             self.tie_links.clear()
             self._selected_edges.clear()
@@ -317,7 +319,12 @@ class CanvasScene(QGraphicsScene):
                 self.expansion.dirty_room = True      # the room it makes moves with it
             pos = self.place(node.position)
             if item.pos() != pos:
-                item.setPos(pos)
+                NodeItem.moving_many = True     # its edges follow once the whole edit is in (auto layout
+                try:                            # moves 10,000 blocks: each edge once, not once per end)
+                    item.setPos(pos)
+                finally:
+                    NodeItem.moving_many = False
+                self._moved.add(item)
             self._dirty_rect = True
             self.invalidate_sketch()
         elif field in ("name", "params"):
@@ -394,6 +401,9 @@ class CanvasScene(QGraphicsScene):
             self.show_path(())
             return
         d = self.model
+        if self._moved:
+            moved, self._moved = self._moved, set()
+            self.reroute(moved)
         if self._dirty_names:
             self._dirty_names = False
             chain = chain_index(d)
@@ -413,6 +423,13 @@ class CanvasScene(QGraphicsScene):
             self._dirty_rect = False
             self.update_rect()
         self.model_changed.emit()
+
+    def reroute(self, moved) -> None:
+        """The edges and tie links of the ``moved`` node items, each drawn again once."""
+        for edge in {edge for item in moved for edge in item.edges}:
+            edge.update_path()
+        for link in {link for item in moved for link in item.tie_links}:
+            link.update_path()
 
     def update_rect(self) -> None:
         """Room to pan around the graph; grows as nodes move, never jumps while editing."""
