@@ -262,3 +262,25 @@ def test_a_large_piled_up_project_is_arranged_on_the_worker_and_stays_unmodified
     assert len({n.position for n in d.nodes.values()}) == len(d.nodes)
     assert canvas.controller.undo_stack.undoText() == "Arrange blocks"
     assert not canvas.controller.modified
+
+
+def test_a_piled_up_project_file_opens_laid_out_with_its_routes_and_nothing_to_undo(make_window, tmp_path):
+    """Opening a file whose blocks pile up lays them out before any view draws them: the canvas is built
+    once at the final places (no block moved after), with the long edges routed, no undo step."""
+    from netstudio.serialization import save_project
+    project, ids = skip_project(chain=4)
+    for node in project.root_definition.nodes.values():
+        node.position = (0.0, 0.0)
+    path = tmp_path / "piled.netstudio"
+    save_project(project, path)
+    window = make_window()
+    moved = []
+    window.controller.document.events.node_changed.connect(
+        lambda definition, node_id, field: field == "position" and moved.append(node_id))
+    assert window.files.load(path)
+    d = window.canvas.scene.model
+    assert not editing.needs_layout(d) and len({n.position for n in d.nodes.values()}) == len(d.nodes)
+    assert d.edges[ids["skip"]].bends                    # the long edge goes around the blocks
+    assert moved == [] and window.controller.undo_stack.count() == 0 and not window.controller.modified
+    scene = window.canvas.scene
+    assert all(scene.nodes[i].pos() == QPointF(*n.position) for i, n in d.nodes.items())

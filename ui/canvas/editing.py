@@ -208,6 +208,23 @@ def apply_layout(controller, definition: str, layout: Layout, text: str = "Auto 
     return True
 
 
+def lay_out_before_showing(d) -> bool:
+    """A project being opened whose top level piles up is laid out before any view draws it (no undo
+    step: nothing was shown yet), so the canvas is built once, at the final places, instead of built
+    and then moved block by block.  Whether it was laid out."""
+    if not needs_layout(d):
+        return False
+    layout = layered_layout(d)
+    for node_id, pos in layout.positions.items():
+        if node_id in d.nodes:
+            d.nodes[node_id].position = snap_point(pos)
+    for edge_id, edge in list(d.edges.items()):
+        bends = tuple(snap_point(p) for p in layout.bends.get(edge_id, ()))
+        if bends != edge.bends:
+            d.edges[edge_id] = edge.with_bends(bends)
+    return True
+
+
 def needs_layout(d) -> bool:
     """Whether a definition's nodes pile up (all at one place, or most overlapping)."""
     nodes = list(d.nodes.values())

@@ -27,6 +27,7 @@ from netstudio.serialization import SUFFIX, save_project
 from netstudio.serialization.project_file import load_project_file
 from netstudio.trust import TrustStore
 
+from ..canvas.editing import lay_out_before_showing
 from ..document.controller import DocumentController
 from ..document.relay import listen
 from ..widgets.error_dialog import file_error_details, show_error
@@ -203,6 +204,7 @@ class FileActions(QObject):
         previous, session_state = document.project, controller.session.state()
         try:
             with gc_paused():   # every view builds its items for the project: a big one makes no garbage
+                lay_out_before_showing(project.root_definition)
                 controller.session.start_over(weights, unplaced)
                 document.replace(project)
         except Exception as err:  # noqa: BLE001 - a view failed on the new project: put the old one back
