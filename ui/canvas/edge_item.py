@@ -4,6 +4,8 @@ links that join tied nodes."""
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import math
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -79,6 +81,12 @@ def _midpoint(p0: QPointF, p1: QPointF) -> QPointF:
     return QPointF((p0.x() + p1.x()) / 2, (p0.y() + p1.y()) / 2)
 
 
+@lru_cache(maxsize=4096)
+def _label_width(text: str) -> float:
+    """Most labels repeat ("(2, 20)" on a thousand edges): measured once each."""
+    return theme.metrics("label").horizontalAdvance(text)
+
+
 class EdgeLabelItem(QGraphicsItem):
     """The shape pill at an edge's middle."""
 
@@ -93,7 +101,7 @@ class EdgeLabelItem(QGraphicsItem):
         self._measure()
 
     def _measure(self) -> None:
-        w = theme.metrics("label").horizontalAdvance(self.text) + 12
+        w = _label_width(self.text) + 12
         self._rect = QRectF(-w / 2, -8.5, w, 17)
 
     def set_text(self, text: str) -> bool:

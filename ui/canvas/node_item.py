@@ -66,6 +66,7 @@ class NodeItem(QGraphicsItem):
         self.look = look
         self.inner = inner               # a card inside an expanded block: read-only, not selectable
         self.inside = None               # expanded in place: the ``Inside`` drawn within this frame
+        self._tip_written = False
         self.status = NodeStatus()
         self.edges: set = set()          # EdgeItems attached (kept by the scene)
         self.tie_links: set = set()
@@ -106,7 +107,8 @@ class NodeItem(QGraphicsItem):
         self.out_label_w = max((m.horizontalAdvance(p) for p in look.outputs), default=0) if len(look.outputs) > 1 else 0
         self._bounds = self.rect.adjusted(-theme.PORT_RADIUS - 4, -4, theme.PORT_RADIUS + 4, 6)
         self.fill_name = sketch_fill(look.category)
-        self.setToolTip(self._tooltip())
+        if self._tip_written:    # else written when first needed: 10,000 blocks need not all have one ready
+            self.setToolTip(self._tooltip())
         if self.name_tag is not None:
             self.name_tag.set_text(look.title)
             self.name_tag.setPos(0, self.top)
@@ -224,7 +226,7 @@ class NodeItem(QGraphicsItem):
             else:
                 self.badge.set_messages(status.severity, list(status.messages))
             self._place_badges()
-            self.setToolTip(self._tooltip())
+            self._write_tooltip()
         return True
 
     def set_tie(self, color: QColor | None, tooltip: str = "") -> None:
@@ -314,7 +316,12 @@ class NodeItem(QGraphicsItem):
                 edge.update()
         return value   # what QGraphicsItem.itemChange returns, without a call into Qt
 
+    def _write_tooltip(self) -> None:
+        self._tip_written = True
+        self.setToolTip(self._tooltip())
+
     def hoverEnterEvent(self, event) -> None:
+        self._write_tooltip()
         self.hovered = True
         self.refresh_presence()
         self.update()
