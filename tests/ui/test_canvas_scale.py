@@ -135,7 +135,7 @@ def test_zoomed_out_blocks_are_cards_with_names_that_stay_readable(open_canvas, 
     for zoom in (0.3, 0.45):
         view.set_zoom(zoom)
         view.centerOn(item)
-        assert scene.sketched and item.effectiveOpacity() == 0.0 and not out_edge(canvas, item).isVisible()
+        assert scene.sketched and item.opacity() == 0.0 and not out_edge(canvas, item).isVisible()
         image = view.viewport().grab().toImage()
         card = device_rect(canvas, item)
         assert card.width() < 80   # the block's own 12 px title would be under 6 px here
@@ -144,7 +144,7 @@ def test_zoomed_out_blocks_are_cards_with_names_that_stay_readable(open_canvas, 
         center = image.pixelColor(card.center().x(), card.top() + 3)
         assert center == theme.tint(theme.category_color(item.look.category), 0.35)
     view.set_zoom(1.0)
-    assert not scene.sketched and item.effectiveOpacity() == 1.0 and out_edge(canvas, item).isVisible()
+    assert not scene.sketched and item.opacity() == 1.0 and out_edge(canvas, item).isVisible()
 
 
 def test_the_sketch_follows_edits(open_canvas, qtbot):
@@ -191,7 +191,7 @@ def test_selected_and_hovered_blocks_show_their_name_at_any_zoom(open_canvas, qt
     qtbot.mouseMove(view.viewport(), over + QPoint(0, 40))
     qtbot.mouseMove(view.viewport(), over)
     qtbot.waitUntil(lambda: hovered.hovered)
-    assert hovered.name_tag.isVisible() and hovered.effectiveOpacity() == 1.0
+    assert hovered.name_tag.isVisible() and hovered.opacity() == 1.0
     # Clicking a block drawn by the sketch selects it: the item is still there to be hit.
     qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton,
                      pos=view.mapFromScene(hovered.sceneBoundingRect().center()))

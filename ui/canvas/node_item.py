@@ -112,7 +112,7 @@ class NodeItem(QGraphicsItem):
         if self.name_tag is not None:
             self.name_tag.set_text(look.title)
             self.name_tag.setPos(0, self.top)
-        self.refresh_presence()
+        self._update_presence()
         self._place_badges()
 
     def boundingRect(self) -> QRectF:
@@ -253,26 +253,21 @@ class NodeItem(QGraphicsItem):
             self.update()
 
     def set_sketched(self, sketched: bool) -> None:
-        """Zoomed out (the node layer transparent) or not; only a picked node has anything to do."""
         if sketched != self.sketched:
             self.sketched = sketched
-            if self.isSelected() or self.hovered or self.awake or self.name_tag is not None:
-                self.refresh_presence()
+            self._update_presence()
 
     def set_awake(self, awake: bool) -> None:
         if awake != self.awake:
             self.awake = awake
-            self.refresh_presence()
+            self._update_presence()
 
-    def refresh_presence(self) -> None:
+    def _update_presence(self) -> None:
         """Zoomed out, drawn by the sketch (the item transparent) unless selected, hovered or
         woken by the mouse; such a picked node shows its name in a tag of readable size."""
         picked = self.isSelected() or self.hovered or self.awake
-        opacity = 0.5 if self.look.disabled else 1.0
-        if self.opacity() != opacity:
-            self.setOpacity(opacity)
-        # Zoomed out its layer is transparent: a picked node ignores that and shows.
-        self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresParentOpacity, self.sketched and picked)
+        shown = not self.sketched or picked
+        self.setOpacity((0.5 if self.look.disabled else 1.0) if shown else 0.0)
         if self.sketched and picked:
             if self.name_tag is None:
                 self.name_tag = NameTag(self, self.look.title)
@@ -311,7 +306,7 @@ class NodeItem(QGraphicsItem):
                 link.update_path()
         elif change == _SELECTED:
             self.setZValue(NODE_Z + (0.5 if value else 0.0))
-            self.refresh_presence()
+            self._update_presence()
             for edge in self.edges:
                 edge.update()
         return value   # what QGraphicsItem.itemChange returns, without a call into Qt
@@ -323,13 +318,13 @@ class NodeItem(QGraphicsItem):
     def hoverEnterEvent(self, event) -> None:
         self._write_tooltip()
         self.hovered = True
-        self.refresh_presence()
+        self._update_presence()
         self.update()
         super().hoverEnterEvent(event)
 
     def hoverLeaveEvent(self, event) -> None:
         self.hovered = False
-        self.refresh_presence()
+        self._update_presence()
         self.update()
         super().hoverLeaveEvent(event)
 

@@ -28,7 +28,6 @@ from .looks import CONTAINER_TYPES, chain_index, node_look, node_status, shape_t
 from .node_item import NodeItem, NodeStatus
 from .feedback import FeedbackTracker
 from .expansion import Expansion
-from .layers import Layers
 from .port_item import PortRef
 from .sketch import SKETCH_BELOW, Sketch
 
@@ -59,6 +58,8 @@ class CanvasScene(QGraphicsScene):
         self.edges: dict[str, EdgeItem] = {}
         self.tie_links: dict[str, TieLinkItem] = {}
         self.result: CheckResult | None = controller.result
+        self.labels_shown = True       # shape labels and edge items; zoomed out, the sketch has them
+        self.edges_shown = True
         self.sketched = False          # zoomed out: the view draws the sketch, the items step aside
         self.node_cache = QGraphicsItem.CacheMode.DeviceCoordinateCache
         self._sketch: Sketch | None = None
@@ -140,8 +141,6 @@ class CanvasScene(QGraphicsScene):
             self._selected_edges.clear()
             self._sketch = None
             self.clear()
-            self.layers = Layers(self)
-            self.layers.set_sketched(self.sketched)
             d = self.model
             chain = chain_index(d)
             self.expansion.forget_room()
@@ -176,7 +175,7 @@ class CanvasScene(QGraphicsScene):
         item.setPos(self.place(node.position))
         item.set_sketched(self.sketched)
         item.setCacheMode(self.node_cache)
-        item.setParentItem(self.layers.nodes)
+        self.addItem(item)
         self.nodes[node.id] = item
         if with_status and self.result is not None:
             item.set_status(self._status(node, self.result, self._diagnostics(self.result).get(node.id, ())))
@@ -187,8 +186,10 @@ class CanvasScene(QGraphicsScene):
         if src is None or dst is None:
             return None
         item = EdgeItem(edge.id, src, edge.src_port, dst, edge.dst_port)
-        item.setParentItem(self.layers.edges)
-        item.label.setParentItem(self.layers.labels)
+        item.setVisible(self.edges_shown)
+        item.label.setVisible(self.labels_shown)
+        self.addItem(item)
+        self.addItem(item.label)
         if edge.bends:
             item.set_bends(edge.bends)
         self.invalidate_sketch()
@@ -458,12 +459,12 @@ class CanvasScene(QGraphicsScene):
         if sketched == self.sketched:
             return
         self.sketched = sketched
-        self.layers.set_sketched(sketched)   # three calls into Qt, not one per item
+        self.labels_shown = self.edges_shown = not sketched
         for node in self.nodes.values():
-            node.sketched = sketched
-        picked = {n for n in self.nodes.values() if n.hovered or n.awake or n.name_tag is not None}
-        for node in picked | {i for i in self.selectedItems() if isinstance(i, NodeItem)}:
-            node.refresh_presence()
+            node.set_sketched(sketched)
+        for edge in self.edges.values():    # hidden items are not even sorted by a repaint
+            edge.setVisible(not sketched)
+            edge.label.setVisible(not sketched)
 
     def sketch(self) -> Sketch:
         """The zoomed-out drawing of the items (built again after something changed)."""
