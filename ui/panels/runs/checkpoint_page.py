@@ -19,6 +19,8 @@ from .jobs import Jobs
 from .run_files import Saved
 from .tensor_view import Picture, TensorView, picture
 
+PRIORITY = 1   # the picture on show goes before waiting diffs and statistics
+
 
 @dataclass(frozen=True)
 class _Shown:
@@ -60,7 +62,7 @@ class CheckpointPage(QWidget):
         self.tensor_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.tensor_combo.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         self.tensor_combo.currentTextChanged.connect(lambda _: self.show_current())
-        self.view = TensorView("runsCheckpointView", self)
+        self.view = TensorView("runsCheckpointView", self, jobs)
         top = QHBoxLayout()
         top.addWidget(QLabel("Checkpoint", self))
         top.addWidget(self.slider, 1)
@@ -95,7 +97,7 @@ class CheckpointPage(QWidget):
         saved = self.saved[self.slider.value()]
         self.step_label.setText(saved.label)
         wanted = self.tensor_combo.currentText()
-        self.jobs.start("checkpoint", lambda: _read(saved, wanted), self._show)
+        self.jobs.start("checkpoint", lambda: _read(saved, wanted), self._show, priority=PRIORITY)
 
     def _show(self, shown: _Shown | None, error: str) -> None:
         if shown is None:

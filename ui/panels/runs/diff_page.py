@@ -75,7 +75,7 @@ class DiffPage(QWidget):
         for col in range(1, len(COLUMNS)):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         self.table.currentCellChanged.connect(lambda row, *_: self._show_change(row))
-        self.view = TensorView("runsDiffView", self)
+        self.view = TensorView("runsDiffView", self, jobs)
         top = QHBoxLayout()
         top.addWidget(QLabel("A", self))
         top.addWidget(self.a_combo)

@@ -5,7 +5,9 @@ background thread and draws the result when it comes back.  Each piece has a
 key ("checkpoint", "diff", ...); when the person moves on before it is done,
 only the latest result for that key is delivered.  Failures come back as one
 sentence, never a traceback.  Work that is already outdated when its turn
-comes (a slider dragged across many checkpoints) is skipped.
+comes (a slider dragged across many checkpoints) is skipped.  Waiting work
+runs by ``priority``, highest first (the picture a person looks at before a
+diff or statistics), then in the order it was started.
 """
 
 from __future__ import annotations
@@ -58,10 +60,11 @@ class Jobs(QObject):
         self._posts.done.connect(self._deliver)
         self._latest: dict[str, tuple[int, Callable[[object, str], None]]] = {}
 
-    def start(self, key: str, work: Callable[[], object], done: Callable[[object, str], None]) -> None:
+    def start(self, key: str, work: Callable[[], object], done: Callable[[object, str], None],
+              priority: int = 0) -> None:
         generation = self._latest.get(key, (0, None))[0] + 1
         self._latest[key] = (generation, done)
-        self._pool.start(_Job(self, key, generation, work))
+        self._pool.start(_Job(self, key, generation, work), priority)
 
     def is_latest(self, key: str, generation: int) -> bool:
         return self._latest.get(key, (0, None))[0] == generation
@@ -69,6 +72,10 @@ class Jobs(QObject):
     def _deliver(self, key: str, generation: int, result: object, error: str) -> None:
         if self.is_latest(key, generation):
             self._latest[key][1](result, error)
+
+    def idle(self) -> bool:
+        """Whether no work is running or waiting (its result may still be on its way to ``done``)."""
+        return self._pool.activeThreadCount() == 0
 
     def wait(self, timeout_ms: int = 10_000) -> None:
         """Block until the pending work is done (closing, tests)."""

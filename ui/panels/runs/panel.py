@@ -4,7 +4,11 @@ A run is opened from its folder (the folder button, or File → Open Run…) or
 started with Train…, which runs ``netstudio train`` on the saved project in a
 child process.  While a run is open, ``POLL_MS`` timer ticks read what is new:
 the lines appended to ``metrics.jsonl`` (``MetricsTail``) and the checkpoint
-files that appeared (a directory listing).  Tensors are read only when shown,
+files that appeared (a directory listing).  The run folder and its
+``checkpoints`` folder are also watched (``QFileSystemWatcher``), so a
+checkpoint renamed into place is looked at within milliseconds, not at the
+next tick; the ticks remain for file systems that report no changes.
+Tensors are read only when shown,
 one at a time, off the GUI thread (``Jobs``).  Whatever is wrong with a folder
 or a file is one sentence in the panel.
 """
@@ -14,12 +18,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import qtawesome as qta
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QFileSystemWatcher, Qt, QTimer, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QTabWidget, QToolButton, QWidget
 
 from netstudio.errors import NetStudioError
-from netstudio.training.run_dir import METRICS
+from netstudio.training.run_dir import CHECKPOINTS, METRICS
 
 from ...document.controller import DocumentController
 from ...widgets.menus import add_to_first_group, window_menu
@@ -86,6 +90,9 @@ class RunsPanel(Panel):
         header_over(self, [buttons[0], self.run_label, self.status, *buttons[1:]], self.tabs, grow=self.run_label)
         self._timer = QTimer(self, interval=POLL_MS)
         self._timer.timeout.connect(self.poll)
+        self._watcher = QFileSystemWatcher(self)
+        self._watcher.directoryChanged.connect(self._changed)
+        self._poll_soon = False
 
     def _action(self, icon: str, text: str, tip: str, slot) -> QAction:
         action = QAction(qta.icon(icon), text, self)
@@ -112,6 +119,8 @@ class RunsPanel(Panel):
                 self.say(one_sentence(err))
                 return False
         self.run_path, self.tail = path, MetricsTail(path / METRICS)
+        if self._watcher.directories():
+            self._watcher.removePaths(self._watcher.directories())
         self.run_label.setText(f"<b>{path.name}</b>")
         self.run_label.setToolTip(str(path))
         self.say("")
@@ -125,10 +134,28 @@ class RunsPanel(Panel):
         self.status.setToolTip(sentence)
 
     # -- following -----------------------------------------------------------------------------
+    def _changed(self, _folder: str) -> None:
+        """A watched folder changed: look once the event loop is free (one look for a burst of changes)."""
+        if not self._poll_soon:
+            self._poll_soon = True
+            QTimer.singleShot(0, self, self._poll_now)
+
+    def _poll_now(self) -> None:
+        self._poll_soon = False
+        self.poll()
+
+    def _watch(self) -> None:
+        """Watch the run folder and its checkpoints folder, once each exists."""
+        watched = self._watcher.directories()
+        for folder in (self.run_path, self.run_path / CHECKPOINTS):
+            if str(folder) not in watched and folder.is_dir():
+                self._watcher.addPath(str(folder))
+
     def poll(self) -> None:
         """Read what the run wrote since the last look."""
         if self.run_path is None:
             return
+        self._watch()
         try:
             if self.tail.poll():
                 self.curves.draw(self.tail)
