@@ -105,12 +105,19 @@ def test_the_tree_of_a_3000_block_project_is_built_off_the_gui_thread_and_lists_
     assert set(tensors) == set(dict(controller.session.module.named_parameters()))
 
 
-def test_an_edit_during_the_first_build_never_shows_the_network_it_outdated(qtbot, make_controller, monkeypatch):
+def watched_chain(make_controller, monkeypatch):
+    """A 12-block chain built on the worker (a small limit), and the shapes of ``linear_6.weight``
+    in each network installed."""
     monkeypatch.setattr(session_module, "SYNC_REBUILD_LIMIT", 10)
     controller = make_controller(chain(12))
     shown: list[tuple] = []
     controller.session.events.rebuilt.connect(
         lambda: shown.append(tuple(controller.session.module.state_dict()["linear_6.weight"].shape)))
+    return controller, shown
+
+
+def test_an_edit_during_the_first_build_never_shows_the_network_it_outdated(qtbot, make_controller, monkeypatch):
+    controller, shown = watched_chain(make_controller, monkeypatch)
     with held_builds(monkeypatch) as entered:
         panel = tree_panel(qtbot, controller)
         qtbot.waitUntil(entered.is_set, timeout=10000)   # the first build is under way
@@ -126,11 +133,7 @@ def test_an_edit_during_the_first_build_never_shows_the_network_it_outdated(qtbo
 
 
 def test_the_controller_drops_a_build_the_document_outdated_and_builds_again(qtbot, make_controller, monkeypatch):
-    monkeypatch.setattr(session_module, "SYNC_REBUILD_LIMIT", 10)
-    controller = make_controller(chain(12))
-    shown: list[tuple] = []
-    controller.session.events.rebuilt.connect(
-        lambda: shown.append(tuple(controller.session.module.state_dict()["linear_6.weight"].shape)))
+    controller, shown = watched_chain(make_controller, monkeypatch)
     doc = controller.document
     last = next(n.id for n in doc.definition("main").nodes.values() if n.name == "linear_6")
     with held_builds(monkeypatch) as entered:
