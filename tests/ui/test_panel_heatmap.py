@@ -384,6 +384,10 @@ def test_index_labels_never_run_together_on_a_narrow_axis(make_panel):
         assert all(gap >= widest * 7 + 10 for gap in gaps), (low, high, pixels, values)
     assert [v for _, vs in left.tickValues(256, 0, 200) for v in vs]       # given reversed: still ticks
     assert len([v for _, vs in bottom.tickValues(0, 1000, 4000) for v in vs]) <= 13   # about a dozen at most
+    # Zoomed out beyond the matrix (a short dock, square cells): no index outside 0..255 or 0..19.
+    rows = [v - 0.5 for _, vs in left.tickValues(-300, 556, 200) for v in vs]
+    cols = [v - 0.5 for _, vs in bottom.tickValues(-30, 50, 200) for v in vs]
+    assert rows and cols and min(rows) >= 0 and max(rows) <= 255 and min(cols) >= 0 and max(cols) <= 19
 
 
 def test_fill_stretches_a_small_matrix_to_the_view(make_panel, qtbot):

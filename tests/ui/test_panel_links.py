@@ -304,3 +304,19 @@ def test_an_edit_reads_the_ties_and_the_shared_names_once(make_panel, monkeypatc
     panel.controller.document.rename("main", node_id(panel, "0"), "first")
     assert len(ties) == 1 and len(names) == 1
     assert panel.alias_combo.count() == 4 and panel.tie_list.topLevelItemCount() == 1
+
+
+def test_opening_a_project_with_ties_selects_nothing(make_window, examples_dir, qtbot):
+    """The tie list has its first tie ready for Stop Sharing, but opening a project is not a click: the
+    canvas and Properties keep an empty selection (chimera once opened on "2 blocks selected", inside
+    a nested definition, none of them in view)."""
+    window = make_window(examples_dir / "chimera.netstudio")
+    panel = window.findChild(SharedLinksPanel)
+    assert panel.ties.selected_tie() is not None and panel.ties.untie_button.isEnabled()
+    assert window.controller.selection[1] == [] and window.canvas.selected_node_ids() == []
+    # A click on the tie still shows its two blocks.
+    item = panel.ties.tie_list.topLevelItem(0)
+    item.setSelected(False)
+    item.setSelected(True)
+    definition, node, target = panel.ties.selected_tie()
+    assert window.controller.selection == (definition, [node, target])

@@ -28,6 +28,7 @@ class WholeNumberAxis(pg.AxisItem):
     a 20-column matrix in a 50-pixel-wide axis gets ticks 0 and 10, not 0, 5, 10 and 15 run together."""
 
     offset = 0.0
+    cells: int | None = None    # how many cells the axis spans (set by the heatmap); None: no bound
 
     def tickValues(self, minVal, maxVal, size):   # noqa: N802 - pyqtgraph's name
         lo, hi = sorted((minVal - self.offset, maxVal - self.offset))   # an inverted axis gives them reversed
@@ -39,6 +40,8 @@ class WholeNumberAxis(pg.AxisItem):
         step = max(nice_step(label_px * (hi - lo) / size), nice_step((hi - lo) / 12))   # at most about a dozen
         first = math.ceil(lo / step) * step
         values = [first + k * step + self.offset for k in range(int((hi - first) // step) + 1)]
+        if self.cells is not None:      # only the indices that exist
+            values = [v for v in values if 0 <= v - self.offset < self.cells]
         return [(step, values)]
 
     def tickStrings(self, values, scale, spacing):   # noqa: N802 - pyqtgraph's name

@@ -109,6 +109,8 @@ class HeatmapPlot:
         rows, cols = view.values.shape
         height, width = rows * view.block[0], cols * view.block[1]
         self.plot.getAxis("left").setTicks([[(0.5, "0")]] if height == 1 else None)
+        self.plot.getAxis("left").cells = height      # no index ticks beside the matrix (row -20 of 8)
+        self.plot.getAxis("bottom").cells = width
         if reset_range:
             ratio = width / max(height, 1)
             self.plot.setAspectLocked(not self.fill and 1 / 8 <= ratio <= 8)

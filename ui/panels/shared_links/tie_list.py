@@ -127,7 +127,11 @@ class TieList(QGroupBox):
         self.tie_list.blockSignals(False)
         count = self.tie_list.topLevelItemCount()
         if not self.tie_list.selectedItems() and count:
+            # The first tie is ready for Stop Sharing, without taking the canvas's selection: opening a
+            # project selected two blocks of a nested definition ("2 blocks selected", none in view).
+            self.tie_list.blockSignals(True)
             self.tie_list.topLevelItem(0).setSelected(True)
+            self.tie_list.blockSignals(False)
         self.tie_list.setFixedHeight(min(30 + 22 * max(count, 1), 140))
         self.tie_list.setVisible(count > 0)
         self.empty_label.setVisible(count == 0)
