@@ -96,6 +96,7 @@ class Checker:
         bad = {name: s.bad for name, s in self._structures.items()}
         if self._inference is None:
             self._inference = ShapeInference(project, topologies, bad)
+        self._inference.chains = {name: s.chain for name, s in self._structures.items() if s.chain is not None}
         self._inference.update(project, topologies, bad, dirty, self._context)
         seen = {(d.definition, d.node_id, d.message) for d in result.diagnostics}
         for diag in self._inference.diagnostics:
@@ -118,7 +119,7 @@ class Checker:
         checker = DefinitionChecker(project, d, topo, kept.checker if kept is not None else None)
         try:
             found = checker.run()
-            chain = {n.id: i for i, n in enumerate(d.chain() or ())} if d.kind == "sequential" else None
+            chain = (checker.chain_index or {}) if d.kind == "sequential" else None
         except Exception as err:   # a rule's bug: this definition is reported, the others still checked
             found, chain = [Diagnostic(ERROR, f"could not be checked: {describe_exception(err)}", d.name)], None
             checker.bad_nodes.update(d.nodes)

@@ -45,12 +45,19 @@ class Parts:
                 *(diag for i in edges for diag in self.edges[i]), *part(2), *cycles]
 
 
+def same_wiring(old: Definition, d: Definition) -> bool:
+    """The same nodes (by id, in order) joined by the very same edges: a Sequential's chain, and so the
+    names its unnamed children take from it, are unchanged (an edit of values, a move)."""
+    return list(old.nodes) == list(d.nodes) and len(old.edges) == len(d.edges) and \
+        all(old.edges.get(i) is e for i, e in d.edges.items())
+
+
 def stale_parts(previous, d: Definition, topo: Topology, parts: Parts) -> tuple[list[Node], list[Edge]]:
     """The nodes and edges of ``d`` to check (all without a ``previous`` checker of the same kind of
     definition); ``parts`` takes over what ``previous`` found for the others."""
     old = previous.d if previous is not None else None
-    if old is None or d.kind == "sequential" or (old.name, old.kind, old.class_name, old.arguments) != \
-            (d.name, d.kind, d.class_name, d.arguments):
+    if old is None or (old.name, old.kind, old.class_name, old.arguments) != \
+            (d.name, d.kind, d.class_name, d.arguments) or (d.kind == "sequential" and not same_wiring(old, d)):
         return list(d.nodes.values()), list(d.edges.values())   # a Sequential's names follow its chain
     parts.nodes, parts.edges, previous.parts = previous.parts.nodes, previous.parts.edges, None
     changed = {i for i, n in d.nodes.items() if old.nodes.get(i) is not n}

@@ -71,6 +71,8 @@ class ShapeInference:
         self.context: object = object()          # a new one whenever code or trust change
         self.dirty_definitions: set[str] = set()  # definitions that changed, or contain one that did
         self._chain_index: dict[str, tuple[Definition, dict[str, int]]] = {}
+        self.chains: dict[str, dict[str, int] | None] = {}   # a Sequential's chain index, when the structural
+                                                              # check of this very project has it already
         self._by_definition: dict[str, tuple[Definition, Topology, dict[str, int], list[Node]]] = {}
 
     def update(self, project: Project, topologies: dict[str, Topology], bad_nodes: dict[str, set[str]],
@@ -327,6 +329,9 @@ class ShapeInference:
     def _name(self, d: Definition, node: Node) -> str:
         if d.kind != "sequential" or node.name:
             return node.name
+        known = self.chains.get(d.name)
+        if known is not None and self.project.definitions.get(d.name) is d:
+            return d.effective_name(node, known)
         kept = self._chain_index.get(d.name)
         if kept is None or kept[0] is not d:
             kept = self._chain_index[d.name] = (d, {n.id: i for i, n in enumerate(d.chain() or ())})

@@ -18,7 +18,7 @@ from ..graph.node import Node
 from ..graph.ports import input_ports, optional_input_ports, output_ports
 from ..graph.project import Project
 from .diagnostics import ERROR, WARNING, Diagnostic
-from .recheck import NOTHING, Parts, stale_parts
+from .recheck import NOTHING, Parts, same_wiring, stale_parts
 from ..graph.topology import Topology
 
 class DefinitionChecker:
@@ -28,6 +28,8 @@ class DefinitionChecker:
         self.project, self.d, self.topo = project, d, topo
         self.found: list[Diagnostic] = []
         self.chain_index: dict[str, int] | None = None
+        self.chain_ids: list[str] | None = None           # a Sequential's chain, Input to Output excluded
+        self.in_chain: dict[str, list[Diagnostic] | tuple[()]] = {}   # what each child's place in it found
         self.bad_nodes: set[str] = set()   # nodes that cannot be shape-inferred or compiled
         self.previous = previous
         self.parts = Parts()
@@ -48,10 +50,11 @@ class DefinitionChecker:
         problem = arguments_problem(d.arguments)
         if problem:
             self.error(None, f"{d.name} cannot be compiled: {problem}")
-        chain_index = self._check_sequential()
-        self.chain_index = chain_index
         parts = self.parts
+        earlier = self.previous
         nodes, edges = stale_parts(self.previous, d, self.topo, parts)
+        chain_index = self._check_sequential(earlier, {n.id for n in nodes})
+        self.chain_index = chain_index
         self.previous = None   # what it found is ours now
         for node in nodes:
             found = (self._collect(self._check_node, node), self._collect(self._check_name, node),
@@ -259,25 +262,41 @@ class DefinitionChecker:
             self.error(node, "its output is not used", WARNING)
 
     # -- sequential -------------------------------------------------------------
-    def _check_sequential(self) -> dict[str, int] | None:
+    def _check_sequential(self, earlier: "DefinitionChecker | None", stale: set[str]) -> dict[str, int] | None:
+        """A Sequential's blocks form one chain, each taking one input and giving one output.  With the
+        checker of an ``earlier`` version wired the same way, the chain is kept and only the ``stale``
+        children are looked at again."""
         if self.d.kind != "sequential":
             return None
-        chain = self.d.chain()
-        if chain is None:
-            self.error(None, f"{self.d.name} is a Sequential, so its blocks must form one chain from the Input "
-                             "to the Output")
-            return None
-        for node in chain:
-            spec = get_block(node.type)
-            if spec is None:
-                continue
-            required = [p for p in input_ports(self.project, node) if p not in optional_input_ports(self.project, node)]
-            if spec.role in (Role.CONSTANT, Role.PARAMETER) or (spec.role is Role.LAYER and spec.make_module is None):
-                self.error(node, f"a {node.type} cannot sit in a Sequential (it needs "
-                                 f"{len(spec.input_ports(node.params))} inputs); use a Block instead")
-            elif len(required) != 1 or len(output_ports(self.project, node)) != 1:
-                self.error(node, "a Sequential's children must take one input and give one output")
-        return {n.id: i for i, n in enumerate(chain)}
+        d = self.d
+        kept = earlier is not None and earlier.chain_ids is not None and same_wiring(earlier.d, d)
+        if kept:
+            self.chain_ids = earlier.chain_ids
+        else:
+            chain = d.chain()
+            if chain is None:
+                self.error(None, f"{d.name} is a Sequential, so its blocks must form one chain from the Input "
+                                 "to the Output")
+                return None
+            self.chain_ids = [n.id for n in chain]
+        for node_id in self.chain_ids:
+            found = earlier.in_chain.get(node_id) if kept and node_id not in stale else None
+            if found is None:
+                found = self._collect(self._check_in_chain, d.nodes[node_id])
+            self.in_chain[node_id] = found
+            self.found.extend(found)
+        return {node_id: i for i, node_id in enumerate(self.chain_ids)}
+
+    def _check_in_chain(self, node: Node) -> None:
+        spec = get_block(node.type)
+        if spec is None:
+            return
+        required = [p for p in input_ports(self.project, node) if p not in optional_input_ports(self.project, node)]
+        if spec.role in (Role.CONSTANT, Role.PARAMETER) or (spec.role is Role.LAYER and spec.make_module is None):
+            self.error(node, f"a {node.type} cannot sit in a Sequential (it needs "
+                             f"{len(spec.input_ports(node.params))} inputs); use a Block instead")
+        elif len(required) != 1 or len(output_ports(self.project, node)) != 1:
+            self.error(node, "a Sequential's children must take one input and give one output")
 
 
 def _reaches(project: Project, start: str, goal: str) -> bool:
