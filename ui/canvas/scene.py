@@ -71,6 +71,7 @@ class CanvasScene(QGraphicsScene):
         self._dirty_containers: set[str] = set()
         self.expansion = Expansion(self)
         self._moved: set[NodeItem] = set()    # moved by the model during the edit under way
+        self._chain: dict[str, int] | None = None   # a Sequential's chain index, until nodes or edges change
         self._bounds = QRectF()
         self._feedback = FeedbackTracker()
         self.setBackgroundBrush(QColor(theme.BACKGROUND))
@@ -142,7 +143,8 @@ class CanvasScene(QGraphicsScene):
             self._sketch = None
             self.clear()
             d = self.model
-            chain = chain_index(d)
+            self._chain = None
+            chain = self._chain_now()
             self.expansion.forget_room()
             for node in d.nodes.values():
                 self._add_node_item(node, chain, with_status=False)   # apply_result below does them all
@@ -170,7 +172,7 @@ class CanvasScene(QGraphicsScene):
     def _add_node_item(self, node: Node, chain: dict[str, int] | None = None, with_status: bool = True) -> NodeItem:
         d = self.model
         if chain is None:
-            chain = chain_index(d)
+            chain = self._chain_now()
         item = NodeItem(node.id, node_look(self.document.project, d, node, chain))
         item.setPos(self.place(node.position))
         item.set_sketched(self.sketched)
@@ -214,13 +216,20 @@ class CanvasScene(QGraphicsScene):
         self.removeItem(item.label)
         self.removeItem(item)
 
+    def _chain_now(self) -> dict[str, int]:
+        """The shown definition's chain index (unnamed children of a Sequential show their place), kept
+        until a node or an edge comes or goes: a value edit does not walk 10,000 blocks for it."""
+        if self._chain is None:
+            self._chain = chain_index(self.model)
+        return self._chain
+
     def _refresh_look(self, node_id: str, chain: dict[str, int] | None = None) -> None:
         item = self.nodes.get(node_id)
         node = self.model.nodes.get(node_id)
         if item is not None and node is not None:
             sketched = (item.look.title, item.fill_name, item.rect)    # what the sketch shows of it
             look = node_look(self.document.project, self.model, node, chain if chain is not None
-                             else chain_index(self.model))
+                             else self._chain_now())
             if item.set_look(look) and (look.title, item.fill_name, item.rect) != sketched:
                 self.invalidate_sketch()
 
@@ -271,6 +280,7 @@ class CanvasScene(QGraphicsScene):
 
     def _on_node_added(self, definition: str, node_id: str) -> None:
         if definition == self.definition:
+            self._chain = None
             node = self.model.nodes[node_id]
             self._add_node_item(node)
             self._feedback.edited(node_id)
@@ -285,6 +295,7 @@ class CanvasScene(QGraphicsScene):
             self._elsewhere(definition)
             self._dirty_containers.add(definition)
             return
+        self._chain = None
         item = self.nodes.pop(node_id, None)
         if item is None:
             return
@@ -339,6 +350,7 @@ class CanvasScene(QGraphicsScene):
 
     def _on_edge_added(self, definition: str, edge_id: str) -> None:
         if definition == self.definition:
+            self._chain = None
             edge = self.model.edges[edge_id]
             self._add_edge_item(edge)
             self._feedback.edited(edge.dst)
@@ -355,6 +367,7 @@ class CanvasScene(QGraphicsScene):
 
     def _on_edge_removed(self, definition: str, edge_id: str) -> None:
         if definition == self.definition:
+            self._chain = None
             self._remove_edge_item(edge_id)
             self._dirty_names = self.model.kind == "sequential"
         else:
@@ -366,6 +379,7 @@ class CanvasScene(QGraphicsScene):
 
     def _on_definition_changed(self, name: str) -> None:
         if name == self.definition:
+            self._chain = None
             self._dirty_names = True
             self._feedback.forget()     # its arguments: any node may use them
         else:
@@ -407,7 +421,7 @@ class CanvasScene(QGraphicsScene):
             self.reroute(moved)
         if self._dirty_names:
             self._dirty_names = False
-            chain = chain_index(d)
+            chain = self._chain_now()
             for node_id in self.nodes:
                 self._refresh_look(node_id, chain)
             self._dirty_ties = True
