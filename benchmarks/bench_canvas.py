@@ -157,10 +157,12 @@ class Bench:
         return timer.nsecsElapsed() / 1e6
 
     def at_zoom(self, zoom: float) -> None:
+        """Zoom there and let the items out of view take the level too (``LevelOfDetail``)."""
         view = self.canvas.view
         view.set_zoom(zoom)
         view.centerOn(self.canvas.scene.nodes[self.middle.id])
         self.app.processEvents()
+        self.canvas.scene.lod.finish()
 
     def pan(self, i: int) -> float:
         """One step of a drag: the view scrolls what it shows and paints the strip uncovered."""
@@ -178,12 +180,27 @@ class Bench:
         return timer.nsecsElapsed() / 1e6
 
     def cross(self, i: int) -> float:
-        """A zoom step across the sketch's threshold: items give way to the sketch, or back."""
+        """A zoom step across the sketch's threshold: items give way to the sketch, or back (the items
+        in view at once; the others, out of view, a chunk per turn of the event loop: ``chunk``)."""
         timer = QElapsedTimer()
         timer.start()
         self.canvas.view.set_zoom(0.45 if i % 2 == 0 else 0.55)
         self.canvas.view.viewport().repaint()
-        return timer.nsecsElapsed() / 1e6
+        ms = timer.nsecsElapsed() / 1e6
+        self.canvas.scene.lod.finish()
+        return ms
+
+    def chunk(self, i: int) -> float:
+        """The largest turn of the event loop while the items out of view take a new level."""
+        from ui.canvas.level_of_detail import LevelOfDetail
+        lod = self.canvas.scene.lod
+        self.canvas.view.set_zoom(0.45 if i % 2 == 0 else 0.55)
+        longest = 0.0
+        while lod.pending:
+            start = time.perf_counter()
+            LevelOfDetail._step(lod)
+            longest = max(longest, (time.perf_counter() - start) * 1000)
+        return longest
 
     def expand(self, i: int) -> float:
         """Expand the Block in place (its insides built, every block after it moved aside) or
@@ -226,6 +243,7 @@ def measure(app) -> dict[int, dict[str, float]]:
     sample("pan", 20, lambda b, i: b.pan(i))
     sample("zoom", 20, lambda b, i: b.zoom(i))
     sample("cross", 6, lambda b, i: b.cross(i))
+    sample("chunk", 4, lambda b, i: b.chunk(i))
     sample("expand", 6, lambda b, i: b.expand(i))
     for b in benches:
         b.at_zoom(0.12)
@@ -245,7 +263,8 @@ ROWS = (("open", "open: build the scene (all items)", None),
         ("pan", "(c) pan step (scroll + paint), 60 % zoom", FRAME_TARGET_MS),
         ("zoom", "    zoom step + repaint, 60 % zoom", FRAME_TARGET_MS),
         ("far", "    zoom step + repaint, 12 % zoom", FRAME_TARGET_MS),
-        ("cross", "    zoom step 55 % <-> 45 % (items <-> sketch)", None),
+        ("cross", "    zoom step 55 % <-> 45 % (items <-> sketch)", FRAME_TARGET_MS),
+        ("chunk", "      then the longest turn for items out of view", FRAME_TARGET_MS),
         ("expand", "expand a block in place / collapse, repaint", None))
 
 

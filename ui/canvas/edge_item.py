@@ -139,6 +139,7 @@ class EdgeItem(QGraphicsItem):
         self.dst_item, self.dst_port = dst_item, dst_port
         self.hovered = False
         self.inner = inner      # inside an expanded block: shown, not edited
+        self.shown = True       # zoomed out, the sketch draws it instead
         if inner:
             self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
         else:
@@ -180,6 +181,13 @@ class EdgeItem(QGraphicsItem):
     @property
     def label_text(self) -> str:
         return self.label.text
+
+    def show_shape(self, shown: bool) -> None:
+        """The edge and its label as items (or hidden, the sketch drawing them): Qt called only on a change."""
+        if shown != self.shown:
+            self.shown = shown
+            self.setVisible(shown)
+            self.label.setVisible(shown)
 
     def set_label(self, text: str) -> bool:
         return self.label.set_text(text)

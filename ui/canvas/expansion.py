@@ -62,7 +62,7 @@ class Expansion:
                     item.setPos(pos)
                     moved.append(item)
                 if item.inside is None:
-                    item.setCacheMode(scene.node_cache)
+                    item.use_cache(scene.node_cache)
         finally:
             NodeItem.moving_many = False
         scene.reroute(moved)
@@ -113,7 +113,7 @@ class Expansion:
             if item is None or node is None or not item.look.expandable:
                 self.expanded.discard(scene.path + (node_id,))
                 continue
-            item.setCacheMode(QGraphicsItem.CacheMode.NoCache)   # a frame can be larger than any cache
+            item.use_cache(QGraphicsItem.CacheMode.NoCache)   # a frame can be larger than any cache
             item.set_inside(Inside(item, project, node.text_param("definition"), scene.path + (node_id,),
                                    self.expanded, scene.result, scene.controller.session.deferred_now))
 

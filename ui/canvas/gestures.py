@@ -235,8 +235,8 @@ class NewLinkGesture(Gesture):
             self.view.show_hint(problem, error=True)
 
     def _restore(self, edge) -> None:
-        edge.setVisible(self.scene.edges_shown)
-        edge.label.setVisible(self.scene.labels_shown)
+        edge.setVisible(edge.shown)
+        edge.label.setVisible(edge.shown)
 
     def cancel(self) -> None:
         detached = self.detached

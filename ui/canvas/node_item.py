@@ -67,6 +67,7 @@ class NodeItem(QGraphicsItem):
         self.inner = inner               # a card inside an expanded block: read-only, not selectable
         self.inside = None               # expanded in place: the ``Inside`` drawn within this frame
         self._tip_written = False
+        self.cache_mode = QGraphicsItem.CacheMode.NoCache
         self.status = NodeStatus()
         self.edges: set = set()          # EdgeItems attached (kept by the scene)
         self.tie_links: set = set()
@@ -251,6 +252,12 @@ class NodeItem(QGraphicsItem):
             else:
                 self.port_states[key] = state
             self.update()
+
+    def use_cache(self, mode: QGraphicsItem.CacheMode) -> None:
+        """Qt's picture cache for this node (a call into Qt only when it changes)."""
+        if mode != self.cache_mode:
+            self.cache_mode = mode
+            self.setCacheMode(mode)
 
     def set_sketched(self, sketched: bool) -> None:
         if sketched != self.sketched:

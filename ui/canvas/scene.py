@@ -27,6 +27,7 @@ from .edge_item import EdgeItem, TieLinkItem
 from .looks import CONTAINER_TYPES, chain_index, node_look, node_status, shape_text
 from .node_item import NodeItem, NodeStatus
 from .feedback import FeedbackTracker
+from .level_of_detail import LevelOfDetail
 from .expansion import Expansion
 from .port_item import PortRef
 from .sketch import SKETCH_BELOW, Sketch
@@ -58,8 +59,7 @@ class CanvasScene(QGraphicsScene):
         self.edges: dict[str, EdgeItem] = {}
         self.tie_links: dict[str, TieLinkItem] = {}
         self.result: CheckResult | None = controller.result
-        self.labels_shown = True       # shape labels and edge items; zoomed out, the sketch has them
-        self.edges_shown = True
+        self.lod = LevelOfDetail(self)
         self.sketched = False          # zoomed out: the view draws the sketch, the items step aside
         self.node_cache = QGraphicsItem.CacheMode.DeviceCoordinateCache
         self._sketch: Sketch | None = None
@@ -132,6 +132,7 @@ class CanvasScene(QGraphicsScene):
 
     def _rebuild(self) -> None:
         self.rebuilding.emit()
+        self.lod.cancel()
         self._syncing = True
         try:
             # Forget the items before Qt deletes them: clear() emits selectionChanged.
@@ -176,7 +177,7 @@ class CanvasScene(QGraphicsScene):
         item = NodeItem(node.id, node_look(self.document.project, d, node, chain))
         item.setPos(self.place(node.position))
         item.set_sketched(self.sketched)
-        item.setCacheMode(self.node_cache)
+        item.use_cache(self.node_cache)
         self.addItem(item)
         self.nodes[node.id] = item
         if with_status and self.result is not None:
@@ -188,8 +189,7 @@ class CanvasScene(QGraphicsScene):
         if src is None or dst is None:
             return None
         item = EdgeItem(edge.id, src, edge.src_port, dst, edge.dst_port)
-        item.setVisible(self.edges_shown)
-        item.label.setVisible(self.labels_shown)
+        item.show_shape(not self.sketched)
         self.addItem(item)
         self.addItem(item.label)
         if edge.bends:
@@ -464,21 +464,11 @@ class CanvasScene(QGraphicsScene):
         # at 100 % and more it is drawn at the screen's resolution, to stay sharp.
         cache = QGraphicsItem.CacheMode.ItemCoordinateCache if zoom < 1.0 \
             else QGraphicsItem.CacheMode.DeviceCoordinateCache
-        if cache != self.node_cache:
-            self.node_cache = cache
-            for node in self.nodes.values():
-                if node.inside is None:
-                    node.setCacheMode(cache)
         sketched = zoom < SKETCH_BELOW
-        if sketched == self.sketched:
+        if cache == self.node_cache and sketched == self.sketched:
             return
-        self.sketched = sketched
-        self.labels_shown = self.edges_shown = not sketched
-        for node in self.nodes.values():
-            node.set_sketched(sketched)
-        for edge in self.edges.values():    # hidden items are not even sorted by a repaint
-            edge.setVisible(not sketched)
-            edge.label.setVisible(not sketched)
+        self.node_cache, self.sketched = cache, sketched
+        self.lod.apply()        # the items in view at once, the others a chunk per turn of the event loop
 
     def sketch(self) -> Sketch:
         """The zoomed-out drawing of the items (built again after something changed)."""
