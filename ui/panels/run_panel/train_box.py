@@ -20,12 +20,14 @@ from netstudio.run.shapes_dataset import BUNDLED_SHAPES
 from ..arg_form import FloatSpin
 from ..form_pieces import FormGroup, button_row, error_label, keyed_combo, named_button, path_row
 
-TASKS = (("regression", "Regression (synthetic)"), ("classification", "Classification (synthetic)"),
+# Short enough for the combo of a 1366-pixel Train perspective; the tooltip says they are synthetic.
+TASKS = (("regression", "Regression"), ("classification", "Classification"),
          ("shapes", "Shapes (bundled)"), ("file", "Dataset file…"))
 SYNTHETIC = ("regression", "classification")
 LOSSES = (("cross_entropy", "Cross-entropy"), ("mse", "MSE"))
 OPTIMIZERS = (("sgd", "SGD"), ("adam", "Adam"))
-DATA_TIP = ("Regression: y = Xw + b + noise, mean squared error. Classification: one Gaussian blob per output, "
+DATA_TIP = ("Regression (synthetic): y = Xw + b + noise, mean squared error. Classification (synthetic): one "
+            "Gaussian blob per output, "
             "cross-entropy. Both are sized from the input's features and the network's outputs. Shapes: "
             f"{BUNDLED_SHAPES.name}, 28×28 images of squares, circles, triangles and crosses (x: N×1×28×28, "
             "y: class 0–3). A dataset file: a .safetensors or .pt file holding 'x' and 'y', samples along dim 0.")
