@@ -10,7 +10,6 @@ leaves no callbacks behind.
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 
 from PySide6.QtCore import QPointF, QRectF, Signal
 from PySide6.QtGui import QColor
@@ -19,17 +18,18 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsScene
 from netstudio.analysis import CheckResult
 from netstudio.graph import Definition, Edge, Node
 from netstudio.gc_pause import gc_paused
-from netstudio.graph.links import link_problem
 
 from ..document.relay import Connection, listen
 from . import theme
 from .edge_item import EdgeItem, TieLinkItem
-from .looks import CONTAINER_TYPES, chain_index, node_look, node_status, shape_text
-from .node_item import NodeItem, NodeStatus
+from .looks import CONTAINER_TYPES, chain_index, node_look, shape_text
+from .node_item import NodeItem
 from .feedback import FeedbackTracker
+from .tie_links import draw_tie_links
 from .level_of_detail import LevelOfDetail
+from .check_display import CheckDisplay
 from .expansion import Expansion
-from .port_item import PortRef
+from .scene_queries import SceneQueries
 from .sketch import SKETCH_BELOW, Sketch
 
 
@@ -39,7 +39,7 @@ def bsp_depth(n_items: int) -> int:
     return max(3, round(math.log2(max(n_items, 1)) / 2) + 1)
 
 
-class CanvasScene(QGraphicsScene):
+class CanvasScene(CheckDisplay, SceneQueries, QGraphicsScene):
     """Items for the definition at ``path``; rebuilt on navigation and on ``reset``."""
 
     shown = Signal(str, tuple)        # definition, path: after (re)building
@@ -234,40 +234,7 @@ class CanvasScene(QGraphicsScene):
                 self.invalidate_sketch()
 
     def _refresh_ties(self) -> None:
-        for link in self.tie_links.values():
-            link.node_item.tie_links.discard(link)
-            link.target_item.tie_links.discard(link)
-            self.removeItem(link)
-        self.tie_links.clear()
-        d = self.model
-        groups: dict[str, int] = {}
-        for node in d.nodes.values():
-            if node.tied_to and node.tied_to in self.nodes and node.id in self.nodes:
-                groups.setdefault(node.tied_to, len(groups))
-        for node_id, item in self.nodes.items():
-            node = d.nodes[node_id]
-            root = node.tied_to if node.tied_to in groups else (node_id if node_id in groups else None)
-            if root is None:
-                item.set_tie(None)
-                continue
-            color = theme.tie_color(groups[root])
-            owner = d.nodes[root]
-            if root == node_id:
-                users = [n for n in d.nodes.values() if n.tied_to == node_id]
-                tip = "Its parameters are shared with " + ", ".join(repr(self._name(n)) for n in users)
-            else:
-                tip = f"Shares the parameters of {self._name(owner)!r}"
-            item.set_tie(color, tip)
-            if root != node_id:
-                link = TieLinkItem(item, self.nodes[root], color)
-                self.addItem(link)
-                self.tie_links[node_id] = link
-                item.tie_links.add(link)
-                self.nodes[root].tie_links.add(link)
-
-    def _name(self, node: Node) -> str:
-        item = self.nodes.get(node.id)
-        return item.look.title if item is not None else (node.name or node.type)
+        draw_tie_links(self)
 
     # -- model events --------------------------------------------------------------------------
     def _elsewhere(self, definition: str) -> None:
@@ -510,135 +477,3 @@ class CanvasScene(QGraphicsScene):
 
     def inner_at(self, scene_pos: QPointF) -> tuple[tuple[str, ...], str, str] | None:
         return self.expansion.inner_at(scene_pos)
-
-    # -- check results -------------------------------------------------------------------------
-    def _on_checked(self, result: CheckResult) -> None:
-        self.result = result
-        if self.definition in self.document.project.definitions:
-            self.apply_result(result)
-
-    def _diagnostics(self, result: CheckResult) -> dict[str, list]:
-        by_node: dict[str, list] = defaultdict(list)
-        for diag in result.diagnostics:
-            if diag.definition == self.definition and diag.node_id and (not diag.path or diag.path == self.path):
-                by_node[diag.node_id].append(diag)
-        return by_node
-
-    def _status(self, node: Node, result: CheckResult, diags) -> NodeStatus:
-        return node_status(self.document.project, self.model, node, result, self.path, diags,
-                           self.controller.session.deferred_now)
-
-    def _on_session_changed(self, *_) -> None:
-        if self.result is not None:
-            self._feedback.forget()       # "deferred" may have changed on every lazy block
-            self.apply_result(self.result, emit=False)
-
-    def apply_result(self, result: CheckResult, emit: bool = True) -> None:
-        """Badges, counts and labels from ``result``, on the nodes the edits since the last
-        result can have changed (see ``FeedbackTracker``), and on their outgoing edges."""
-        by_node = self._diagnostics(result)
-        d, path = self.model, self.path
-        containers = {i for i, n in d.nodes.items() if n.type in CONTAINER_TYPES}
-        changed = self._feedback.changed_nodes((self.definition, path), self.nodes, result, by_node, containers)
-        for node_id in changed:
-            node = d.nodes.get(node_id)
-            if node is not None:
-                item = self.nodes[node_id]
-                severity = item.status.severity
-                item.set_status(self._status(node, result, by_node.get(node_id, ())))
-                if item.status.severity != severity:
-                    self.invalidate_sketch()
-                for edge in item.edges:
-                    if edge.src_item is item:
-                        edge.set_label(shape_text(result.output(node_id, edge.src_port, path)))
-        self.expansion.apply_result(result)
-        if emit:
-            self.check_applied.emit()
-
-    def port_shape_text(self, ref: PortRef) -> str:
-        if self.result is None:
-            return ""
-        info = self.result.info(ref.node_id, self.path)
-        if info is None:
-            return ""
-        if ref.is_output:
-            return shape_text(info.outputs.get(ref.name)) if ref.name in info.outputs else ""
-        item = self.nodes.get(ref.node_id)
-        if item is None or ref.name not in item.look.inputs:
-            return ""
-        i = item.look.inputs.index(ref.name)
-        return shape_text(info.inputs[i]) if i < len(info.inputs) else ""
-
-    # -- queries used by the gestures ------------------------------------------------------------
-    def node_at(self, scene_pos: QPointF) -> NodeItem | None:
-        for item in self.items(scene_pos):
-            while item is not None and (not isinstance(item, NodeItem) or item.inner):
-                item = item.parentItem()    # a card inside an expanded block: the block
-            if isinstance(item, NodeItem):
-                return item
-        if self.sketched:   # Qt does not hit transparent items: the sketch knows where they are
-            return self.nodes.get(self.sketch().node_at(scene_pos))
-        return None
-
-    def port_at(self, scene_pos: QPointF, radius: float = theme.PORT_HIT_RADIUS) -> tuple[NodeItem, PortRef] | None:
-        area = QRectF(scene_pos.x() - radius, scene_pos.y() - radius, 2 * radius, 2 * radius)
-        best = None
-        for item in self.items(area):
-            if isinstance(item, NodeItem) and not item.inner:
-                ref = item.port_at(scene_pos, radius)
-                if ref is not None:
-                    d = item.port_pos(ref) - scene_pos
-                    dist = d.x() ** 2 + d.y() ** 2
-                    if best is None or dist < best[0]:
-                        best = (dist, item, ref)
-        return (best[1], best[2]) if best else None
-
-    def edge_into(self, ref: PortRef) -> EdgeItem | None:
-        for edge in self.nodes[ref.node_id].edges if ref.node_id in self.nodes else ():
-            if edge.dst_item.node_id == ref.node_id and edge.dst_port == ref.name:
-                return edge
-        return None
-
-    def link_problem(self, src: PortRef, dst: PortRef, ignore_edge: str | None = None) -> str | None:
-        """Why an edge from output ``src`` to input ``dst`` is refused, or None (the engine's rules)."""
-        if not src.is_output or dst.is_output:
-            return "Connect an output to an input."
-        return link_problem(self.document.project, self.definition, src.node_id, src.name, dst.node_id, dst.name,
-                            ignore_edge)
-
-    # -- selection ----------------------------------------------------------------------------------
-    def selected_node_ids(self) -> list[str]:
-        return [i for i, item in self.nodes.items() if item.isSelected()]
-
-    def selected_edge_ids(self) -> list[str]:
-        return [i for i, item in self.edges.items() if item.isSelected()]
-
-    def select_nodes(self, ids) -> None:
-        wanted = set(ids)
-        self._syncing = True
-        try:
-            for item in self.selectedItems():
-                if not (isinstance(item, NodeItem) and item.node_id in wanted):
-                    item.setSelected(False)
-            for node_id in wanted:
-                if node_id in self.nodes:
-                    self.nodes[node_id].setSelected(True)
-        finally:
-            self._syncing = False
-        self._on_selection_changed()
-
-    def _restyle_edge_labels(self) -> None:
-        """A selected edge's label has a blue outline (done here rather than in an itemChange
-        override on each edge: Qt would call into Python for every change of 10,000 edges)."""
-        selected = {item for item in self.selectedItems() if isinstance(item, EdgeItem)}
-        for edge in selected ^ self._selected_edges:
-            edge.label.update()
-        self._selected_edges = selected
-
-    def _on_selection_changed(self) -> None:
-        if not self._syncing:
-            self.controller.select(self.definition, self.selected_node_ids())
-
-    def _on_selection_from_controller(self, definition: str, ids: list) -> None:
-        if definition == self.definition and set(ids) != set(self.selected_node_ids()):
-            self.select_nodes(ids)
