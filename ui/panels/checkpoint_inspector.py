@@ -35,8 +35,7 @@ from netstudio.tensors.layout import display_tensor
 
 from ..document.controller import DocumentController
 from . import save_tensors
-from ..widgets.menus import add_to_first_group, window_menu
-from .panel import Panel, header_over, install_panel
+from .panel import Panel, file_menu_action, header_over, install_panel
 from .param_tree_model import human_bytes, shape_text
 from .tensor_ref import TensorRef
 
@@ -253,15 +252,7 @@ def install(window) -> QDockWidget:
     panel = dock.widget()
     dock.hide()
 
-    def inspect() -> None:
-        dock.show()
-        dock.raise_()
-        panel.inspect()
-
-    action = QAction(qta.icon("mdi6.file-search-outline"), "Inspect &Checkpoint…", dock)
-    action.setObjectName("inspectCheckpointAction")
-    action.setStatusTip("Look inside a .pt, .pth or .safetensors file")
-    action.triggered.connect(inspect)
-    dock.inspect_action = action
-    add_to_first_group(window_menu(window, "File"), action)
+    dock.inspect_action = file_menu_action(
+        window, dock, "mdi6.file-search-outline", "Inspect &Checkpoint…", "inspectCheckpointAction",
+        "Look inside a .pt, .pth or .safetensors file", panel.inspect)
     return dock

@@ -13,11 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
+import qtawesome as qta
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QDockWidget, QHBoxLayout, QVBoxLayout, QWidget
 
 from ..document.relay import listen
 from ..widgets.docks import make_dock
+from ..widgets.menus import add_to_first_group, window_menu
 
 
 class Panel(QWidget):
@@ -55,6 +58,24 @@ def header_over(owner: QWidget, header: list[QWidget], body: QWidget, grow: QWid
     column.setSpacing(4)
     column.addLayout(top)
     column.addWidget(body, 1)
+
+
+def file_menu_action(window, dock: QDockWidget, icon: str, text: str, name: str, tip: str,
+                     show: Callable[[], None], perspective: str | None = None) -> QAction:
+    """A File-menu action that brings ``dock`` forward (in ``perspective`` first, if given) and then
+    calls ``show`` (Open Run…, Inspect Checkpoint…); the action belongs to the dock, so it goes with it."""
+    def trigger() -> None:
+        if perspective is not None:
+            window.perspectives.switch(perspective)
+        dock.show()
+        dock.raise_()
+        show()
+    action = QAction(qta.icon(icon), text, dock)
+    action.setObjectName(name)
+    action.setStatusTip(tip)
+    action.triggered.connect(trigger)
+    add_to_first_group(window_menu(window, "File"), action)
+    return action
 
 
 def install_panel(window, panel_class: type[Panel], area: Qt.DockWidgetArea, title: str, name: str) -> QDockWidget:

@@ -26,8 +26,7 @@ from netstudio.errors import NetStudioError
 from netstudio.training.run_dir import CHECKPOINTS, METRICS
 
 from ...document.controller import DocumentController
-from ...widgets.menus import add_to_first_group, window_menu
-from ..panel import Panel, header_over, install_panel
+from ..panel import Panel, file_menu_action, header_over, install_panel
 from . import train_dialog
 from .checkpoint_page import CheckpointPage
 from .curves import Curves
@@ -199,16 +198,7 @@ def install(window) -> QDockWidget:
     dock = install_panel(window, RunsPanel, Qt.DockWidgetArea.BottomDockWidgetArea, "Runs", "runsDock")
     panel = dock.widget()
 
-    def open_run() -> None:
-        window.perspectives.switch("train")
-        dock.show()
-        dock.raise_()
-        panel.choose_run()
-
-    action = QAction(qta.icon("mdi6.folder-open-outline"), "Open &Run…", dock)
-    action.setObjectName("openRunAction")
-    action.setStatusTip("Open a training run's folder: its curves, checkpoints and how they differ")
-    action.triggered.connect(open_run)
-    dock.open_run_action = action
-    add_to_first_group(window_menu(window, "File"), action)
+    dock.open_run_action = file_menu_action(
+        window, dock, "mdi6.folder-open-outline", "Open &Run…", "openRunAction",
+        "Open a training run's folder: its curves, checkpoints and how they differ", panel.choose_run, "train")
     return dock
