@@ -143,16 +143,22 @@ def _padded(b: Builder, x: Value, begins, ends) -> tuple[Value, tuple]:
     return b.call(F.pad, x, pad), (0,) * len(begins)
 
 
-def conv(b: Builder, n: Node) -> list[Value]:
+def _conv_parts(b: Builder, n: Node, table: dict, what: str):
+    """(x, weight, bias, rank, kernel, group, strides, dilations) of a Conv or ConvTranspose node."""
     x, w, bias = b.tensor_input(n, 0), _weight(b, n, 1, "weight"), _weight(b, n, 2, "bias", optional=True)
     rank = w.dim() - 2
-    if rank not in _CONV or len(x.shape) != rank + 2:
-        b.fail("is not a 1-, 2- or 3-d convolution of a batch")
+    if rank not in table or len(x.shape) != rank + 2:
+        b.fail(f"is not a 1-, 2- or 3-d {what} of a batch")
     kernel = tuple(w.shape[2:])
     if n.attr("kernel_shape", (int,), kernel) != kernel:
         b.fail("has a kernel_shape that differs from its weight's")
     group = n.attr("group", int, 1)
     strides, dilations = _per_axis(b, n, "strides", rank, 1), _per_axis(b, n, "dilations", rank, 1)
+    return x, w, bias, rank, kernel, group, strides, dilations
+
+
+def conv(b: Builder, n: Node) -> list[Value]:
+    x, w, bias, rank, kernel, group, strides, dilations = _conv_parts(b, n, _CONV, "convolution")
     x, padding = _padded(b, x, *_pads(b, n, x, kernel, strides, dilations, rank))
     module = built(b, _CONV[rank], {"weight": w, "bias": bias}, in_channels=w.shape[1] * group,
                    out_channels=w.shape[0], kernel_size=kernel, stride=strides, padding=padding,
@@ -161,17 +167,9 @@ def conv(b: Builder, n: Node) -> list[Value]:
 
 
 def conv_transpose(b: Builder, n: Node) -> list[Value]:
-    x, w, bias = b.tensor_input(n, 0), _weight(b, n, 1, "weight"), _weight(b, n, 2, "bias", optional=True)
-    rank = w.dim() - 2
-    if rank not in _CONV_T or len(x.shape) != rank + 2:
-        b.fail("is not a 1-, 2- or 3-d transposed convolution of a batch")
+    x, w, bias, rank, kernel, group, strides, dilations = _conv_parts(b, n, _CONV_T, "transposed convolution")
     if "output_shape" in n.attributes or n.attr("auto_pad", str, "NOTSET") not in ("NOTSET", "", "VALID"):
         b.fail("sets its output shape, which NetStudio cannot import; export it with pads instead")
-    kernel = tuple(w.shape[2:])
-    if n.attr("kernel_shape", (int,), kernel) != kernel:
-        b.fail("has a kernel_shape that differs from its weight's")
-    group = n.attr("group", int, 1)
-    strides, dilations = _per_axis(b, n, "strides", rank, 1), _per_axis(b, n, "dilations", rank, 1)
     begins, ends = _pads(b, n, x, kernel, strides, dilations, rank)
     if begins != ends:
         b.fail("pads its sides unevenly, which nn.ConvTranspose cannot")
