@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import torch
 from psygnal import Signal, SignalGroup
 from torch import nn
 from torch.nn.parameter import is_lazy
 
-from .catalog import DTYPES
 from .compiler import compile_project
 from .devices import move_to, replicate_for_all_gpus, resolve_device
 from .analysis import CheckResult
@@ -37,10 +36,10 @@ from .graph.module_paths import paths_of_node
 from .init.assignments import DeferredInit, InitAssignment, apply_assignments, defer_until_materialized
 from .params.direct_edits import DirectEdit
 from .params.tree import ParamTree, build_param_tree
-from .run import CancelToken, Objective, TrainResult, backward, forward, make_input, train
-from .run.modes import RunMode, changes_state_in_train_mode, running_in
-from .run.synthetic import SyntheticTask
+from .run import forward
+from .run.modes import RunMode
 from .tensor_keeper import Identity, TensorKeeper, tensor_identities, tensors_of
+from .session_runs import SessionRuns
 from .unplaced import UnplacedTensor, place, unplaced_after_import
 from .weights_snapshot import SnapshotRequests, WeightsSnapshot
 
@@ -90,7 +89,7 @@ class SessionEvents(SignalGroup):
     wanted = Signal()                   # a view asked for a big network never built yet (see network_now)
 
 
-class NetworkSession:
+class NetworkSession(SessionRuns):
     def __init__(self, document: Document, weights: dict[str, torch.Tensor] | None = None):
         self.document = document
         self.events = SessionEvents()
@@ -430,94 +429,6 @@ class NetworkSession:
     def materialized(self) -> bool:
         module = self.ensure_built()
         return module is not None and not any(is_lazy(t) for t in tensors_of(module).values())
-
-    # -- inputs and runs --------------------------------------------------------------
-    def example_shape(self) -> tuple[list[int], torch.dtype] | None:
-        inputs = self.document.project.root_definition.inputs
-        if not inputs or not isinstance(inputs[0].params.get("shape"), list):
-            return None
-        return inputs[0].params["shape"], DTYPES.get(inputs[0].params.get("dtype", "float32"), torch.float32)
-
-    def set_input(self, kind: str = "uniform", shape: list[int] | None = None, path: str | None = None,
-                  seed: int | None = None) -> torch.Tensor:
-        example = self.example_shape()
-        dtype = example[1] if example else torch.float32
-        shape = shape if shape is not None else (example[0] if example else None)
-        generator = torch.Generator().manual_seed(seed if seed is not None else (self.document.project.seed or 0))
-        self.input = make_input(shape if kind != "file" else None, kind, dtype, self.device, generator, path)
-        return self.input
-
-    def _require(self, with_input: bool = False) -> nn.Module:
-        """The built network (and a sample input if asked), or a one-sentence error why there is none."""
-        module = self.ensure_built()
-        if module is None:
-            raise NetStudioError(self.error or "The network cannot be built.")
-        if with_input and self.input is None:
-            self.set_input()
-        return module
-
-    def run_forward(self, mode: RunMode = "eval") -> torch.Tensor:
-        """One forward pass without gradients; eval mode (the default) changes nothing in the network,
-        train mode updates BatchNorm's running statistics, which then count as changed weights."""
-        with self.lock:
-            module = self._require(with_input=True)
-            was_lazy = not self.materialized
-            with torch.no_grad(), running_in(module, mode):
-                self.output = forward(self._runner(module), self.input)
-            self.last_mode = mode
-            changed = was_lazy or self._note_train_mode_changes(module, mode)
-        if changed:
-            self.events.weights_changed.emit(None)
-        self.events.ran.emit("forward")
-        return self.output
-
-    def run_backward(self, objective: Objective, mode: RunMode = "eval") -> dict[str, torch.Tensor]:
-        """Forward, the objective and backward: the gradient of every parameter, in ``mode``."""
-        with self.lock:
-            module = self._require(with_input=True)
-            module.zero_grad(set_to_none=True)
-            with running_in(module, mode):
-                out = forward(self._runner(module), self.input)
-            self.output = out.detach()
-            self.gradients = backward(module, objective(out))
-            self.last_mode = mode
-            changed = self._note_train_mode_changes(module, mode)
-        if changed:
-            self.events.weights_changed.emit(None)
-        self.events.ran.emit("backward")
-        return self.gradients
-
-    def _note_train_mode_changes(self, module: nn.Module, mode: RunMode) -> bool:
-        """A run in train mode moved running statistics: they are unsaved work now."""
-        if mode == "train" and changes_state_in_train_mode(module):
-            self.weights_modified = True
-            return True
-        return False
-
-    def run_training(self, task: SyntheticTask, optimizer: str = "sgd", lr: float = 0.01, steps: int = 20,
-                     batch_size: int = 32, progress: Callable[[int, float], None] | None = None,
-                     cancel: CancelToken | None = None) -> TrainResult:
-        with self.lock:
-            module = self._require(with_input=True)
-            if not self.materialized:
-                with torch.no_grad():
-                    forward(module, self.input)
-            self.weights_modified = True
-
-            def step_done(step: int, loss: float) -> None:
-                self._serve_snapshots()
-                if progress is not None:
-                    progress(step, loss)
-            try:
-                result = train(self._runner(module), task, optimizer, lr, steps, batch_size,
-                               seed=self.document.project.seed or 0, progress=step_done, cancel=cancel)
-            finally:
-                self._serve_snapshots()
-            self.losses.extend(result.losses)
-            self.last_mode = "train"
-        self.events.weights_changed.emit(None)
-        self.events.ran.emit("train")
-        return result
 
     # -- weights ------------------------------------------------------------------------
     def apply_initializer(self, assignment: InitAssignment) -> AppliedInitializer:
