@@ -18,12 +18,12 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem
 
 from . import theme
 from .badges import DiagnosticBadge, TieBadge
+from .frame_paint import CHEVRON_W, paint_chevron, paint_frame_body
 from .name_tag import NameTag
 from .port_item import (CANDIDATE, INPUT, INVALID, LABEL_ALIGN, NORMAL, OUTPUT, VALID, PortRef, paint_port,
                         port_label_rect, port_y)
 
 NODE_Z = 2.0
-CHEVRON_W = 22.0     # the expand/collapse arrow's width at a container's header right
 _MOVED = QGraphicsItem.GraphicsItemChange.ItemPositionHasChanged
 _SELECTED = QGraphicsItem.GraphicsItemChange.ItemSelectedHasChanged
 
@@ -407,9 +407,9 @@ class NodeItem(QGraphicsItem):
                          theme.elide(look.title, "title", title_w))
 
         if look.expandable:
-            self._paint_chevron(painter)
+            paint_chevron(painter, self.chevron_rect(), expanded=self.inside is not None)
         if self.inside is not None:
-            self._paint_frame_body(painter, header, title_x + theme.metrics("title").horizontalAdvance(
+            paint_frame_body(self, painter, header, title_x + theme.metrics("title").horizontalAdvance(
                 theme.elide(look.title, "title", title_w)) + 8)
             self._paint_ports(painter, color)
             return
@@ -461,49 +461,6 @@ class NodeItem(QGraphicsItem):
                     painter.drawText(port_label_rect(center, label_w, kind == OUTPUT), LABEL_ALIGN[kind == OUTPUT],
                                      name)
                 paint_port(painter, center, color, name in connected, state)
-
-
-    def _paint_chevron(self, painter: QPainter) -> None:
-        """▸ collapsed, ▾ expanded: click it to show the block's insides here."""
-        box = self.chevron_rect()
-        c = box.center()
-        r = 4.5
-        if self.inside is None:
-            points = [QPointF(c.x() - r * 0.6, c.y() - r), QPointF(c.x() + r * 0.8, c.y()),
-                      QPointF(c.x() - r * 0.6, c.y() + r)]
-        else:
-            points = [QPointF(c.x() - r, c.y() - r * 0.6), QPointF(c.x() + r, c.y() - r * 0.6),
-                      QPointF(c.x(), c.y() + r * 0.8)]
-        painter.setPen(Qt.PenStyle.NoPen)
-        painter.setBrush(QColor(theme.TEXT_MUTED))
-        painter.drawPolygon(points)
-
-    def _paint_frame_body(self, painter: QPainter, header: QRectF, subtitle_x: float) -> None:
-        """Expanded: the definition's name and parameter count in the header, a light well
-        under the cards, and faint lines from the frame's ports to the Input/Output cards."""
-        look, rect = self.look, self.rect
-        right = rect.right() - CHEVRON_W - 4
-        painter.setFont(theme.font("body"))
-        painter.setPen(QColor(theme.TEXT_MUTED))
-        text = " · ".join(t for t in (look.subtitle, self.status.stats) if t)
-        if right - subtitle_x > 30:
-            painter.drawText(QRectF(subtitle_x, header.top() + 2, right - subtitle_x, header.height() - 2),
-                             Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                             theme.elide(text, "body", right - subtitle_x))
-        well = QRectF(rect.left() + 6, header.bottom() + 6, rect.width() - 12, rect.bottom() - header.bottom() - 12)
-        painter.setPen(QPen(QColor(theme.NODE_BORDER), 1.0, Qt.PenStyle.DashLine))
-        painter.setBrush(QColor(theme.BACKGROUND))
-        painter.drawRoundedRect(well, theme.CORNER, theme.CORNER)
-        if self.inside.too_big:
-            painter.setPen(QColor(theme.TEXT_MUTED))
-            painter.drawText(well, Qt.AlignmentFlag.AlignCenter, "Too many blocks to show here: double-click to open")
-            return
-        painter.setPen(QPen(QColor(theme.EDGE), 1.2, Qt.PenStyle.DotLine))
-        for names, x, is_output in ((look.inputs, rect.left(), False), (look.outputs, rect.right(), True)):
-            for i, name in enumerate(names):
-                anchor = self.inside.port_anchor(name, is_output)
-                if anchor is not None:
-                    painter.drawLine(QPointF(x, port_y(i)), anchor)
 
 
 @lru_cache(maxsize=None)
