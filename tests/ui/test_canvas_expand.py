@@ -52,6 +52,12 @@ def test_clicking_the_arrow_shows_the_blocks_insides_with_this_instances_shapes(
         expected = shape_text(result.output(edge.src_item.node_id, edge.src_port, (block,)))
         assert edge.label_text == expected != "?"
     assert frame.rect.width() > card
+    # The frame's ports lead to their Input and Output cards (a dotted line on each paint).
+    for port, node in [(n.name, n) for n in inner_def.inputs]:
+        assert frame.inside.port_anchor(port, False) == frame.inside.nodes[node.id].input_pos("")
+    for port, node in [(n.name, n) for n in inner_def.outputs]:
+        assert frame.inside.port_anchor(port, True) == frame.inside.nodes[node.id].output_pos("")
+    assert frame.inside.port_anchor("no such port", False) is None
     # The cards sit inside the frame.
     for item in frame.inside.nodes.values():
         assert frame.sceneBoundingRect().contains(item.sceneBoundingRect())

@@ -22,6 +22,7 @@ from netstudio.graph.layout import layered_positions
 
 from . import theme
 from .edge_item import EdgeItem
+from .editing import needs_layout
 from .looks import chain_index, node_look, node_status, shape_text
 from .node_item import NodeItem
 from .room import Growth, Room
@@ -53,6 +54,8 @@ class Inside:
         self.too_big = False
         self.size = (0.0, 0.0)
         d = project.definitions[definition]
+        # The Input/Output card of each port, by (name, is_output): the frame draws a line to it on every paint.
+        self._port_cards = {**{(n.name, False): n.id for n in d.inputs}, **{(n.name, True): n.id for n in d.outputs}}
         if len(d.nodes) > MAX_INNER_NODES:
             self.too_big = True
             self.size = (theme.NODE_WIDTH * 2, theme.HEADER_HEIGHT + 3 * theme.LINE_HEIGHT)
@@ -83,7 +86,6 @@ class Inside:
     def _place(self, d: Definition) -> None:
         """Cards at the definition's own positions (laid out when they pile up), with room for
         the expanded ones, then shifted so the frame's top left corner holds them."""
-        from .editing import needs_layout
         positions = layered_positions(d) if needs_layout(d) else {i: n.position for i, n in d.nodes.items()}
         room = room_for(self.nodes, positions)
         placed = {}
@@ -107,14 +109,10 @@ class Inside:
     # -- what the frame asks ---------------------------------------------------------------------
     def port_anchor(self, name: str, is_output: bool) -> QPointF | None:
         """Where, in the frame's coordinates, the Input (or Output) node of port ``name`` is."""
-        d = self.project.definitions.get(self.definition)
-        if d is None:
+        item = self.nodes.get(self._port_cards.get((name, is_output), ""))
+        if item is None:
             return None
-        for node in d.outputs if is_output else d.inputs:
-            item = self.nodes.get(node.id)
-            if item is not None and node.name == name:
-                return item.output_pos("") if is_output else item.input_pos("")
-        return None
+        return item.output_pos("") if is_output else item.input_pos("")
 
     def all_items(self):
         """Every card and edge inside, nested frames' too (for the zoomed-out sketch)."""
