@@ -52,12 +52,14 @@ def same_wiring(old: Definition, d: Definition) -> bool:
         all(old.edges.get(i) is e for i, e in d.edges.items())
 
 
-def stale_parts(previous, d: Definition, topo: Topology, parts: Parts) -> tuple[list[Node], list[Edge]]:
+def stale_parts(previous, d: Definition, topo: Topology, parts: Parts,
+                wired: bool) -> tuple[list[Node], list[Edge]]:
     """The nodes and edges of ``d`` to check (all without a ``previous`` checker of the same kind of
-    definition); ``parts`` takes over what ``previous`` found for the others."""
+    definition); ``parts`` takes over what ``previous`` found for the others.  ``wired``: whether ``d``
+    and the previous version have the same wiring (``same_wiring``)."""
     old = previous.d if previous is not None else None
     if old is None or (old.name, old.kind, old.class_name, old.arguments) != \
-            (d.name, d.kind, d.class_name, d.arguments) or (d.kind == "sequential" and not same_wiring(old, d)):
+            (d.name, d.kind, d.class_name, d.arguments) or (d.kind == "sequential" and not wired):
         return list(d.nodes.values()), list(d.edges.values())   # a Sequential's names follow its chain
     parts.nodes, parts.edges, previous.parts = previous.parts.nodes, previous.parts.edges, None
     changed = {i for i, n in d.nodes.items() if old.nodes.get(i) is not n}

@@ -52,8 +52,10 @@ class DefinitionChecker:
             self.error(None, f"{d.name} cannot be compiled: {problem}")
         parts = self.parts
         earlier = self.previous
-        nodes, edges = stale_parts(self.previous, d, self.topo, parts)
-        chain_index = self._check_sequential(earlier, {n.id for n in nodes})
+        # Only a Sequential's names and checks follow its wiring; worked out once (it walks every edge).
+        wired = d.kind == "sequential" and earlier is not None and same_wiring(earlier.d, d)
+        nodes, edges = stale_parts(self.previous, d, self.topo, parts, wired)
+        chain_index = self._check_sequential(earlier if wired else None, {n.id for n in nodes})
         self.chain_index = chain_index
         self.previous = None   # what it found is ours now
         for node in nodes:
@@ -264,12 +266,12 @@ class DefinitionChecker:
     # -- sequential -------------------------------------------------------------
     def _check_sequential(self, earlier: "DefinitionChecker | None", stale: set[str]) -> dict[str, int] | None:
         """A Sequential's blocks form one chain, each taking one input and giving one output.  With the
-        checker of an ``earlier`` version wired the same way, the chain is kept and only the ``stale``
-        children are looked at again."""
+        checker of an ``earlier`` version wired the same way (None otherwise), the chain is kept and only
+        the ``stale`` children are looked at again."""
         if self.d.kind != "sequential":
             return None
         d = self.d
-        kept = earlier is not None and earlier.chain_ids is not None and same_wiring(earlier.d, d)
+        kept = earlier is not None and earlier.chain_ids is not None
         if kept:
             self.chain_ids = earlier.chain_ids
         else:

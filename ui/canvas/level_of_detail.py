@@ -27,12 +27,13 @@ class LevelOfDetail:
     def __init__(self, scene: "CanvasScene"):
         self.scene = scene
         self._pending: list = []
+        self._next = 0              # the first of ``_pending`` not set yet
         self._timer = QTimer(scene, singleShot=True, interval=0)
         self._timer.timeout.connect(self._step)
 
     @property
     def pending(self) -> bool:
-        return bool(self._pending)
+        return self._next < len(self._pending)
 
     def apply(self) -> None:
         """The scene's level changed: the items in view now, the rest soon."""
@@ -41,25 +42,28 @@ class LevelOfDetail:
                    if isinstance(item, (NodeItem, EdgeItem)) and not item.inner]
         for item in in_view:
             self._set(item)
-        self._pending = [*scene.nodes.values(), *scene.edges.values()]
+        self._pending, self._next = [*scene.nodes.values(), *scene.edges.values()], 0
         self._timer.start()
 
     def finish(self) -> None:
         """Every item at the current level now (tests, and before the items go)."""
-        while self._pending:
+        while self.pending:
             self._step()
 
     def cancel(self) -> None:
         """The items are about to go (the scene is built again): nothing left to do on them."""
-        self._pending = []
+        self._pending, self._next = [], 0
         self._timer.stop()
 
     def _step(self) -> None:
-        chunk, self._pending = self._pending[:CHUNK], self._pending[CHUNK:]
-        for item in chunk:
+        end = self._next + CHUNK
+        for item in self._pending[self._next:end]:
             self._set(item)
-        if self._pending:
+        self._next = end
+        if self.pending:
             self._timer.start()
+        else:
+            self._pending, self._next = [], 0
 
     def _view_rects(self) -> list[QRectF]:
         return [view.mapToScene(view.viewport().rect()).boundingRect() for view in self.scene.views()]
