@@ -222,3 +222,25 @@ def test_removing_an_expanded_block_and_undoing_brings_it_back_collapsed_and_roo
     canvas.open_definition(())                      # drawn again from scratch: still one card
     assert scene.nodes[ids["2"]].inside is None
     assert {i: QPointF(item.pos()) for i, item in scene.nodes.items()} == before
+
+
+def test_expand_all_stops_before_drawing_too_many_cards(open_canvas, monkeypatch):
+    """Expand All on a graph of many big blocks expands as many as stay under the limit of cards,
+    and says so in one sentence; Collapse All brings every one back."""
+    from ui.canvas import canvas_widget
+    canvas, ids = chimera(open_canvas)
+    scene = canvas.scene
+    project = canvas.controller.document.project
+    sizes = {i: len(project.definitions[scene.model.nodes[i].params["definition"]].nodes)
+             for i, item in scene.nodes.items() if item.look.expandable}
+    assert len(sizes) == 2
+    monkeypatch.setattr(canvas_widget, "EXPAND_ALL_CARDS", max(sizes.values()))
+    canvas.actions["expand_all"].trigger()
+    expanded = [i for i in sizes if scene.is_expanded(i)]
+    assert len(expanded) == 1 and sum(sizes[i] for i in expanded) <= max(sizes.values())
+    assert canvas.view.hint_text.startswith("Expanded 1 of 2 blocks")
+    canvas.actions["collapse_all"].trigger()
+    assert not any(scene.is_expanded(i) for i in sizes)
+    monkeypatch.setattr(canvas_widget, "EXPAND_ALL_CARDS", 10_000)
+    canvas.actions["expand_all"].trigger()
+    assert all(scene.is_expanded(i) for i in sizes)

@@ -31,6 +31,7 @@ from .scene import CanvasScene
 from .view import CanvasView
 
 PASTE_OFFSET = 30.0
+EXPAND_ALL_CARDS = 5_000   # the most cards Expand All draws inside blocks at once
 
 class CanvasWidget(QWidget):
     """Breadcrumb bar + node editor for one controller's document."""
@@ -149,11 +150,36 @@ class CanvasWidget(QWidget):
     def toggle_expand_selected(self) -> None:
         """E: expand the selected blocks in place, or collapse them when all are expanded."""
         ids = [i for i in self.selected_node_ids() if i in self.scene.nodes and self.scene.nodes[i].look.expandable]
-        if ids:
-            self.scene.set_expanded(ids, not all(self.scene.is_expanded(i) for i in ids))
+        if ids and all(self.scene.is_expanded(i) for i in ids):
+            self.scene.set_expanded(ids, False)
+        elif ids:
+            self._expand_within_limit(ids)
 
     def expand_all(self, expanded: bool) -> None:
-        self.scene.set_expanded(list(self.scene.nodes), expanded)
+        """Expand (or collapse) every block one level deep."""
+        if expanded:
+            self._expand_within_limit(list(self.scene.nodes))
+        else:
+            self.scene.set_expanded(list(self.scene.nodes), False)
+
+    def _expand_within_limit(self, node_ids) -> None:
+        """Expand the blocks ``node_ids`` until the cards drawn inside would pass ``EXPAND_ALL_CARDS`` (a
+        graph of 10,000 blocks of 2,000 each would draw 20 million); say so when some are left."""
+        project, d = self.controller.document.project, self.scene.model
+        chosen, cards, wanted = [], 0, 0
+        for node_id in node_ids:
+            item = self.scene.nodes.get(node_id)
+            if item is None or not item.look.expandable or item.inside is not None:
+                continue
+            wanted += 1
+            size = len(project.definitions[d.nodes[node_id].text_param("definition")].nodes)
+            if cards + size <= EXPAND_ALL_CARDS:
+                chosen.append(node_id)
+                cards += size
+        self.scene.set_expanded(chosen, True)
+        if len(chosen) < wanted:
+            self._hint(f"Expanded {len(chosen):,} of {wanted:,} blocks: the others would draw more than "
+                       f"{EXPAND_ALL_CARDS:,} cards; expand them one by one (E).")
 
     def _on_rebuilding(self) -> None:
         if self._rename_editor is not None:
